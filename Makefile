@@ -1,0 +1,33 @@
+# mysql2dynamodb: `make demo` runs the job on the local stack, `make test` runs the tests.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+VENV ?= .venv
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+setup: ## Install Debian packages, dynalite and the venv (once; idempotent)
+	@local/setup.sh
+
+demo: setup ## Start MariaDB + dynalite, load the demo shop database, migrate it, print the report
+	@local/demo.sh
+
+test: setup ## Run every test (starts and stops its own servers)
+	@local/test.sh
+
+bench: setup ## Benchmark: seed algorithm vs writer ceiling vs the job (BENCH_ROWS=1000000)
+	@local/bench.sh
+
+package: setup ## Build dist/ for spark-submit on EMR and for Glue
+	@$(VENV)/bin/python local/package.py
+
+stack-up: setup ## Start MariaDB and dynalite on loopback (local/stack.sh)
+	@source local/env.sh && local/stack.sh start all
+
+stack-down: ## Stop every server the local stack started
+	@source local/env.sh && local/stack.sh stop all
+
+clean: stack-down ## Remove the venv-independent scratch files (.stack, dist)
+	rm -rf .stack dist
+
+.PHONY: help setup demo test bench package stack-up stack-down clean

@@ -1,0 +1,1 @@
+"""Spark entry points and the I/O with MySQL, Spark and DynamoDB."""

@@ -1,0 +1,105 @@
+"""Command-line arguments -> Config. Shared by the spark-submit entry and the Glue entry."""
+import argparse
+import json
+from typing import Any, Dict, List, Optional, Sequence
+
+from jobs import storage
+from jobs.config import Config, merge, parse_conf_text
+from jobs.errors import ConfigError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # raise instead of exiting, so callers print one line
+        raise ConfigError(f"command line: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="migrate",
+        description="Migrate whole MySQL databases into DynamoDB.",
+        allow_abbrev=False,
+    )
+    add = parser.add_argument
+    add("--database", action="append", metavar="NAME_OR_GLOB", help="database(s) to migrate; repeatable")
+    add("--tables", action="append", metavar="GLOB", help="only tables matching (name or db.name); repeatable")
+    add("--exclude", action="append", metavar="GLOB", help="skip tables matching; repeatable")
+    add("--conf", metavar="FILE", help="JSON conf file, local path or s3:// URL")
+    add("--dynamodb-endpoint", metavar="URL", help="DynamoDB endpoint (emulator); default: AWS")
+    add("--region", help="AWS region")
+    add("--report", metavar="PATH", help="write the JSON report here (local or s3://)")
+    add("--rejects", metavar="PATH", help="folder or s3:// prefix for rejected rows")
+    add("--mysql-host")
+    add("--mysql-port", type=int)
+    add("--mysql-user")
+    add("--billing-mode", choices=["PAY_PER_REQUEST", "PROVISIONED"])
+    add("--rows-per-partition", type=int)
+    add("--max-concurrent-tables", type=int)
+    add("--set", action="append", metavar="KEY=VALUE", default=[],
+        help="any conf setting, e.g. --set dynamodb.write_percent=0.3 (VALUE is JSON or a plain string)")
+    add("--dry-run", action="store_true", default=None, help="print and write the plan; change nothing")
+    add("--verify", action="store_true", default=None, help="count and checksum both sides after the load")
+    add("--verbose", action="store_true", default=None, help="tracebacks and Spark INFO logs")
+    return parser
+
+
+_FLAG_TO_SETTING = {
+    "database": "source.databases",
+    "tables": "source.tables",
+    "exclude": "source.exclude",
+    "dynamodb_endpoint": "dynamodb.endpoint_url",
+    "region": "dynamodb.region",
+    "report": "output.report",
+    "rejects": "output.rejects",
+    "mysql_host": "mysql.host",
+    "mysql_port": "mysql.port",
+    "mysql_user": "mysql.user",
+    "billing_mode": "dynamodb.billing_mode",
+    "rows_per_partition": "spark.rows_per_partition",
+    "max_concurrent_tables": "spark.max_concurrent_tables",
+    "dry_run": "run.dry_run",
+    "verify": "run.verify",
+    "verbose": "run.verbose",
+}
+
+
+def _nest(dotted: str, value: Any) -> Dict[str, Any]:
+    result: Dict[str, Any] = {}
+    cursor = result
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        cursor = cursor.setdefault(part, {})
+    cursor[parts[-1]] = value
+    return result
+
+
+def _parse_set(item: str) -> Dict[str, Any]:
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"command line: --set {item!r} must be KEY=VALUE")
+    if key.startswith("mysql.password") and key != "mysql.password_env" and key != "mysql.password_file":
+        raise ConfigError("command line: passwords are never taken as arguments; use MYSQL_PASSWORD or mysql.password_file")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return _nest(key, value)
+
+
+def config_from_args(argv: Sequence[str], defaults: Optional[Config] = None) -> Config:
+    args = build_parser().parse_args(list(argv))
+    config = defaults or Config()
+    if args.conf:
+        config = merge(config, parse_conf_text(storage.read_text(args.conf), args.conf), args.conf)
+    for name, setting in _FLAG_TO_SETTING.items():
+        value = getattr(args, name)
+        if value is not None:
+            config = merge(config, _nest(setting, value), f"--{name.replace('_', '-')}")
+    for item in args.set:
+        config = merge(config, _parse_set(item), "--set")
+    if not config.source.databases:
+        raise ConfigError("no database given: pass --database NAME (or source.databases in the conf)")
+    return config.validate()
+
+
+def cli_argument_names() -> List[str]:
+    return [a.option_strings[0] for a in build_parser()._actions if a.option_strings and a.dest != "help"]

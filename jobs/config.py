@@ -1,0 +1,205 @@
+"""The job's configuration: one typed object, built from defaults < conf file < CLI flags.
+
+Every key and its default is defined here, once. conf/defaults.json shows the same
+values (a test keeps them equal). Secrets are never part of this object.
+"""
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, get_args, get_origin, get_type_hints
+
+from jobs.errors import ConfigError
+
+
+@dataclass
+class MySQLConfig:
+    host: str = "127.0.0.1"
+    port: int = 3306
+    user: str = "root"
+    password_env: str = "MYSQL_PASSWORD"  # environment variable holding the password
+    password_file: Optional[str] = None  # or a file (local or s3://) whose content is the password
+    secret_id: Optional[str] = None  # or an AWS Secrets Manager secret (JSON with "password")
+    glue_connection: Optional[str] = None  # or a Glue connection's credentials
+    jdbc_driver: str = "org.mariadb.jdbc.Driver"
+    jdbc_url_params: str = ""  # appended to jdbc:mysql://host:port/?...
+    fetch_size: int = 10000
+    connect_timeout_seconds: int = 10
+
+
+@dataclass
+class SourceConfig:
+    databases: List[str] = field(default_factory=list)  # names or globs
+    tables: List[str] = field(default_factory=lambda: ["*"])  # globs on table name or db.table
+    exclude: List[str] = field(default_factory=list)
+
+
+@dataclass
+class DynamoDBConfig:
+    endpoint_url: Optional[str] = None  # None: real AWS through the default credential chain
+    region: str = "us-east-1"
+    billing_mode: str = "PAY_PER_REQUEST"  # or PROVISIONED
+    read_capacity: int = 5
+    write_capacity: int = 5
+    write_percent: float = 0.5  # share of a provisioned table's WCU this job may use
+    on_demand_wcu: int = 4000  # starting target rate for on-demand tables (AIMD adjusts it)
+    max_retry_seconds: float = 300.0  # a batch that cannot be written for this long fails the task
+    null_as: str = "absent"  # "absent": NULL columns are left out; "null": written as NULL
+    table_wait_seconds: int = 600
+
+
+@dataclass
+class NamingConfig:
+    template: str = "{database}_{table}"
+    prefix: str = ""
+    composite_range_attribute: str = "_sort_key"
+    row_id_attribute: str = "_row_id"
+
+
+@dataclass
+class SparkConfig:
+    rows_per_partition: int = 100000
+    max_partitions: int = 2000
+    max_concurrent_tables: int = 4
+    progress_seconds: int = 10
+    sample_rows_per_partition: int = 50  # sampled keys per partition for skew-proof splits
+
+
+@dataclass
+class OutputConfig:
+    report: Optional[str] = None  # local path or s3:// for the JSON report
+    rejects: str = "rejects"  # local folder or s3:// prefix for rejected rows
+
+
+@dataclass
+class RunConfig:
+    dry_run: bool = False  # write the plan, touch nothing
+    verify: bool = False  # count and checksum both sides after the load
+    verbose: bool = False  # tracebacks and Spark INFO logs
+
+
+@dataclass
+class TableOverride:
+    key: Optional[List[str]] = None
+    exclude_columns: List[str] = field(default_factory=list)
+    rename: Dict[str, str] = field(default_factory=dict)
+    target: Optional[str] = None
+
+
+@dataclass
+class Config:
+    mysql: MySQLConfig = field(default_factory=MySQLConfig)
+    source: SourceConfig = field(default_factory=SourceConfig)
+    dynamodb: DynamoDBConfig = field(default_factory=DynamoDBConfig)
+    naming: NamingConfig = field(default_factory=NamingConfig)
+    spark: SparkConfig = field(default_factory=SparkConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    tables: Dict[str, TableOverride] = field(default_factory=dict)  # key: "database.table"
+
+    def override_for(self, database: str, table: str) -> TableOverride:
+        return self.tables.get(f"{database}.{table}", TableOverride())
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def validate(self) -> "Config":
+        choices = {
+            "dynamodb.billing_mode": (self.dynamodb.billing_mode, ("PAY_PER_REQUEST", "PROVISIONED")),
+            "dynamodb.null_as": (self.dynamodb.null_as, ("absent", "null")),
+        }
+        for key, (value, allowed) in choices.items():
+            if value not in allowed:
+                raise ConfigError(f"setting {key} is {value!r}; expected one of {', '.join(allowed)}")
+        if not 0 < self.dynamodb.write_percent <= 1:
+            raise ConfigError(f"setting dynamodb.write_percent is {self.dynamodb.write_percent}; expected 0 < x <= 1")
+        for key, value in (("spark.rows_per_partition", self.spark.rows_per_partition),
+                           ("spark.max_concurrent_tables", self.spark.max_concurrent_tables),
+                           ("mysql.fetch_size", self.mysql.fetch_size)):
+            if value < 1:
+                raise ConfigError(f"setting {key} is {value}; expected a positive number")
+        return self
+
+
+def merge(base: Config, overrides: Dict[str, Any], where: str) -> Config:
+    """Return base updated with a nested dict of overrides; unknown keys are errors."""
+    return _merge_dataclass(base, overrides, where, prefix="")
+
+
+def _merge_dataclass(obj, overrides: Dict[str, Any], where: str, prefix: str):
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"{where}: setting {prefix.rstrip('.') or '<root>'} must be an object")
+    hints = get_type_hints(type(obj))
+    known = {f.name for f in dataclasses.fields(obj)}
+    changes = {}
+    for key, value in overrides.items():
+        path = prefix + key
+        if key not in known:
+            raise ConfigError(f"{where}: unknown config key {path!r} (known: {', '.join(sorted(known))})")
+        current = getattr(obj, key)
+        hint = hints[key]
+        if dataclasses.is_dataclass(current):
+            changes[key] = _merge_dataclass(current, value, where, path + ".")
+        elif key == "tables" and isinstance(obj, Config):
+            changes[key] = _merge_tables(current, value, where)
+        else:
+            changes[key] = _coerce(value, hint, where, path)
+    return dataclasses.replace(obj, **changes)
+
+
+def _merge_tables(current: Dict[str, TableOverride], value, where: str) -> Dict[str, TableOverride]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: setting tables must map 'database.table' to an object")
+    merged = dict(current)
+    for name, table_overrides in value.items():
+        if name.count(".") < 1:
+            raise ConfigError(f"{where}: tables key {name!r} must be 'database.table'")
+        merged[name] = _merge_dataclass(merged.get(name, TableOverride()), table_overrides, where, f"tables.{name}.")
+    return merged
+
+
+def _coerce(value, hint, where: str, path: str):
+    origin = get_origin(hint)
+    args = get_args(hint)
+    if origin is not None and type(None) in args:  # Optional[X]
+        if value is None:
+            return None
+        hint = next(a for a in args if a is not type(None))
+        origin, args = get_origin(hint), get_args(hint)
+    if origin in (list, List):
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: setting {path} must be a list, got {value!r}")
+        return [_coerce(v, args[0], where, path) for v in value]
+    if origin in (dict, Dict):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: setting {path} must be an object, got {value!r}")
+        return {str(k): _coerce(v, args[1], where, f"{path}.{k}") for k, v in value.items()}
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: setting {path} must be true or false, got {value!r}")
+    if hint in (int, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: setting {path} must be a number, got {value!r}")
+        try:
+            number = hint(value)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{where}: setting {path} must be a number, got {value!r}") from e
+        if hint is int and isinstance(value, float) and not value.is_integer():
+            raise ConfigError(f"{where}: setting {path} must be a whole number, got {value!r}")
+        return number
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: setting {path} must be a string, got {value!r}")
+        return value
+    return value
+
+
+def parse_conf_text(text: str, where: str) -> Dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{where}: not valid JSON ({e.msg} at line {e.lineno})") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: the top level must be a JSON object")
+    data.pop("_comment", None)
+    return data

@@ -1,0 +1,71 @@
+"""Migrate whole MySQL databases into DynamoDB.
+
+Run it with spark-submit (the JDBC driver jar on --jars, the password in the environment):
+
+    MYSQL_PASSWORD=... spark-submit --jars /usr/share/java/mariadb-java-client.jar \\
+        jobs/migrate.py --database shop --mysql-host 127.0.0.1 --mysql-port 3306 \\
+        --dynamodb-endpoint http://127.0.0.1:8000 --report report.json
+
+Exit codes: 0 every table completed, 3 completed with rejected rows, 1 anything failed.
+"""
+import logging
+import sys
+from typing import Optional, Sequence
+
+from jobs import storage
+from jobs.cli import config_from_args
+from jobs.config import Config
+from jobs.errors import MigrationError
+from jobs.report import EXIT_FAILED, Report
+
+log = logging.getLogger("mysql2dynamodb")
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    for noisy in ("botocore", "boto3", "urllib3", "py4j"):
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def execute(config: Config) -> Report:
+    """Create the connections once, here at the edge, and run."""
+    from jobs import dynamo, secrets
+    from jobs.mysql import connect
+    from jobs.run import run
+    from jobs.session import build_spark
+
+    password = secrets.mysql_password(config.mysql)
+    conn = connect(config.mysql, password)
+    try:
+        client = dynamo.make_client(config.dynamodb.endpoint_url, config.dynamodb.region)
+        return run(config, conn, client, lambda: build_spark(verbose=config.run.verbose), password)
+    finally:
+        conn.close()
+
+
+def publish(report: Report, config: Config) -> None:
+    print(report.to_text(), flush=True)
+    if config.output.report:
+        storage.write_text(config.output.report, report.to_json())
+        log.info("report written to %s", config.output.report)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    verbose = "--verbose" in argv
+    configure_logging(verbose)
+    try:
+        config = config_from_args(argv)
+        report = execute(config)
+        publish(report, config)
+        return report.exit_code()
+    except MigrationError as e:
+        if verbose:
+            log.exception("migration failed")
+        print(f"mysql2dynamodb: error: {e}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

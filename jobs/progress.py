@@ -1,0 +1,53 @@
+"""Driver thread that logs, per running table, rows done, items/s and ETA."""
+import logging
+import threading
+import time
+from typing import Dict
+
+log = logging.getLogger("mysql2dynamodb")
+
+
+def format_eta(seconds: float) -> str:
+    if seconds != seconds or seconds == float("inf"):
+        return "?"
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def progress_line(name: str, done: int, estimated: int, elapsed: float) -> str:
+    rate = done / elapsed if elapsed > 0 else 0.0
+    total = max(estimated, done)
+    eta = (total - done) / rate if rate > 0 else float("inf")
+    percent = f"{100.0 * done / total:.0f}%" if total else "-"
+    return f"progress {name}: {done}/{total} rows ({percent}), {rate:.0f} items/s, ETA {format_eta(eta)}"
+
+
+class Progress:
+    def __init__(self, interval_seconds: float):
+        self.interval = interval_seconds
+        self._tables: Dict[str, tuple] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="progress", daemon=True)
+
+    def start(self) -> "Progress":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def track(self, name: str, estimated: int, counter) -> None:
+        with self._lock:
+            self._tables[name] = (estimated, counter, time.monotonic())
+
+    def done(self, name: str) -> None:
+        with self._lock:
+            self._tables.pop(name, None)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            with self._lock:
+                tables = list(self._tables.items())
+            for name, (estimated, counter, started) in tables:
+                log.info(progress_line(name, int(counter.value), estimated, time.monotonic() - started))

@@ -1,0 +1,104 @@
+"""The end-of-run report: a human table in the log and the same as JSON."""
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Optional
+
+COMPLETED = "completed"
+COMPLETED_WITH_REJECTS = "completed with rejects"
+FAILED = "failed"
+SKIPPED = "skipped"
+PLANNED = "planned"
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_REJECTS = 3
+
+
+@dataclass
+class TableResult:
+    source: str
+    target: str = ""
+    key: str = ""
+    status: str = PLANNED
+    table_action: str = ""  # created / reused
+    partitions: str = ""
+    estimated_rows: int = 0
+    rows_read: int = 0
+    items_written: int = 0
+    rejected: int = 0
+    duplicate_rows: int = 0
+    collapsed_duplicates: int = 0
+    retried_items: int = 0
+    throttle_events: int = 0
+    seconds: float = 0.0
+    rejects_path: str = ""
+    notes: List[str] = field(default_factory=list)
+    error: Optional[str] = None
+    verification: Optional[Dict] = None
+
+    @property
+    def items_per_second(self) -> float:
+        return self.items_written / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class Report:
+    tables: List[TableResult] = field(default_factory=list)
+    source_position: Dict = field(default_factory=dict)
+    dry_run: bool = False
+    started_at: str = ""
+    finished_at: str = ""
+
+    def exit_code(self) -> int:
+        if self.dry_run:
+            return EXIT_OK
+        if any(t.status in (FAILED, SKIPPED) for t in self.tables):
+            return EXIT_FAILED
+        if any(t.status == COMPLETED_WITH_REJECTS for t in self.tables):
+            return EXIT_REJECTS
+        return EXIT_OK
+
+    def totals(self) -> Dict[str, int]:
+        return {name: sum(getattr(t, name) for t in self.tables)
+                for name in ("rows_read", "items_written", "rejected", "duplicate_rows")}
+
+    def to_json(self) -> str:
+        body = {
+            "dry_run": self.dry_run,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "exit_code": self.exit_code(),
+            "source_position": self.source_position,
+            "totals": self.totals(),
+            "tables": [dict(asdict(t), items_per_second=round(t.items_per_second, 1)) for t in self.tables],
+        }
+        return json.dumps(body, indent=2, ensure_ascii=False)
+
+    def to_text(self) -> str:
+        headers = ["source table", "status", "rows read", "written", "rejected", "secs", "items/s",
+                   "target", "key"]
+        rows = [[t.source, t.status, str(t.rows_read), str(t.items_written), str(t.rejected),
+                 f"{t.seconds:.1f}", f"{t.items_per_second:.0f}", t.target, t.key] for t in self.tables]
+        if self.dry_run:
+            headers = ["source table", "est. rows", "target", "key", "partitions"]
+            rows = [[t.source, str(t.estimated_rows), t.target, t.key, t.partitions] for t in self.tables]
+        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+        lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)),
+                 "  ".join("-" * w for w in widths)]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+        for t in self.tables:
+            for note in t.notes:
+                lines.append(f"  note {t.source}: {note}")
+            if t.error:
+                lines.append(f"  {t.status} {t.source}: {t.error}")
+            if t.rejected:
+                lines.append(f"  rejects {t.source}: {t.rejected} row(s) in {t.rejects_path}")
+            if t.duplicate_rows:
+                lines.append(f"  duplicates {t.source}: {t.duplicate_rows} exact duplicate row(s) kept as separate items")
+            if t.verification:
+                lines.append(f"  verify {t.source}: {json.dumps(t.verification, ensure_ascii=False)}")
+        totals = self.totals()
+        lines.append(f"total: {len(self.tables)} table(s), {totals['rows_read']} rows read, "
+                     f"{totals['items_written']} items written, {totals['rejected']} rejected; "
+                     f"exit code {self.exit_code()}")
+        return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""Reading and writing small text files at a local path or an s3:// URL."""
+import os
+import shutil
+from typing import Optional, Tuple
+
+from jobs.errors import MigrationError
+
+
+def is_s3(path: str) -> bool:
+    return path.startswith("s3://")
+
+
+def split_s3(url: str) -> Tuple[str, str]:
+    bucket, _, key = url[len("s3://"):].partition("/")
+    if not bucket:
+        raise MigrationError(f"path {url!r} has no bucket")
+    return bucket, key
+
+
+def join(base: str, *parts: str) -> str:
+    if is_s3(base):
+        return "/".join([base.rstrip("/")] + [p.strip("/") for p in parts])
+    return os.path.join(base, *parts)
+
+
+def _s3_client(s3_client):
+    if s3_client is not None:
+        return s3_client
+    import boto3  # only jobs that touch s3:// need it here
+
+    return boto3.client("s3")  # endpoint from AWS_ENDPOINT_URL_S3 when set
+
+
+def read_text(path: str, s3_client=None) -> str:
+    try:
+        if is_s3(path):
+            bucket, key = split_s3(path)
+            body = _s3_client(s3_client).get_object(Bucket=bucket, Key=key)["Body"].read()
+            return body.decode("utf-8")
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except MigrationError:
+        raise
+    except Exception as e:  # noqa: BLE001 - one clear line for any storage failure
+        raise MigrationError(f"cannot read {path}: {type(e).__name__}: {e}") from e
+
+
+def write_text(path: str, text: str, s3_client=None) -> None:
+    write_file(path, text.encode("utf-8"), s3_client)
+
+
+def write_file(path: str, data: bytes, s3_client=None) -> None:
+    try:
+        if is_s3(path):
+            bucket, key = split_s3(path)
+            _s3_client(s3_client).put_object(Bucket=bucket, Key=key, Body=data)
+            return
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        temporary = f"{path}.tmp{os.getpid()}"
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except Exception as e:  # noqa: BLE001
+        raise MigrationError(f"cannot write {path}: {type(e).__name__}: {e}") from e
+
+
+def upload_file(local_file: str, path: str, s3_client=None) -> None:
+    """Move a finished local file to path (local or s3://); replaces what was there."""
+    try:
+        if is_s3(path):
+            bucket, key = split_s3(path)
+            _s3_client(s3_client).upload_file(local_file, bucket, key)
+            os.remove(local_file)
+            return
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        shutil.move(local_file, path)
+    except Exception as e:  # noqa: BLE001
+        raise MigrationError(f"cannot write {path}: {type(e).__name__}: {e}") from e
+
+
+def exists(path: str, s3_client=None) -> Optional[bool]:
+    if is_s3(path):
+        bucket, key = split_s3(path)
+        try:
+            _s3_client(s3_client).head_object(Bucket=bucket, Key=key)
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+    return os.path.exists(path)

@@ -1,0 +1,60 @@
+"""DynamoDB item limits and costs, for items whose attributes are all strings."""
+import math
+from typing import Mapping, Optional
+
+MAX_ITEM_BYTES = 400 * 1024
+MAX_HASH_KEY_BYTES = 2048
+MAX_RANGE_KEY_BYTES = 1024
+WRITE_UNIT_BYTES = 1024
+
+
+def utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def item_size(item: Mapping[str, Optional[str]]) -> int:
+    """Bytes DynamoDB counts: attribute name + value; a NULL attribute costs its name + 1."""
+    total = 0
+    for name, value in item.items():
+        total += utf8_len(name) + (1 if value is None else utf8_len(value))
+    return total
+
+
+def write_units(size_bytes: int) -> int:
+    return max(1, math.ceil(size_bytes / WRITE_UNIT_BYTES))
+
+
+def reject_reason(
+    item: Mapping[str, Optional[str]], size_bytes: int, hash_attribute: str, range_attribute: Optional[str]
+) -> Optional[str]:
+    """Why DynamoDB would refuse this item, or None if it can be written."""
+    for attribute, limit, role in (
+        (hash_attribute, MAX_HASH_KEY_BYTES, "HASH"),
+        (range_attribute, MAX_RANGE_KEY_BYTES, "RANGE"),
+    ):
+        if attribute is None:
+            continue
+        value = item.get(attribute)
+        if value is None:
+            return f"{role} key attribute {attribute!r} is NULL"
+        if value == "":
+            return f"{role} key attribute {attribute!r} is an empty string"
+        if utf8_len(value) > limit:
+            return f"{role} key attribute {attribute!r} is {utf8_len(value)} bytes, over the {limit}-byte limit"
+    if size_bytes > MAX_ITEM_BYTES:
+        return f"item is {size_bytes} bytes, over DynamoDB's {MAX_ITEM_BYTES}-byte limit"
+    return None
+
+
+def plain_item(values, attributes, null_as: str = "absent") -> dict:
+    """attribute -> string (or None for NULL when null_as == 'null'); NULLs dropped otherwise."""
+    item = {}
+    for attribute, value in zip(attributes, values):
+        if value is not None or null_as == "null":
+            item[attribute] = value
+    return item
+
+
+def to_wire(item: Mapping[str, Optional[str]]) -> dict:
+    """DynamoDB's typed form: every value a string (S), NULL as {"NULL": true}."""
+    return {name: ({"NULL": True} if value is None else {"S": value}) for name, value in item.items()}

@@ -1,0 +1,127 @@
+"""How a MySQL table's identity becomes a DynamoDB key schema, without losing rows.
+
+- 1 key column: HASH. 2 columns: HASH + RANGE in key order.
+- 3+ columns: HASH = first column; RANGE = a synthesised attribute that encodes the
+  remaining values unambiguously (see encode_composite).
+- No primary key: the first UNIQUE key whose columns are all NOT NULL, same rules;
+  otherwise a synthesised HASH from the row's content plus a duplicate ordinal.
+"""
+from dataclasses import dataclass
+from typing import Iterable, Optional, Sequence, Tuple
+
+from mapping.schema import SourceTable
+
+SEPARATOR = "#"
+ESCAPE = "\\"
+
+
+@dataclass(frozen=True)
+class KeySchema:
+    hash_attribute: str
+    range_attribute: Optional[str]
+    hash_column: Optional[str]  # None when the hash is a synthesised row id
+    range_columns: Tuple[str, ...]  # 0, 1 (plain RANGE) or 2+ (synthesised RANGE)
+    origin: str  # human description: "primary key", "unique key `email`", ...
+
+    @property
+    def synthesized_hash(self) -> bool:
+        return self.hash_column is None
+
+    @property
+    def synthesized_range(self) -> bool:
+        return len(self.range_columns) > 1
+
+    @property
+    def source_columns(self) -> Tuple[str, ...]:
+        head = () if self.hash_column is None else (self.hash_column,)
+        return head + self.range_columns
+
+    def describe(self) -> str:
+        def side(attribute: str, columns: Sequence[str], synthesized: bool) -> str:
+            if synthesized:
+                return f"{attribute}<-({', '.join(columns) or 'row content'})"
+            return attribute
+        text = "HASH " + side(self.hash_attribute, [], self.synthesized_hash)
+        if self.range_attribute:
+            text += ", RANGE " + side(self.range_attribute, self.range_columns, self.synthesized_range)
+        return f"{text} [{self.origin}]"
+
+
+class KeyChoiceError(ValueError):
+    pass
+
+
+def choose_key(
+    table: SourceTable,
+    attribute_of,  # callable: column name -> attribute name (after renames)
+    composite_range_attribute: str,
+    row_id_attribute: str,
+    override: Optional[Sequence[str]] = None,
+) -> KeySchema:
+    """Pick the key columns for a table and name the DynamoDB key attributes."""
+    columns, origin = _key_columns(table, override)
+    if not columns:
+        _check_free(table, attribute_of, row_id_attribute)
+        return KeySchema(row_id_attribute, None, None, (), "no usable key: row content hash")
+    hash_column, rest = columns[0], tuple(columns[1:])
+    if len(rest) == 0:
+        range_attribute = None
+    elif len(rest) == 1:
+        range_attribute = attribute_of(rest[0])
+    else:
+        _check_free(table, attribute_of, composite_range_attribute)
+        range_attribute = composite_range_attribute
+    return KeySchema(attribute_of(hash_column), range_attribute, hash_column, rest, origin)
+
+
+def _key_columns(table: SourceTable, override: Optional[Sequence[str]]) -> Tuple[Tuple[str, ...], str]:
+    known = {c.name for c in table.columns}
+    if override:
+        missing = [c for c in override if c not in known]
+        if missing:
+            raise KeyChoiceError(
+                f"{table.qualified_name}: key override names unknown column(s) {missing}; "
+                f"columns are {sorted(known)}"
+            )
+        return tuple(override), "config override"
+    if table.primary_key:
+        return table.primary_key, "primary key"
+    for unique in table.unique_keys:
+        if all(not table.column(c).nullable for c in unique.columns):
+            return unique.columns, f"unique key `{unique.name}`"
+    return (), ""
+
+
+def _check_free(table: SourceTable, attribute_of, synthesized: str) -> None:
+    taken = {attribute_of(c.name) for c in table.columns}
+    if synthesized in taken:
+        raise KeyChoiceError(
+            f"{table.qualified_name}: column {synthesized!r} clashes with the synthesised key "
+            f"attribute; rename it in the conf 'tables' section or change the keys settings"
+        )
+
+
+def escape_component(value: str) -> str:
+    return value.replace(ESCAPE, ESCAPE + ESCAPE).replace(SEPARATOR, ESCAPE + SEPARATOR)
+
+
+def encode_composite(values: Iterable[str]) -> str:
+    """Join key values with '#', escaping '\\' and '#', so distinct tuples never collide."""
+    return SEPARATOR.join(escape_component(v) for v in values)
+
+
+def decode_composite(text: str) -> Tuple[str, ...]:
+    parts, current, escaped = [], [], False
+    for char in text:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == ESCAPE:
+            escaped = True
+        elif char == SEPARATOR:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return tuple(parts)

@@ -1,0 +1,14 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="mysql2dynamodb",
+    version="0.1.0",
+    description="PySpark batch job that migrates whole MySQL databases into Amazon DynamoDB",
+    packages=find_packages(include=["jobs", "jobs.*", "mapping", "mapping.*"]),
+    python_requires=">=3.9",
+    install_requires=["boto3>=1.28", "pymysql>=1.0"],
+    extras_require={
+        "spark": ["pyspark>=3.5,<3.6"],
+        "test": ["pyspark>=3.5,<3.6", "pytest>=7", "chispa>=0.9"],
+    },
+)
