@@ -23,7 +23,7 @@ log = logging.getLogger("mysql2dynamodb")
 
 def configure_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S", force=True)
     for noisy in ("botocore", "boto3", "urllib3", "py4j"):
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
 

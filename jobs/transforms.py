@@ -10,8 +10,8 @@ from mapping.keys import ESCAPE, SEPARATOR
 def _escaped(column: str):
     # Same rule as mapping.keys.escape_component: '\' -> '\\', then '#' -> '\#'.
     # (regexp_replace's replacement string treats '\' as an escape, hence the doubling.)
-    value = F.regexp_replace(F.col(column), r"\\", r"\\\\\\\\")
-    return F.regexp_replace(value, SEPARATOR, r"\\\\" + SEPARATOR)
+    value = F.regexp_replace(F.col(column), r"\\", r"\\\\")
+    return F.regexp_replace(value, SEPARATOR, r"\\" + SEPARATOR)
 
 
 def with_composite_key(columns: Sequence[str], output: str) -> Callable[[DataFrame], DataFrame]:

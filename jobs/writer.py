@@ -26,7 +26,7 @@ class RateLimiter:
         self.rate = float(rate)
         self.minimum = min(minimum, self.max_rate)
         self._clock, self._sleep = clock, sleep
-        self._tokens = 0.0
+        self._tokens = self.rate  # one second of burst
         self._last = clock()
 
     def acquire(self, units: float) -> None:

@@ -3,7 +3,6 @@
 # Connector/J, Java 17 if missing), dynalite from npm, and the project's venv.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
-STACK_DIR="${M2D_STACK_DIR:-$REPO/.stack}"
 VENV="${M2D_VENV:-$REPO/.venv}"
 PYTHON="${PYTHON:-python3}"
 
@@ -28,10 +27,11 @@ if ((${#missing[@]})); then
   [[ -z "$added_policy" ]] || as_root rm -f /usr/sbin/policy-rc.d
 fi
 
-if [[ ! -f "$STACK_DIR/npm/node_modules/dynalite/cli.js" ]]; then
+NPM_DIR="${M2D_NPM_DIR:-$REPO/.stack/npm}"
+if [[ ! -f "$NPM_DIR/node_modules/dynalite/cli.js" ]]; then
   echo "setup: installing dynalite from npm"
-  mkdir -p "$STACK_DIR/npm"
-  npm install --no-audit --no-fund --loglevel=error --prefix "$STACK_DIR/npm" dynalite@4 >/dev/null
+  mkdir -p "$NPM_DIR"
+  npm install --no-audit --no-fund --loglevel=error --prefix "$NPM_DIR" dynalite@4 >/dev/null
 fi
 
 stamp="$VENV/.m2d-installed"

@@ -46,7 +46,7 @@ start_mariadb() {
   mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/mysql.sock" \
     --port="$MYSQL_PORT" --bind-address=127.0.0.1 --pid-file="$dir/mariadbd.pid" \
     --log-error="$dir/error.log" --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-    --innodb-buffer-pool-size=512M --max-allowed-packet=64M --skip-log-bin >/dev/null 2>&1 &
+    --innodb-buffer-pool-size=512M --max-allowed-packet=64M ${M2D_MYSQL_ARGS:-} >/dev/null 2>&1 &
   wait_for_port "$MYSQL_PORT" mariadb 30
   mariadb --socket="$dir/mysql.sock" -uroot \
     -e "ALTER USER 'root'@'localhost' IDENTIFIED BY '${MYSQL_PASSWORD:-m2d-local-pw}';
@@ -59,7 +59,7 @@ start_dynalite() {
   local dir="$STACK_DIR/dynalite"
   if pid_alive "$dir/dynalite.pid"; then echo "stack: dynalite already running on $DYNAMO_PORT"; return; fi
   mkdir -p "$dir"
-  local cli="$STACK_DIR/npm/node_modules/dynalite/cli.js"
+  local cli="${M2D_NPM_DIR:-$REPO/.stack/npm}/node_modules/dynalite/cli.js"
   [[ -f "$cli" ]] || { echo "stack: dynalite is not installed; run local/setup.sh" >&2; exit 1; }
   node "$cli" --host 127.0.0.1 --port "$DYNAMO_PORT" --createTableMs 50 --deleteTableMs 50 \
     >"$dir/dynalite.log" 2>&1 &

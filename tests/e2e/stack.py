@@ -1,0 +1,147 @@
+"""Helpers for end-to-end tests: the local stack, the real entry point, and the oracle."""
+import base64
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+import pymysql
+from pymysql.constants import FIELD_TYPE
+from pymysql.converters import conversions
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENV = os.environ.get("M2D_VENV", os.path.join(REPO, ".venv"))
+JDBC_JAR = os.environ.get("M2D_JDBC_JAR", "/usr/share/java/mariadb-java-client.jar")
+
+
+@dataclass
+class Stack:
+    mysql_port: int
+    dynamo_port: int
+    spark_port: int
+    password: str
+    env: Dict[str, str]
+    stack_dir: str
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.dynamo_port}"
+
+    def stack_script(self, action: str, what: str) -> None:
+        subprocess.run([os.path.join(REPO, "local", "stack.sh"), action, what], env=self.env, check=True,
+                       stdout=subprocess.DEVNULL)
+
+    def connect(self, database: Optional[str] = None, **extra):
+        return pymysql.connect(host="127.0.0.1", port=self.mysql_port, user="root", password=self.password,
+                               database=database, charset="utf8mb4", autocommit=True, **extra)
+
+    def dynamodb(self):
+        import boto3
+
+        return boto3.client("dynamodb", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id="local", aws_secret_access_key="local")
+
+
+@dataclass
+class JobRun:
+    code: int
+    stdout: str
+    stderr: str
+    report: Optional[dict]
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def table(self, source: str) -> dict:
+        return next(t for t in self.report["tables"] if t["source"] == source)
+
+
+def run_job(stack: Stack, args: List[str], tmp_path, master: str = "local[2]", env: Optional[dict] = None,
+            spark_conf: Optional[List[str]] = None, timeout: int = 600) -> JobRun:
+    report = os.path.join(str(tmp_path), "report.json")
+    command = [os.path.join(VENV, "bin", "spark-submit"), "--master", master, "--jars", JDBC_JAR]
+    for item in spark_conf or []:
+        command += ["--conf", item]
+    command += [os.path.join(REPO, "jobs", "migrate.py"), "--mysql-port", str(stack.mysql_port),
+                "--dynamodb-endpoint", stack.endpoint, "--report", report,
+                "--rejects", os.path.join(str(tmp_path), "rejects")] + args
+    completed = subprocess.run(command, env=dict(stack.env, **(env or {})), capture_output=True, text=True,
+                               timeout=timeout, cwd=str(tmp_path))
+    body = None
+    if os.path.exists(report):
+        with open(report, encoding="utf-8") as handle:
+            body = json.load(handle)
+    return JobRun(completed.returncode, completed.stdout, completed.stderr, body)
+
+
+# ---- the oracle: MySQL's text protocol, read by pymysql with every decoder removed ----
+
+_ENCODERS_ONLY = {k: v for k, v in conversions.items() if not isinstance(k, int)}
+
+
+def source_rows(stack: Stack, database: str, table: str) -> List[Dict[str, Optional[str]]]:
+    """Each row as MySQL's text protocol prints it (session time zone UTC).
+
+    Values with no text form use the documented encodings: binary as base64, BIT as a
+    decimal integer, spatial as WKT (asked of MySQL separately, by column).
+    """
+    conn = stack.connect(conv=_ENCODERS_ONLY)
+    quoted = "`" + database.replace("`", "``") + "`.`" + table.replace("`", "``") + "`"
+    with conn.cursor() as cur:
+        cur.execute("SET time_zone = '+00:00'")
+        cur.execute(f"SELECT * FROM {quoted}")
+        fields = cur._result.fields  # type codes and charsets, as sent by the server
+        names = [f.name for f in fields]
+        spatial = [f.name for f in fields if f.type_code == FIELD_TYPE.GEOMETRY]
+        extra = "".join(f", ST_AsText(`{n.replace('`', '``')}`)" for n in spatial)
+        cur.execute(f"SELECT *{extra} FROM {quoted}")
+        rows = cur.fetchall()
+    conn.close()
+    result = []
+    for row in rows:
+        values = dict(zip(names, row[: len(names)]))
+        wkt = dict(zip(spatial, row[len(names):]))
+        rendered = {}
+        for field in fields:
+            value = values[field.name]
+            if value is None:
+                rendered[field.name] = None
+            elif field.type_code == FIELD_TYPE.GEOMETRY:
+                rendered[field.name] = wkt[field.name]
+            elif field.type_code == FIELD_TYPE.BIT:
+                rendered[field.name] = str(int.from_bytes(value, "big"))
+            elif isinstance(value, bytes):
+                rendered[field.name] = base64.b64encode(value).decode("ascii")
+            else:
+                rendered[field.name] = value
+        result.append(rendered)
+    return result
+
+
+def dynamo_items(client, table: str) -> List[Dict[str, Optional[str]]]:
+    items, start = [], None
+    while True:
+        kwargs = {"TableName": table}
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = client.scan(**kwargs)
+        for item in page["Items"]:
+            items.append({k: (None if "NULL" in v else v["S"]) for k, v in item.items()})
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return items
+
+
+def without(mapping: Dict, *names) -> Dict:
+    return {k: v for k, v in mapping.items() if k not in names}
+
+
+def present(row: Dict) -> Dict:
+    """NULL means the attribute is absent."""
+    return {k: v for k, v in row.items() if v is not None}
+
+
+def canonical(rows) -> List[str]:
+    return sorted(json.dumps(r, sort_keys=True, ensure_ascii=False) for r in rows)

@@ -1,0 +1,27 @@
+from mapping.items import (MAX_ITEM_BYTES, item_size, plain_item, reject_reason, to_wire, write_units)
+
+
+def test_item_size_counts_utf8_names_and_values():
+    assert item_size({"id": "1", "név": "ő"}) == 2 + 1 + 4 + 2
+    assert item_size({"gone": None}) == 5
+
+
+def test_write_units_round_up_per_kilobyte():
+    assert [write_units(n) for n in (0, 1, 1024, 1025, 4096)] == [1, 1, 1, 2, 4]
+
+
+def test_nulls_are_absent_by_default_and_null_on_request():
+    assert plain_item(["1", None, ""], ["a", "b", "c"]) == {"a": "1", "c": ""}
+    assert plain_item(["1", None], ["a", "b"], "null") == {"a": "1", "b": None}
+    assert to_wire({"a": "1", "b": None}) == {"a": {"S": "1"}, "b": {"NULL": True}}
+
+
+def test_reject_reasons():
+    ok = {"h": "1", "r": "x"}
+    assert reject_reason(ok, item_size(ok), "h", "r") is None
+    assert "empty string" in reject_reason({"h": "", "r": "x"}, 3, "h", "r")
+    assert "is NULL" in reject_reason({"h": "1"}, 2, "h", "r")
+    assert "RANGE key attribute 'r' is 1025 bytes" in reject_reason({"h": "1", "r": "é" * 512 + "x"}, 1100, "h", "r")
+    assert "HASH" in reject_reason({"h": "x" * 2049}, 2050, "h", None)
+    big = {"h": "1", "blob": "x" * MAX_ITEM_BYTES}
+    assert "over DynamoDB's 409600-byte limit" in reject_reason(big, item_size(big), "h", None)

@@ -1,0 +1,145 @@
+"""BatchWriter against a stubbed client: the only place faults can be injected exactly."""
+import random
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from jobs.errors import WriteFailed
+from jobs.writer import BatchWriter, RateLimiter
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+        self.slept = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class StubClient:
+    """Stores items like DynamoDB; can throttle or leave items unprocessed on request."""
+
+    def __init__(self, script=()):
+        self.script = list(script)  # per call: "ok", "throttle", "unprocessed:N", "fatal", "conn"
+        self.table = {}
+        self.calls = []
+
+    def batch_write_item(self, RequestItems):
+        (name, requests), = RequestItems.items()
+        assert len(requests) <= 25
+        keys = [r["PutRequest"]["Item"]["id"]["S"] for r in requests]
+        assert len(keys) == len(set(keys)), "duplicate keys in one batch"
+        self.calls.append(len(requests))
+        action = self.script.pop(0) if self.script else "ok"
+        if action == "throttle":
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"},
+                               "ResponseMetadata": {"HTTPStatusCode": 400}}, "BatchWriteItem")
+        if action == "fatal":
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": "bad item"},
+                               "ResponseMetadata": {"HTTPStatusCode": 400}}, "BatchWriteItem")
+        if action == "conn":
+            raise EndpointConnectionError(endpoint_url="http://x")
+        left = int(action.split(":")[1]) if action.startswith("unprocessed") else 0
+        done, rest = requests[: len(requests) - left], requests[len(requests) - left:]
+        for request in done:
+            item = request["PutRequest"]["Item"]
+            self.table[item["id"]["S"]] = item
+        # Like botocore: fresh dicts, not the caller's objects.
+        return {"UnprocessedItems": {name: [{"PutRequest": {"Item": dict(r["PutRequest"]["Item"])}} for r in rest]}
+                if rest else {}}
+
+
+def make_writer(client, clock, limit=60.0, rate=1e9):
+    return BatchWriter(client, "t", ["id"], RateLimiter(rate, clock=clock, sleep=clock.sleep),
+                       max_retry_seconds=limit, clock=clock, sleep=clock.sleep, rng=random.Random(0))
+
+
+def item(i, v="x"):
+    return {"id": {"S": str(i)}, "v": {"S": v}}
+
+
+def write(writer, items):
+    with writer:
+        for it in items:
+            writer.put(it, 10, 1)
+
+
+def test_batches_of_25_and_a_final_partial_batch():
+    client, clock = StubClient(), FakeClock()
+    writer = make_writer(client, clock)
+    write(writer, [item(i) for i in range(60)])
+    assert client.calls == [25, 25, 10]
+    assert writer.written == 60 and len(client.table) == 60
+
+
+def test_duplicate_keys_in_a_batch_collapse_last_wins():
+    client, clock = StubClient(), FakeClock()
+    writer = make_writer(client, clock)
+    write(writer, [item(1, "old"), item(2), item(1, "new")])
+    assert client.table["1"]["v"]["S"] == "new"
+    assert writer.collapsed_duplicates == 1 and writer.written == 2
+
+
+def test_unprocessed_items_are_retried_with_backoff_until_written():
+    client, clock = StubClient(["unprocessed:10", "unprocessed:3", "ok"]), FakeClock()
+    writer = make_writer(client, clock)
+    write(writer, [item(i) for i in range(25)])
+    assert client.calls == [25, 10, 3]
+    assert len(client.table) == 25 and writer.written == 25
+    assert writer.retried_items == 13
+    assert len([s for s in clock.slept if s > 0]) >= 1
+
+
+def test_throttling_and_connection_errors_are_retried_and_slow_the_rate():
+    client, clock = StubClient(["throttle", "conn", "throttle", "ok"]), FakeClock()
+    writer = make_writer(client, clock, rate=1000)
+    write(writer, [item(i) for i in range(5)])
+    assert len(client.table) == 5
+    assert writer.throttle_events == 3
+    assert writer.limiter.rate < 1000
+
+
+def test_backoff_delays_grow_exponentially_with_full_jitter():
+    client, clock = StubClient(["throttle"] * 8), FakeClock()
+    writer = make_writer(client, clock)
+    write(writer, [item(1)])
+    caps = [min(5.0, 0.05 * 2 ** a) for a in range(8)]
+    assert all(0 <= s <= cap for s, cap in zip(clock.slept, caps))
+    assert max(clock.slept[4:]) > max(clock.slept[:2])
+
+
+def test_gives_up_after_the_time_limit_naming_table_and_error():
+    client, clock = StubClient(["throttle"] * 1000), FakeClock()
+    writer = make_writer(client, clock, limit=10)
+    with pytest.raises(WriteFailed, match=r"DynamoDB table t: gave up after \d+s.*ProvisionedThroughputExceeded"):
+        write(writer, [item(1)])
+
+
+def test_non_retryable_errors_fail_at_once():
+    client, clock = StubClient(["fatal"]), FakeClock()
+    with pytest.raises(WriteFailed, match="ValidationException: bad item"):
+        write(make_writer(client, clock), [item(1)])
+    assert clock.slept == []
+
+
+def test_rate_limiter_holds_the_budget():
+    clock = FakeClock()
+    limiter = RateLimiter(100, clock=clock, sleep=clock.sleep)
+    for _ in range(50):
+        limiter.acquire(10)  # 500 units at 100/s
+    assert 3.9 <= clock.now <= 4.1  # 100 units of burst, then 400 at 100/s
+
+
+def test_rate_limiter_aimd():
+    limiter = RateLimiter(100, clock=FakeClock(), sleep=lambda s: None)
+    limiter.on_throttle()
+    limiter.on_throttle()
+    assert limiter.rate == 25
+    for _ in range(100):
+        limiter.on_success()
+    assert limiter.rate == 100
