@@ -79,10 +79,10 @@ spark_env() {
 start_spark() {
   spark_env
   "$SPARK_HOME/sbin/spark-daemon.sh" start org.apache.spark.deploy.master.Master 1 \
-    --host 127.0.0.1 --port "$SPARK_PORT" --webui-port 18080 >/dev/null
+    --host 127.0.0.1 --port "$SPARK_PORT" --webui-port "${M2D_SPARK_UI_PORT:-18080}" >/dev/null
   wait_for_port "$SPARK_PORT" spark-master 60
   "$SPARK_HOME/sbin/spark-daemon.sh" start org.apache.spark.deploy.worker.Worker 1 \
-    --webui-port 18081 --cores 2 --memory 2g "spark://127.0.0.1:$SPARK_PORT" >/dev/null
+    --webui-port "$(( ${M2D_SPARK_UI_PORT:-18080} + 1 ))" --cores 2 --memory 2g "spark://127.0.0.1:$SPARK_PORT" >/dev/null
   echo "stack: spark standalone master spark://127.0.0.1:$SPARK_PORT"
 }
 

@@ -15,6 +15,7 @@ def stack():
         "M2D_MYSQL_PORT": os.environ.get("M2D_TEST_MYSQL_PORT", "23306"),
         "M2D_DYNAMO_PORT": os.environ.get("M2D_TEST_DYNAMO_PORT", "28000"),
         "M2D_SPARK_PORT": os.environ.get("M2D_TEST_SPARK_PORT", "27077"),
+        "M2D_SPARK_UI_PORT": os.environ.get("M2D_TEST_SPARK_UI_PORT", "28080"),
         # A server zone far from UTC: TIMESTAMP values must still come out in UTC.
         "M2D_MYSQL_ARGS": "--default-time-zone=+05:30",
         "MYSQL_PASSWORD": "m2d-test-pw-7Qx",
