@@ -11,6 +11,11 @@ from typing import Dict, Iterable, Iterator
 
 from mapping.items import item_size, plain_item, reject_reason, to_wire, write_units
 
+# Spark reuses Python workers across tasks: one client and one budget per worker and
+# table, so a new partition neither rebuilds the client nor starts with an empty bucket.
+_WORKER_CLIENTS: Dict[tuple, object] = {}
+_WORKER_LIMITERS: Dict[tuple, object] = {}
+
 STAT_FIELDS = ("rows", "written", "rejected", "retried_items", "throttle_events",
                "collapsed_duplicates", "duplicate_rows", "consumed_units", "seconds")
 
@@ -46,10 +51,16 @@ def write_partition(rows: Iterable, spec: Dict, client=None, partition_id=None) 
         from pyspark import TaskContext
 
         partition_id = TaskContext.get().partitionId()
-    client = client or make_client(spec["endpoint_url"], spec["region"], own_retries=True)
+    if client is None:
+        client_key = (spec["endpoint_url"], spec["region"])
+        if client_key not in _WORKER_CLIENTS:
+            _WORKER_CLIENTS[client_key] = make_client(spec["endpoint_url"], spec["region"], own_retries=True)
+        client = _WORKER_CLIENTS[client_key]
+    limiter_key = (spec["endpoint_url"], spec["target"], spec["rate_per_task"])
+    if limiter_key not in _WORKER_LIMITERS:
+        _WORKER_LIMITERS[limiter_key] = RateLimiter(spec["rate_per_task"])
     key = [spec["hash_attribute"]] + ([spec["range_attribute"]] if spec["range_attribute"] else [])
-    writer = BatchWriter(client, spec["target"], key, RateLimiter(spec["rate_per_task"]),
-                         spec["max_retry_seconds"])
+    writer = BatchWriter(client, spec["target"], key, _WORKER_LIMITERS[limiter_key], spec["max_retry_seconds"])
     stats = dict.fromkeys(STAT_FIELDS, 0)
     started = time.monotonic()
     rejects_file = None

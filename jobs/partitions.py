@@ -3,10 +3,10 @@ from mapping import partitioning as rules
 from mapping.identifiers import quote_identifier, quote_table
 
 
-def plan_partitioning(conn, plan, spark_config) -> rules.Partitioning:
+def plan_partitioning(conn, plan, spark_config, task_slots: int) -> rules.Partitioning:
     table = plan.source
     parts = rules.partition_count(table.estimated_rows, spark_config.rows_per_partition,
-                                  spark_config.max_partitions)
+                                  spark_config.max_partitions, task_slots)
     if parts <= 1:
         return rules.Partitioning("single", None, (), "1 partition")
     column = rules.integer_split_column(table, plan.key.source_columns)

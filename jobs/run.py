@@ -4,6 +4,7 @@ The caller (CLI or Glue entry) creates the connections and passes them in.
 """
 import datetime
 import logging
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, List
@@ -28,10 +29,12 @@ def make_plan(conn, config: Config) -> Plan:
     tables = []
     for database in catalog.list_databases(conn, config.source.databases):
         tables.extend(catalog.read_tables(conn, database))
-    plan = build_plan(tables, config)
+    return build_plan(tables, config)
+
+
+def add_partitioning(conn, plan: Plan, config: Config, task_slots: int) -> None:
     for table_plan in plan.tables:
-        table_plan.partitioning = plan_partitioning(conn, table_plan, config.spark)
-    return plan
+        table_plan.partitioning = plan_partitioning(conn, table_plan, config.spark, task_slots)
 
 
 def planned_result(plan: TablePlan) -> TableResult:
@@ -46,6 +49,9 @@ def run(config: Config, conn, dynamo_client, spark_factory: Callable, password: 
     report = Report(started_at=now(), dry_run=config.run.dry_run)
     plan = make_plan(conn, config)
     report.source_position = catalog.source_position(conn)
+    if config.run.dry_run:
+        # No Spark in a dry run: the machine's cores stand in for the task slots.
+        add_partitioning(conn, plan, config, os.cpu_count() or 1)
     results: List[TableResult] = [planned_result(p) for p in plan.tables]
     report.tables = results + [TableResult(source=name, status=SKIPPED, error=reason) for name, reason in plan.skipped]
     for name, reason in plan.skipped:
@@ -71,6 +77,9 @@ def run(config: Config, conn, dynamo_client, spark_factory: Callable, password: 
         ready.append((table_plan, result, outcome["table"]))
 
     spark = spark_factory()
+    add_partitioning(conn, plan, config, spark.sparkContext.defaultParallelism)
+    for table_plan, result, _ in ready:
+        result.partitions = table_plan.partitioning.description
     loader = TableLoader(spark, config, password)
     progress = Progress(config.spark.progress_seconds).start()
     try:

@@ -5,6 +5,7 @@ UnprocessedItems. Puts are idempotent, so a failed Spark task may simply be retr
 """
 import random
 import time
+from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from jobs.errors import WriteFailed
@@ -18,7 +19,11 @@ RETRYABLE_CODES = frozenset({
 
 
 class RateLimiter:
-    """Token bucket in write units per second; halves on throttling, creeps back up (AIMD)."""
+    """Token bucket in write units per second; halves on throttling, creeps back up (AIMD).
+
+    The bucket starts empty and holds at most one second of budget, so over any run the
+    units consumed never exceed rate x elapsed time by more than one batch.
+    """
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, minimum: float = 1.0):
@@ -26,7 +31,7 @@ class RateLimiter:
         self.rate = float(rate)
         self.minimum = min(minimum, self.max_rate)
         self._clock, self._sleep = clock, sleep
-        self._tokens = self.rate  # one second of burst
+        self._tokens = 0.0
         self._last = clock()
 
     def acquire(self, units: float) -> None:
@@ -37,6 +42,10 @@ class RateLimiter:
         if self._tokens < 0:
             self._sleep(-self._tokens / self.rate)
 
+    def refund(self, units: float) -> None:
+        """Give back units acquired for items DynamoDB did not process."""
+        self._tokens = min(self.rate, self._tokens + units)
+
     def on_throttle(self) -> None:
         self.rate = max(self.minimum, self.rate / 2)
 
@@ -44,7 +53,26 @@ class RateLimiter:
         self.rate = min(self.max_rate, self.rate + self.max_rate / 20)
 
 
+@dataclass
+class _Pending:
+    item: dict
+    size: int
+    units: int
+    attempt: int = 0
+    not_before: float = 0.0
+    failing_since: Optional[float] = None
+
+
 class BatchWriter:
+    """Buffers puts into BatchWriteItem calls of at most 25 items / 16 MB.
+
+    - A key put twice before it is sent is sent once, with the last value.
+    - UnprocessedItems wait out their own exponential backoff with full jitter in a retry
+      queue while new items keep flowing, so one slow item does not stall the task.
+    - Throttling errors pause the whole task with the same backoff and halve its rate.
+    - An item that cannot be written for max_retry_seconds fails the task (WriteFailed).
+    """
+
     def __init__(self, client, table: str, key_attributes: Sequence[str], limiter: RateLimiter,
                  max_retry_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, rng: Optional[random.Random] = None,
@@ -57,8 +85,10 @@ class BatchWriter:
         self._clock, self._sleep = clock, sleep
         self._rng = rng or random.Random()
         self.base_delay, self.max_delay = base_delay, max_delay
-        self._buffer: Dict[Tuple, Tuple[dict, int, int]] = {}  # key -> (item, bytes, units)
-        self._buffer_bytes = 0
+        self._fresh: Dict[Tuple, _Pending] = {}  # not yet sent, in put order
+        self._retry: Dict[Tuple, _Pending] = {}  # sent, came back unprocessed
+        self._error_attempt = 0
+        self._failing_since: Optional[float] = None
         self.written = 0
         self.retried_items = 0
         self.throttle_events = 0
@@ -74,74 +104,104 @@ class BatchWriter:
             self.flush()
 
     def put(self, item: dict, size_bytes: int, units: int) -> None:
-        key = tuple(next(iter(item[a].values())) for a in self.key_attributes)
-        if key in self._buffer:  # a batch may not hold one key twice: the last write wins
+        key = self._key(item)
+        if key in self._fresh or key in self._retry:  # the last write of a key wins
             self.collapsed_duplicates += 1
-            self._buffer_bytes -= self._buffer.pop(key)[1]
-        elif (len(self._buffer) >= MAX_BATCH_ITEMS
-              or self._buffer_bytes + size_bytes > MAX_BATCH_BYTES):
-            self.flush()
-        self._buffer[key] = (item, size_bytes, units)
-        self._buffer_bytes += size_bytes
-        if len(self._buffer) >= MAX_BATCH_ITEMS:
-            self.flush()
+            self._fresh.pop(key, None)
+            self._retry.pop(key, None)
+        self._fresh[key] = _Pending(item, size_bytes, units)
+        if len(self._fresh) + self._due_count() >= MAX_BATCH_ITEMS:
+            self._send_batch()
 
     def flush(self) -> None:
-        if not self._buffer:
-            return
-        pending = [({"PutRequest": {"Item": item}}, units) for item, _, units in self._buffer.values()]
-        self._buffer.clear()
-        self._buffer_bytes = 0
-        self._send(pending)
+        while self._fresh or self._retry:
+            if not self._fresh:
+                # Only retries are left: wait until a full batch of them is due (each has
+                # waited at least its own backoff), rather than sending them one by one.
+                times = sorted(p.not_before for p in self._retry.values())
+                ready_at = times[min(MAX_BATCH_ITEMS, len(times)) - 1]
+                self._sleep(max(0.0, ready_at - self._clock()))
+            self._send_batch()
 
-    def _send(self, pending: List[Tuple[dict, int]]) -> None:
-        started = self._clock()
-        attempt = 0
-        while pending:
-            self.limiter.acquire(sum(units for _, units in pending))
-            try:
-                response = self.client.batch_write_item(RequestItems={self.table: [r for r, _ in pending]})
-            except Exception as error:  # noqa: BLE001 - classified just below
-                if not _is_retryable(error):
-                    raise WriteFailed(f"DynamoDB table {self.table}: {_describe(error)}") from error
-                self.throttle_events += 1
-                self.limiter.on_throttle()
-                attempt = self._back_off(attempt, started, error)
-                continue
-            self.batches += 1
-            unprocessed = response.get("UnprocessedItems", {}).get(self.table, [])
-            done = len(pending) - len(unprocessed)
-            self.written += done
-            if not unprocessed:
-                self.consumed_units += sum(units for _, units in pending)
-                self.limiter.on_success()
-                return
-            self.retried_items += len(unprocessed)
-            remaining = self._match_by_key(pending, unprocessed)
-            self.consumed_units += sum(u for _, u in pending) - sum(u for _, u in remaining)
-            pending = remaining
-            self.limiter.on_throttle()
-            attempt = self._back_off(attempt, started, None)
-
-    def _match_by_key(self, pending, unprocessed):
-        units_by_key = {self._key_of(r): u for r, u in pending}
-        return [(r, units_by_key.get(self._key_of(r), 1)) for r in unprocessed]
-
-    def _key_of(self, request: dict) -> Tuple:
-        item = request["PutRequest"]["Item"]
+    def _key(self, item: dict) -> Tuple:
         return tuple(next(iter(item[a].values())) for a in self.key_attributes)
 
-    def _back_off(self, attempt: int, started: float, error) -> int:
-        elapsed = self._clock() - started
-        if elapsed > self.max_retry_seconds:
-            what = _describe(error) if error is not None else "items still unprocessed"
+    def _due_count(self) -> int:
+        now = self._clock()
+        return sum(1 for p in self._retry.values() if p.not_before <= now)
+
+    def _take_batch(self) -> List[Tuple[Tuple, _Pending]]:
+        now = self._clock()
+        batch, size = [], 0
+        for source in (self._retry, self._fresh):
+            for key in list(source):
+                pending = source[key]
+                if source is self._retry and pending.not_before > now:
+                    continue
+                if len(batch) == MAX_BATCH_ITEMS or size + pending.size > MAX_BATCH_BYTES:
+                    return batch
+                batch.append((key, source.pop(key)))
+                size += pending.size
+        return batch
+
+    def _send_batch(self) -> None:
+        batch = self._take_batch()
+        if not batch:
+            return
+        units = sum(p.units for _, p in batch)
+        self.limiter.acquire(units)
+        try:
+            response = self.client.batch_write_item(
+                RequestItems={self.table: [{"PutRequest": {"Item": p.item}} for _, p in batch]})
+        except Exception as error:  # noqa: BLE001 - classified just below
+            if not _is_retryable(error):
+                raise WriteFailed(f"DynamoDB table {self.table}: {_describe(error)}") from error
+            self.throttle_events += 1
+            self.limiter.refund(units)
+            self.limiter.on_throttle()
+            for key, pending in reversed(batch):  # back to the front of the line, in order
+                self._retry = {key: pending, **self._retry}
+            self._pause_after_error(error)
+            return
+        self.batches += 1
+        self._error_attempt, self._failing_since = 0, None
+        self.limiter.on_success()
+        unprocessed = {self._key(r["PutRequest"]["Item"])
+                       for r in response.get("UnprocessedItems", {}).get(self.table, [])}
+        now = self._clock()
+        for key, pending in batch:
+            if key not in unprocessed:
+                self.written += 1
+                self.consumed_units += pending.units
+                continue
+            # Unprocessed items cost no capacity: their units go back to the budget.
+            self.retried_items += 1
+            self.limiter.refund(pending.units)
+            if pending.failing_since is None:
+                pending.failing_since = now
+            elif now - pending.failing_since > self.max_retry_seconds:
+                raise WriteFailed(
+                    f"DynamoDB table {self.table}: gave up after {now - pending.failing_since:.0f}s of retries "
+                    f"(dynamodb.max_retry_seconds={self.max_retry_seconds:g}): item still unprocessed")
+            pending.not_before = now + self._jitter(pending.attempt)
+            pending.attempt += 1
+            if key in self._fresh:  # a newer value of this key is already waiting
+                continue
+            self._retry[key] = pending
+
+    def _pause_after_error(self, error) -> None:
+        now = self._clock()
+        if self._failing_since is None:
+            self._failing_since = now
+        elif now - self._failing_since > self.max_retry_seconds:
             raise WriteFailed(
-                f"DynamoDB table {self.table}: gave up after {elapsed:.0f}s of retries "
-                f"(dynamodb.max_retry_seconds={self.max_retry_seconds:g}): {what}"
-            )
-        cap = min(self.max_delay, self.base_delay * (2 ** attempt))
-        self._sleep(self._rng.uniform(0, cap))  # full jitter
-        return attempt + 1
+                f"DynamoDB table {self.table}: gave up after {now - self._failing_since:.0f}s of retries "
+                f"(dynamodb.max_retry_seconds={self.max_retry_seconds:g}): {_describe(error)}")
+        self._sleep(self._jitter(self._error_attempt))
+        self._error_attempt += 1
+
+    def _jitter(self, attempt: int) -> float:
+        return self._rng.uniform(0, min(self.max_delay, self.base_delay * (2 ** attempt)))  # full jitter
 
 
 def _error_code(error) -> Optional[str]:

@@ -23,10 +23,18 @@ class Partitioning:
     description: str
 
 
-def partition_count(estimated_rows: int, rows_per_partition: int, max_partitions: int) -> int:
+def partition_count(estimated_rows: int, rows_per_partition: int, max_partitions: int, task_slots: int = 1) -> int:
+    """Partitions for a table: 1 when small, else a whole number of waves of task slots.
+
+    Full waves matter for the write budget: it is split over the tasks running at once,
+    so a last partition running alone would use only its share.
+    """
     if estimated_rows <= rows_per_partition:
         return 1
-    return max(1, min(max_partitions, math.ceil(estimated_rows / rows_per_partition)))
+    wanted = math.ceil(estimated_rows / rows_per_partition)
+    slots = max(1, task_slots)
+    waves = max(1, min(max_partitions // slots, math.ceil(wanted / slots)))
+    return max(1, min(max_partitions, waves * slots))
 
 
 def integer_split_column(table: SourceTable, key_columns: Sequence[str]) -> Optional[str]:

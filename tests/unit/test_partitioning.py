@@ -12,6 +12,12 @@ def test_small_tables_stay_one_partition():
     assert partition_count(10 ** 9, 1000, 50) == 50
 
 
+def test_partitions_come_in_whole_waves_of_task_slots():
+    assert partition_count(3080, 375, 100, task_slots=2) == 10  # not 9: no lone last task
+    assert partition_count(10_001, 1000, 50, task_slots=4) == 12
+    assert partition_count(10 ** 9, 1000, 50, task_slots=8) == 48
+
+
 def in_range(predicate, value):
     expression = predicate.replace("`m2d_part`", str(value)).replace(" AND ", " and ").replace(" OR ", " or ")
     expression = re.sub(r"\d+ IS NULL", "False", expression)

@@ -95,6 +95,34 @@ def test_unprocessed_items_are_retried_with_backoff_until_written():
     assert len([s for s in clock.slept if s > 0]) >= 1
 
 
+def test_unprocessed_items_wait_but_new_items_keep_flowing():
+    client, clock = StubClient(["unprocessed:5"]), FakeClock()
+    writer = make_writer(client, clock)
+    write(writer, [item(i) for i in range(100)])
+    assert len(client.table) == 100 and writer.written == 100
+    assert client.calls[:4] == [25, 25, 25, 25]  # held-back items did not stall the stream
+    assert sum(client.calls) == 105
+
+
+def test_an_item_that_never_goes_through_fails_the_task_after_the_limit():
+    client, clock = StubClient(["unprocessed:1"] * 10000), FakeClock()
+    writer = make_writer(client, clock, limit=30)
+    with pytest.raises(WriteFailed, match=r"DynamoDB table t: gave up after \d+s.*item still unprocessed"):
+        write(writer, [item(1)])
+    assert 30 < clock.now < 40
+
+
+def test_a_newer_value_replaces_a_held_back_one():
+    client, clock = StubClient(["unprocessed:1"]), FakeClock()
+    writer = make_writer(client, clock)
+    with writer:
+        for i in range(24):
+            writer.put(item(i), 10, 1)
+        writer.put(item(99, "old"), 10, 1)  # the 25th: sent, and held back
+        writer.put(item(99, "new"), 10, 1)
+    assert client.table["99"]["v"]["S"] == "new"
+
+
 def test_throttling_and_connection_errors_are_retried_and_slow_the_rate():
     client, clock = StubClient(["throttle", "conn", "throttle", "ok"]), FakeClock()
     writer = make_writer(client, clock, rate=1000)
@@ -124,7 +152,7 @@ def test_non_retryable_errors_fail_at_once():
     client, clock = StubClient(["fatal"]), FakeClock()
     with pytest.raises(WriteFailed, match="ValidationException: bad item"):
         write(make_writer(client, clock), [item(1)])
-    assert clock.slept == []
+    assert len(client.calls) == 1 and clock.slept == [1e-09]  # no backoff, only the budget's wait
 
 
 def test_rate_limiter_holds_the_budget():
@@ -132,7 +160,16 @@ def test_rate_limiter_holds_the_budget():
     limiter = RateLimiter(100, clock=clock, sleep=clock.sleep)
     for _ in range(50):
         limiter.acquire(10)  # 500 units at 100/s
-    assert 3.9 <= clock.now <= 4.1  # 100 units of burst, then 400 at 100/s
+    assert 4.9 <= clock.now <= 5.0  # never ahead of the budget: the bucket starts empty
+
+
+def test_unprocessed_items_do_not_spend_the_budget():
+    clock = FakeClock()
+    limiter = RateLimiter(100, clock=clock, sleep=clock.sleep)
+    limiter.acquire(50)
+    limiter.refund(30)
+    limiter.acquire(30)
+    assert clock.now == pytest.approx(0.5)
 
 
 def test_rate_limiter_aimd():
