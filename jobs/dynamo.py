@@ -27,8 +27,11 @@ def key_schema_of(plan) -> Dict:
     return {"KeySchema": schema, "AttributeDefinitions": definitions}
 
 
-def ensure_table(client, plan, dynamodb_config) -> Dict:
-    """Create the target table, or reuse one with the same key schema. Returns its description."""
+def start_table(client, plan, dynamodb_config) -> str:
+    """Create the target table (without waiting), or check an existing one's key schema.
+
+    Returns "created" or "reused"; raises TargetError when the table cannot be used.
+    """
     from botocore.exceptions import ClientError
 
     wanted = key_schema_of(plan)
@@ -49,8 +52,7 @@ def ensure_table(client, plan, dynamodb_config) -> Dict:
                 f"DynamoDB table {plan.target} exists with key {found}, but {plan.name} needs {expected}; "
                 f"nothing was written (drop it or set tables.{plan.name}.target)"
             )
-        _wait(client, plan.target, dynamodb_config)
-        return {"action": "reused", "table": client.describe_table(TableName=plan.target)["Table"]}
+        return "reused"
     arguments = dict(TableName=plan.target, **wanted)
     if dynamodb_config.billing_mode == "PROVISIONED":
         arguments["BillingMode"] = "PROVISIONED"
@@ -63,11 +65,49 @@ def ensure_table(client, plan, dynamodb_config) -> Dict:
     try:
         client.create_table(**arguments)
     except ClientError as e:
-        if e.response["Error"]["Code"] != "ResourceInUseException":  # created concurrently: re-check
-            raise TargetError(f"cannot create DynamoDB table {plan.target}: {_describe(e)}") from e
-        return ensure_table(client, plan, dynamodb_config)
-    _wait(client, plan.target, dynamodb_config)
-    return {"action": "created", "table": client.describe_table(TableName=plan.target)["Table"]}
+        code = e.response["Error"]["Code"]
+        if code == "ResourceInUseException":  # created meanwhile by someone else: check it
+            return start_table(client, plan, dynamodb_config)
+        if code == "LimitExceededException":
+            raise TooManyCreating(plan.target) from e
+        raise TargetError(f"cannot create DynamoDB table {plan.target}: {_describe(e)}") from e
+    return "created"
+
+
+class TooManyCreating(Exception):
+    """DynamoDB limits how many tables may be CREATING at once: wait, then try again."""
+
+
+def ensure_tables(client, plans, dynamodb_config, on_error) -> Dict[str, Dict]:
+    """Create or reuse every target table: all CreateTable calls first, then the waits.
+
+    Returns {target: {"action", "table"}} for the usable tables; on_error(plan, error)
+    is called for each table that cannot be used.
+    """
+    started: Dict[str, str] = {}
+    waiting = []
+    for plan in plans:
+        for attempt in range(2):
+            try:
+                started[plan.target] = start_table(client, plan, dynamodb_config)
+                waiting.append(plan)
+                break
+            except TooManyCreating:
+                if attempt:
+                    on_error(plan, TargetError(f"DynamoDB table {plan.target}: too many tables being created"))
+                for pending in waiting:
+                    _wait(client, pending.target, dynamodb_config)
+            except TargetError as e:
+                if "endpoint" in str(e).lower():
+                    raise
+                on_error(plan, e)
+                break
+    ready = {}
+    for plan in waiting:
+        _wait(client, plan.target, dynamodb_config)
+        ready[plan.target] = {"action": started[plan.target],
+                              "table": client.describe_table(TableName=plan.target)["Table"]}
+    return ready
 
 
 def _wait(client, table: str, dynamodb_config) -> None:

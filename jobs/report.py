@@ -31,6 +31,8 @@ class TableResult:
     retried_items: int = 0
     throttle_events: int = 0
     seconds: float = 0.0
+    started_at: str = ""
+    finished_at: str = ""
     rejects_path: str = ""
     notes: List[str] = field(default_factory=list)
     error: Optional[str] = None

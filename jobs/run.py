@@ -25,6 +25,10 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
+def now_precise() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+
+
 def make_plan(conn, config: Config) -> Plan:
     tables = []
     for database in catalog.list_databases(conn, config.source.databases):
@@ -61,16 +65,19 @@ def run(config: Config, conn, dynamo_client, spark_factory: Callable, password: 
         report.finished_at = now()
         return report
 
+    by_plan = {id(p): r for p, r in zip(plan.tables, results)}
+
+    def table_failed(table_plan, error):
+        result = by_plan[id(table_plan)]
+        result.status, result.error = FAILED, str(error)
+        log.error("%s: %s", table_plan.name, error)
+
+    created = dynamo.ensure_tables(dynamo_client, plan.tables, config.dynamodb, table_failed)
     ready = []
     for table_plan, result in zip(plan.tables, results):
-        try:
-            outcome = dynamo.ensure_table(dynamo_client, table_plan, config.dynamodb)
-        except MigrationError as e:
-            result.status, result.error = FAILED, str(e)
-            log.error("%s: %s", table_plan.name, e)
-            if "endpoint" in str(e).lower():  # no point trying the other tables
-                raise
+        if table_plan.target not in created:
             continue
+        outcome = created[table_plan.target]
         result.table_action = outcome["action"]
         log.info("%s -> DynamoDB table %s (%s), key %s", table_plan.name, table_plan.target,
                  outcome["action"], table_plan.key.describe())
@@ -102,6 +109,7 @@ class TableLoader:
 
     def load(self, plan: TablePlan, result: TableResult, description: dict, progress: Progress) -> None:
         started = time.monotonic()
+        result.started_at = now_precise()
         sc = self.spark.sparkContext
         sc.setJobGroup(plan.target, f"migrate {plan.name}")
         sc.setLocalProperty("spark.scheduler.pool", plan.target)
@@ -129,6 +137,7 @@ class TableLoader:
             return
         finally:
             progress.done(plan.name)
+            result.finished_at = now_precise()
         result.rows_read = totals["rows"]
         result.items_written = totals["written"]
         result.rejected = totals["rejected"]

@@ -57,6 +57,8 @@ def test_every_row_once_within_the_budget(stack, proxy, tmp_path):
     result = run.table("throttle_db.items")
     assert result["rows_read"] == result["items_written"] == ROWS
     assert result["retried_items"] > ROWS * 0.2  # the proxy really held items back
+    progress = [line for line in run.output.splitlines() if "progress throttle_db.items:" in line]
+    assert progress and "items/s, ETA" in progress[-1]  # logged while the table loads
 
     items = dynamo_items(stack.dynamodb(), "throttle_db_items")
     assert len(items) == ROWS and len({i["id"] for i in items}) == ROWS

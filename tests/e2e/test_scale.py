@@ -1,0 +1,80 @@
+"""Parallel reads without skew, huge unsigned keys, and many tables at once."""
+import datetime
+
+import pytest
+
+from jobs import catalog, reader
+from jobs.config import Config, merge
+from jobs.partitions import plan_partitioning
+from jobs.planner import build_plan
+from tests.e2e.stack import dynamo_items, run_job
+
+TOP = 2 ** 64 - 1
+
+
+@pytest.fixture(scope="module")
+def skewed(stack):
+    conn = stack.connect()
+    with conn.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS scale_db")
+        cur.execute("CREATE DATABASE scale_db")
+        cur.execute("CREATE TABLE scale_db.skewed (id BIGINT UNSIGNED PRIMARY KEY, v VARCHAR(20))")
+        dense = [(i, f"d{i}") for i in range(1, 3001)]
+        sparse = [(TOP - i * 7919, f"s{i}") for i in range(1000)]  # far above 2^63-1
+        cur.executemany("INSERT INTO scale_db.skewed VALUES (%s, %s)", dense + sparse)
+        cur.execute("CREATE TABLE scale_db.text_keyed (code VARCHAR(12) PRIMARY KEY, v INT)")
+        cur.executemany("INSERT INTO scale_db.text_keyed VALUES (%s, %s)", [(f"k{i:05d}", i) for i in range(2000)])
+        cur.execute("ANALYZE TABLE scale_db.skewed, scale_db.text_keyed")
+        cur.fetchall()
+    return conn
+
+
+def partition_sizes(conn, table, rows_per_partition):
+    config = merge(Config(), {"spark": {"rows_per_partition": rows_per_partition}}, "test")
+    plan = next(p for p in build_plan(catalog.read_tables(conn, "scale_db"), config).tables if p.source.name == table)
+    plan.partitioning = plan_partitioning(conn, plan, config.spark, task_slots=2)
+    sizes = []
+    with conn.cursor() as cur:
+        for predicate in plan.partitioning.predicates:  # the very SQL Spark sends, per partition
+            cur.execute(f"SELECT COUNT(*) FROM {reader.read_query(plan)} WHERE {predicate}")
+            sizes.append(cur.fetchone()[0])
+    return plan.partitioning, sizes
+
+
+def test_skewed_unsigned_keys_split_within_twice_the_mean(skewed):
+    partitioning, sizes = partition_sizes(skewed, "skewed", 500)
+    assert partitioning.strategy == "range" and "sampled quantiles" in partitioning.description
+    assert sum(sizes) == 4000
+    assert max(sizes) <= 2 * (4000 / len(sizes)), sizes
+
+
+def test_text_keys_split_by_hash(skewed):
+    partitioning, sizes = partition_sizes(skewed, "text_keyed", 500)
+    assert partitioning.strategy == "hash" and sum(sizes) == 2000 and len(sizes) == 4
+    assert min(sizes) > 0
+
+
+def test_huge_unsigned_keys_migrate(stack, skewed, tmp_path):
+    run = run_job(stack, ["--database", "scale_db", "--rows-per-partition", "500"], tmp_path)
+    assert run.code == 0, run.output[-3000:]
+    assert run.table("scale_db.skewed")["items_written"] == 4000
+    ids = {int(i["id"]) for i in dynamo_items(stack.dynamodb(), "scale_db_skewed")}
+    assert TOP in ids and len(ids) == 4000
+
+
+def test_many_small_tables_load_concurrently(stack, tmp_path):
+    conn = stack.connect()
+    with conn.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS many_db")
+        cur.execute("CREATE DATABASE many_db")
+        for n in range(40):
+            cur.execute(f"CREATE TABLE many_db.t{n:03d} (id INT PRIMARY KEY, v VARCHAR(10))")
+            cur.execute(f"INSERT INTO many_db.t{n:03d} VALUES (1, 'a'), (2, 'b'), ({n + 3}, 'c')")
+    run = run_job(stack, ["--database", "many_db", "--max-concurrent-tables", "6"], tmp_path)
+    assert run.code == 0, run.output[-3000:]
+    tables = run.report["tables"]
+    assert len(tables) == 40 and all(t["items_written"] == 3 for t in tables)
+    spans = sorted((datetime.datetime.fromisoformat(t["started_at"]), datetime.datetime.fromisoformat(t["finished_at"]))
+                   for t in tables)
+    overlapping = sum(1 for (_, end), (start, _) in zip(spans, spans[1:]) if start < end)
+    assert overlapping >= 20  # not one table after another

@@ -1,0 +1,15 @@
+from jobs.progress import format_eta, progress_line
+
+
+def test_progress_line_shows_rows_rate_and_eta():
+    line = progress_line("shop.orders", 2500, 10000, 10.0)
+    assert line == "progress shop.orders: 2500/10000 rows (25%), 250 items/s, ETA 0m30s"
+
+
+def test_progress_line_before_anything_is_done_and_past_the_estimate():
+    assert progress_line("d.t", 0, 100, 5.0).endswith("0 items/s, ETA ?")
+    assert "120/120 rows (100%)" in progress_line("d.t", 120, 100, 2.0)
+
+
+def test_eta_formats():
+    assert format_eta(59) == "0m59s" and format_eta(3725) == "1h02m" and format_eta(float("inf")) == "?"
