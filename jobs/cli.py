@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--region", help="AWS region")
     add("--report", metavar="PATH", help="write the JSON report here (local or s3://)")
     add("--rejects", metavar="PATH", help="folder or s3:// prefix for rejected rows")
+    add("--state", metavar="PATH", help="folder or s3:// prefix for the resume state")
+    add("--resume", action="store_true", default=None,
+        help="skip the tables and partitions an earlier run of the same plan finished")
     add("--mysql-host")
     add("--mysql-port", type=int)
     add("--mysql-user")
@@ -38,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="any conf setting, e.g. --set dynamodb.write_percent=0.3 (VALUE is JSON or a plain string)")
     add("--dry-run", action="store_true", default=None, help="print and write the plan; change nothing")
     add("--verify", action="store_true", default=None, help="count and checksum both sides after the load")
+    add("--verify-only", action="store_true", default=None,
+        help="write nothing: compare the existing DynamoDB tables with the source")
     add("--verbose", action="store_true", default=None, help="tracebacks and Spark INFO logs")
     return parser
 
@@ -50,6 +55,8 @@ _FLAG_TO_SETTING = {
     "region": "dynamodb.region",
     "report": "output.report",
     "rejects": "output.rejects",
+    "state": "output.state",
+    "resume": "run.resume",
     "mysql_host": "mysql.host",
     "mysql_port": "mysql.port",
     "mysql_user": "mysql.user",
@@ -58,6 +65,7 @@ _FLAG_TO_SETTING = {
     "max_concurrent_tables": "spark.max_concurrent_tables",
     "dry_run": "run.dry_run",
     "verify": "run.verify",
+    "verify_only": "run.verify_only",
     "verbose": "run.verbose",
 }
 

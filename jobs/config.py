@@ -68,12 +68,15 @@ class SparkConfig:
 class OutputConfig:
     report: Optional[str] = None  # local path or s3:// for the JSON report
     rejects: str = "rejects"  # local folder or s3:// prefix for rejected rows
+    state: str = "mysql2dynamodb-state"  # folder or s3:// prefix of the resume state
 
 
 @dataclass
 class RunConfig:
     dry_run: bool = False  # write the plan, touch nothing
     verify: bool = False  # count and checksum both sides after the load
+    resume: bool = False  # skip tables and partitions the state records as finished
+    verify_only: bool = False  # no load: compare existing DynamoDB tables with the source
     verbose: bool = False  # tracebacks and Spark INFO logs
 
 

@@ -51,6 +51,8 @@ def write_partition(rows: Iterable, spec: Dict, client=None, partition_id=None) 
         from pyspark import TaskContext
 
         partition_id = TaskContext.get().partitionId()
+        if spec.get("partition_ids"):  # a resumed run reads a subset: keep the original numbers
+            partition_id = spec["partition_ids"][partition_id]
     if client is None:
         client_key = (spec["endpoint_url"], spec["region"])
         if client_key not in _WORKER_CLIENTS:
@@ -87,6 +89,10 @@ def write_partition(rows: Iterable, spec: Dict, client=None, partition_id=None) 
     if rejects_file is not None:
         name = f"part-{partition_id:05d}.jsonl"  # a retried task replaces its own file
         storage.upload_file(rejects_file.name, storage.join(spec["rejects_path"], name))
+    if spec.get("marker_folder"):  # every item of this partition is written: resume may skip it
+        from jobs.state import marker_name
+
+        storage.write_text(storage.join(spec["marker_folder"], marker_name(partition_id)), "done\n")
     stats.update(written=writer.written, retried_items=writer.retried_items,
                  throttle_events=writer.throttle_events, collapsed_duplicates=writer.collapsed_duplicates,
                  consumed_units=writer.consumed_units, seconds=time.monotonic() - started)

@@ -9,6 +9,7 @@ Run it with spark-submit (the JDBC driver jar on --jars, the password in the env
 Exit codes: 0 every table completed, 3 completed with rejected rows, 1 anything failed.
 """
 import logging
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -30,6 +31,9 @@ def configure_logging(verbose: bool) -> None:
 
 def execute(config: Config) -> Report:
     """Create the connections once, here at the edge, and run."""
+    import jobs
+
+    log.info("mysql2dynamodb code from %s", os.path.dirname(os.path.abspath(jobs.__file__)))
     from jobs import dynamo, secrets
     from jobs.mysql import connect
     from jobs.run import run

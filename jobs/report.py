@@ -6,6 +6,9 @@ from typing import Dict, List, Optional
 COMPLETED = "completed"
 COMPLETED_WITH_REJECTS = "completed with rejects"
 FAILED = "failed"
+VERIFY_FAILED = "verification failed"
+VERIFIED = "verified"
+ALREADY_DONE = "already done"
 SKIPPED = "skipped"
 PLANNED = "planned"
 
@@ -54,7 +57,7 @@ class Report:
     def exit_code(self) -> int:
         if self.dry_run:
             return EXIT_OK
-        if any(t.status in (FAILED, SKIPPED) for t in self.tables):
+        if any(t.status in (FAILED, SKIPPED, VERIFY_FAILED) for t in self.tables):
             return EXIT_FAILED
         if any(t.status == COMPLETED_WITH_REJECTS for t in self.tables):
             return EXIT_REJECTS

@@ -2,6 +2,7 @@
 
 The caller (CLI or Glue entry) creates the connections and passes them in.
 """
+import dataclasses
 import datetime
 import logging
 import os
@@ -9,14 +10,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, List
 
-from jobs import catalog, dynamo, load, reader, storage, transforms
+from jobs import catalog, dynamo, load, reader, storage, transforms, verify
+from jobs.state import State, marker_folder, remaining
 from jobs.config import Config
 from jobs.errors import MigrationError
 from jobs.partitions import plan_partitioning
 from jobs.planner import Plan, TablePlan, build_plan
+from mapping.partitioning import Partitioning
 from jobs.progress import Progress
-from jobs.report import (COMPLETED, COMPLETED_WITH_REJECTS, FAILED, PLANNED, SKIPPED, Report,
-                         TableResult)
+from jobs.report import (ALREADY_DONE, COMPLETED, COMPLETED_WITH_REJECTS, FAILED, SKIPPED, VERIFIED, VERIFY_FAILED,
+                         Report, TableResult)
 
 log = logging.getLogger("mysql2dynamodb")
 
@@ -72,6 +75,8 @@ def run(config: Config, conn, dynamo_client, spark_factory: Callable, password: 
         result.status, result.error = FAILED, str(error)
         log.error("%s: %s", table_plan.name, error)
 
+    if config.run.verify_only:
+        return verify_existing(config, conn, plan, results, report, dynamo_client, spark_factory, password)
     created = dynamo.ensure_tables(dynamo_client, plan.tables, config.dynamodb, table_failed)
     ready = []
     for table_plan, result in zip(plan.tables, results):
@@ -83,11 +88,16 @@ def run(config: Config, conn, dynamo_client, spark_factory: Callable, password: 
                  outcome["action"], table_plan.key.describe())
         ready.append((table_plan, result, outcome["table"]))
 
+    state = State.load(config.output.state) if config.run.resume else State(config.output.state)
+    if config.run.resume:
+        for table_plan, result, _ in ready:
+            if state.is_done(table_plan.name):
+                result.status = ALREADY_DONE
+                result.notes.append(f"finished by an earlier run (state {config.output.state})")
+        ready = [r for r in ready if r[1].status != ALREADY_DONE]
     spark = spark_factory()
     add_partitioning(conn, plan, config, spark.sparkContext.defaultParallelism)
-    for table_plan, result, _ in ready:
-        result.partitions = table_plan.partitioning.description
-    loader = TableLoader(spark, config, password)
+    loader = TableLoader(spark, config, password, state)
     progress = Progress(config.spark.progress_seconds).start()
     try:
         with ThreadPoolExecutor(max_workers=config.spark.max_concurrent_tables) as pool:
@@ -96,14 +106,39 @@ def run(config: Config, conn, dynamo_client, spark_factory: Callable, password: 
                 future.result()
     finally:
         progress.stop()
+    if config.run.verify:
+        for table_plan, result, description in ready:
+            if result.status in (COMPLETED, COMPLETED_WITH_REJECTS):
+                loader.verify(table_plan, result, description)
+    report.finished_at = now()
+    return report
+
+
+def verify_existing(config: Config, conn, plan: Plan, results, report: Report, dynamo_client, spark_factory,
+                    password: str) -> Report:
+    """--verify-only: nothing is created or written."""
+    ready = []
+    for table_plan, result in zip(plan.tables, results):
+        try:
+            description = dynamo_client.describe_table(TableName=table_plan.target)["Table"]
+        except Exception as e:  # noqa: BLE001
+            result.status, result.error = VERIFY_FAILED, f"DynamoDB table {table_plan.target}: {_one_line(e)}"
+            continue
+        ready.append((table_plan, result, description))
+    spark = spark_factory()
+    add_partitioning(conn, plan, config, spark.sparkContext.defaultParallelism)
+    loader = TableLoader(spark, config, password, None)
+    for table_plan, result, description in ready:
+        loader.verify(table_plan, result, description)
     report.finished_at = now()
     return report
 
 
 class TableLoader:
-    def __init__(self, spark, config: Config, password: str):
+    def __init__(self, spark, config: Config, password: str, state):
         self.spark = spark
         self.config = config
+        self.state = state
         self.url = reader.jdbc_url(config.mysql)
         self.properties = reader.jdbc_properties(config.mysql, password)
 
@@ -114,13 +149,18 @@ class TableLoader:
         sc.setJobGroup(plan.target, f"migrate {plan.name}")
         sc.setLocalProperty("spark.scheduler.pool", plan.target)
         try:
-            frame, layout = self.items_frame(plan)
+            todo, markers = self.resume_point(plan, result)
+            frame, layout = self.items_frame(plan, todo)
             partitions = frame.rdd.getNumPartitions()
             rejects_path = storage.join(self.config.output.rejects, plan.source.database, plan.source.name)
-            load.clear_rejects(rejects_path)
+            if not self.config.run.resume:
+                load.clear_rejects(rejects_path)
             spec = load.write_spec(plan, self.config.dynamodb.endpoint_url, self.config.dynamodb.region,
                                    self.rate_per_task(description, partitions), self.config.dynamodb,
                                    rejects_path, layout)
+            if markers:
+                spec["partition_ids"] = todo
+                spec["marker_folder"] = marker_folder(self.config.output.state, plan.target)
             counter = sc.accumulator(0)
             progress.track(plan.name, plan.source.estimated_rows, counter)
 
@@ -129,7 +169,8 @@ class TableLoader:
                     counter.add(stats["rows"])
                     yield stats
 
-            totals = load.sum_stats(frame.rdd.mapPartitions(task).collect())
+            totals = load.sum_stats(frame.rdd.mapPartitions(task).collect() if todo else [])
+            self.state.finish_table(plan.name)
         except Exception as e:  # noqa: BLE001 - one table's failure must not stop the others
             result.status, result.error = FAILED, _one_line(e)
             result.seconds = time.monotonic() - started
@@ -151,8 +192,54 @@ class TableLoader:
         log.info("%s: %s, %d rows read, %d items written, %d rejected in %.1fs", plan.name, result.status,
                  result.rows_read, result.items_written, result.rejected, result.seconds)
 
-    def items_frame(self, plan: TablePlan):
+    def verify(self, plan: TablePlan, result: TableResult, description: dict) -> None:
+        sc = self.spark.sparkContext
+        sc.setJobGroup(plan.target, f"verify {plan.name}")
+        try:
+            frame, layout = self.items_frame(plan)
+            spec = load.write_spec(plan, self.config.dynamodb.endpoint_url, self.config.dynamodb.region, 1.0,
+                                   self.config.dynamodb, "", layout)
+            outcome = verify.verify_table(self.spark, frame, spec, segments=max(1, sc.defaultParallelism))
+        except Exception as e:  # noqa: BLE001
+            result.status, result.error = VERIFY_FAILED, _one_line(e)
+            return
+        result.verification = outcome
+        if outcome["match"]:
+            if self.config.run.verify_only:
+                result.status = VERIFIED
+            log.info("%s: verified, %d rows = %d items, checksum %s", plan.name, outcome["source_rows"],
+                     outcome["dynamodb_items"], outcome["source_checksum"])
+        else:
+            result.status = VERIFY_FAILED
+            result.error = (f"verification failed: {outcome['source_rows']} source rows vs "
+                            f"{outcome['dynamodb_items']} DynamoDB items, checksums {outcome['source_checksum']} "
+                            f"vs {outcome['dynamodb_checksum']}")
+            log.error("%s: %s", plan.name, result.error)
+
+    def resume_point(self, plan: TablePlan, result: TableResult):
+        """Partitions to load (indices into the table's partitioning) and whether to mark them.
+
+        Tables keyed by a row hash are redone whole: numbering duplicates needs every row.
+        """
+        markers = not plan.key.synthesized_hash
+        saved = self.state.saved_partitioning(plan.name) if self.config.run.resume else None
+        if saved is not None:
+            plan.partitioning = saved  # the same split as the interrupted run
+        finished = self.state.finished_partitions(plan.target) if saved is not None and markers else set()
+        todo = remaining(plan.partitioning, finished)
+        self.state.start_table(plan.name, plan.target, plan.partitioning, fresh=saved is None)
+        result.partitions = plan.partitioning.description
+        if finished:
+            result.notes.append(f"resumed: {len(finished)} partition(s) finished by an earlier run were skipped")
+        return todo, markers
+
+    def items_frame(self, plan: TablePlan, todo=None):
         """The table as rows of strings in item order, plus the attribute name of each column."""
+        partitioning = plan.partitioning
+        if todo is not None and partitioning.predicates and len(todo) < len(partitioning.predicates):
+            subset = Partitioning(partitioning.strategy, partitioning.column_sql,
+                                  tuple(partitioning.predicates[i] for i in todo), partitioning.description)
+            plan = dataclasses.replace(plan, partitioning=subset)
         frame = reader.read_table(self.spark, self.url, self.properties, plan)
         layout = list(plan.attributes)
         key = plan.key

@@ -91,3 +91,32 @@ def exists(path: str, s3_client=None) -> Optional[bool]:
         except Exception:  # noqa: BLE001
             return False
     return os.path.exists(path)
+
+
+def list_names(folder: str, s3_client=None) -> list:
+    """File names directly inside a local folder or s3:// prefix (empty if absent)."""
+    if is_s3(folder):
+        bucket, prefix = split_s3(folder.rstrip("/") + "/")
+        client = _s3_client(s3_client)
+        names, token = [], None
+        while True:
+            kwargs = {"Bucket": bucket, "Prefix": prefix}
+            if token:
+                kwargs["ContinuationToken"] = token
+            page = client.list_objects_v2(**kwargs)
+            names += [o["Key"][len(prefix):] for o in page.get("Contents", []) if "/" not in o["Key"][len(prefix):]]
+            token = page.get("NextContinuationToken")
+            if not token:
+                return names
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
+def remove_all(folder: str, s3_client=None) -> None:
+    """Delete the files directly inside folder (local or s3://)."""
+    for name in list_names(folder, s3_client):
+        path = join(folder, name)
+        if is_s3(path):
+            bucket, key = split_s3(path)
+            _s3_client(s3_client).delete_object(Bucket=bucket, Key=key)
+        else:
+            os.remove(path)

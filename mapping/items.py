@@ -58,3 +58,20 @@ def plain_item(values, attributes, null_as: str = "absent") -> dict:
 def to_wire(item: Mapping[str, Optional[str]]) -> dict:
     """DynamoDB's typed form: every value a string (S), NULL as {"NULL": true}."""
     return {name: ({"NULL": True} if value is None else {"S": value}) for name, value in item.items()}
+
+
+def item_digest(item: Mapping[str, Optional[str]]) -> int:
+    """64-bit digest of an item's attributes, independent of attribute order."""
+    import hashlib
+    import json
+
+    text = json.dumps(item, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+
+
+CHECKSUM_MODULUS = 2 ** 64
+
+
+def from_wire(item: Mapping[str, Mapping]) -> dict:
+    """Back from DynamoDB's typed form to attribute -> string (None for NULL)."""
+    return {name: (None if "NULL" in value else value["S"]) for name, value in item.items()}

@@ -1,0 +1,227 @@
+"""make bench: the job against the seed's algorithm and a writer-only ceiling.
+
+All three write to the same dynalite, in one run:
+  (a) seed: one SELECT per column, one PutItem per row (20,000-row sample);
+  (b) ceiling: items built in advance, written by one process per Spark task slot
+      straight through jobs.writer (no Spark, no MySQL);
+  (c) job: spark-submit jobs/migrate.py on local[*], Spark start-up included,
+      at N and 5N rows, with the peak RSS of the driver JVM, the driver's Python and
+      the Python workers (sampled from /proc).
+
+    BENCH_ROWS=1000000 make bench        (figures go to stdout; quote ratios, not times)
+"""
+import argparse
+import multiprocessing
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pymysql
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)  # bench is a script run from the repo, beside the installed package
+
+from jobs.dynamo import make_client  # noqa: E402
+from jobs.writer import BatchWriter, RateLimiter  # noqa: E402
+from mapping.items import item_size, to_wire, write_units  # noqa: E402
+
+COLUMNS = ["id", "customer_id", "sku", "qty", "price", "status", "created_at", "note", "score", "flag"]
+UNLIMITED_WCU = 10 ** 9
+
+
+def env(name, default):
+    return os.environ.get(name, default)
+
+
+def connect(database=None):
+    return pymysql.connect(host="127.0.0.1", port=int(env("M2D_MYSQL_PORT", "13306")), user="root",
+                           password=os.environ["MYSQL_PASSWORD"], database=database, charset="utf8mb4",
+                           autocommit=True)
+
+
+def make_table(rows: int) -> None:
+    conn = connect()
+    with conn.cursor() as cur:
+        cur.execute("CREATE DATABASE IF NOT EXISTS bench")
+        cur.execute("USE bench")
+        cur.execute("DROP TABLE IF EXISTS `rows`")
+        cur.execute("""CREATE TABLE `rows` (id BIGINT PRIMARY KEY, customer_id INT, sku VARCHAR(20), qty INT,
+                       price DECIMAL(10,2), status ENUM('new','paid','shipped','cancelled'), created_at DATETIME,
+                       note VARCHAR(80), score DOUBLE, flag TINYINT(1))""")
+        cur.execute(f"""INSERT INTO `rows` SELECT seq, seq % 9973, CONCAT('SKU-', LPAD(seq % 5000, 6, '0')),
+                        seq % 17, (seq % 100000) / 100, ELT(1 + seq % 4, 'new', 'paid', 'shipped', 'cancelled'),
+                        '2024-01-01' + INTERVAL (seq % 31536000) SECOND, RPAD(CONCAT('note ', seq), 60, ' lorem'),
+                        seq / 7, seq % 2 FROM seq_1_to_{int(rows)}""")
+        cur.execute("ANALYZE TABLE `rows`")
+        cur.fetchall()
+    conn.close()
+
+
+def fresh_table(client, name: str) -> None:
+    try:
+        client.delete_table(TableName=name)
+        client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    except client.exceptions.ResourceNotFoundException:
+        pass
+    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+
+def seed_algorithm(client, sample: int) -> float:
+    """The seed's way: SELECT each column separately, then one PutItem per row."""
+    fresh_table(client, "bench_seed")
+    started = time.monotonic()
+    conn = connect("bench")
+    columns = {}
+    with conn.cursor() as cur:
+        for field in COLUMNS:
+            cur.execute(f"SELECT `{field}` FROM `rows` ORDER BY id LIMIT %s", (sample,))
+            columns[field] = [r[0] for r in cur.fetchall()]
+    for i in range(sample):
+        item = {f: {"S": str(columns[f][i])} for f in COLUMNS if columns[f][i] is not None}
+        client.put_item(TableName="bench_seed", Item=item)
+    return sample / (time.monotonic() - started)
+
+
+def _ceiling_worker(args):
+    endpoint, items = args
+    client = make_client(endpoint, "us-east-1", own_retries=True)
+    writer = BatchWriter(client, "bench_ceiling", ["id"], RateLimiter(UNLIMITED_WCU))
+    with writer:
+        for item in items:
+            size = item_size(item)
+            writer.put(to_wire(item), size, write_units(size))
+    return writer.written
+
+
+def ceiling(endpoint: str, rows: int, processes: int) -> float:
+    """Items rendered in advance (by MySQL, as the job does), written by N processes."""
+    client = make_client(endpoint, "us-east-1")
+    fresh_table(client, "bench_ceiling")
+    conn = connect("bench")
+    with conn.cursor() as cur:
+        rendered = ", ".join(f"CAST(`{c}` AS CHAR)" for c in COLUMNS)
+        cur.execute(f"SELECT {rendered} FROM `rows` ORDER BY id LIMIT %s", (rows,))
+        items = [{c: v for c, v in zip(COLUMNS, row) if v is not None} for row in cur.fetchall()]
+    chunks = [(endpoint, items[i::processes]) for i in range(processes)]
+    started = time.monotonic()
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        written = sum(pool.map(_ceiling_worker, chunks))
+    assert written == rows, (written, rows)
+    return rows / (time.monotonic() - started)
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def descendants(pid: int):
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def command_line(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def run_job(endpoint: str, rows: int):
+    """spark-submit the job; returns (rows/s, peak RSS MiB by role)."""
+    client = make_client(endpoint, "us-east-1")
+    try:
+        client.delete_table(TableName="bench_rows")
+        client.get_waiter("table_not_exists").wait(TableName="bench_rows", WaiterConfig={"Delay": 1})
+    except client.exceptions.ResourceNotFoundException:
+        pass
+    command = [os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "spark-submit"),
+               "--master", "local[*]", "--driver-memory", "2g", "--jars", env("M2D_JDBC_JAR", "/usr/share/java/mariadb-java-client.jar"),
+               os.path.join(REPO, "jobs", "migrate.py"), "--database", "bench", "--tables", "rows",
+               "--mysql-port", env("M2D_MYSQL_PORT", "13306"), "--dynamodb-endpoint", endpoint,
+               "--rejects", os.path.join(REPO, ".stack", "bench-rejects"),
+               "--set", f"dynamodb.on_demand_wcu={UNLIMITED_WCU}"]
+    peaks = {"driver JVM": 0, "driver Python": 0, "Python workers (sum)": 0}
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(0.5):
+            workers = 0
+            for pid in [process.pid] + descendants(process.pid):
+                cmd, rss = command_line(pid), rss_kib(pid)
+                if "java" in cmd.split(" ")[0]:
+                    peaks["driver JVM"] = max(peaks["driver JVM"], rss)
+                elif "migrate.py" in cmd:
+                    peaks["driver Python"] = max(peaks["driver Python"], rss)
+                elif "pyspark" in cmd or "python" in cmd:
+                    workers += rss
+            peaks["Python workers (sum)"] = max(peaks["Python workers (sum)"], workers)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output, _ = process.communicate()
+    elapsed = time.monotonic() - started
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        print(output[-3000:])
+        raise SystemExit(f"bench: the job failed with exit code {process.returncode}")
+    return rows / elapsed, {k: v / 1024 for k, v in peaks.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=int(env("BENCH_ROWS", "1000000")))
+    parser.add_argument("--seed-sample", type=int, default=20000)
+    parser.add_argument("--ceiling-rows", type=int, default=int(env("BENCH_CEILING_ROWS", "200000")))
+    args = parser.parse_args()
+    endpoint = f"http://127.0.0.1:{env('M2D_DYNAMO_PORT', '18000')}"
+    slots = os.cpu_count() or 1
+    client = make_client(endpoint, "us-east-1")
+
+    print(f"bench: {args.rows} rows x {len(COLUMNS)} columns (~200 bytes), {slots} task slots, dynalite in memory")
+    make_table(args.rows)
+    seed = seed_algorithm(client, min(args.seed_sample, args.rows))
+    print(f"(a) seed algorithm, {min(args.seed_sample, args.rows)} rows: {seed:,.0f} rows/s")
+    top = ceiling(endpoint, min(args.ceiling_rows, args.rows), slots)
+    print(f"(b) writer ceiling, {min(args.ceiling_rows, args.rows)} items, {slots} processes: {top:,.0f} items/s")
+    job, peaks_n = run_job(endpoint, args.rows)
+    print(f"(c) job via spark-submit, {args.rows} rows: {job:,.0f} rows/s (Spark start-up included)")
+    print(f"    job / ceiling = {job / top:.2f}   job / seed = {job / seed:.1f}")
+    print("    peak RSS at N:  " + ", ".join(f"{k} {v:,.0f} MiB" for k, v in peaks_n.items()))
+    make_table(args.rows * 5)
+    job5, peaks_5n = run_job(endpoint, args.rows * 5)
+    print(f"(c) job via spark-submit, {args.rows * 5} rows: {job5:,.0f} rows/s")
+    print("    peak RSS at 5N: " + ", ".join(f"{k} {v:,.0f} MiB" for k, v in peaks_5n.items()))
+    print("    RSS 5N / N:     " + ", ".join(f"{k} {peaks_5n[k] / max(peaks_n[k], 1):.2f}" for k in peaks_n))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""AWS Glue entry point: the same job as jobs/migrate.py, with Glue's arguments.
+
+Job parameters (Glue passes each as --name value):
+  --database shop            required; a name or glob
+  --conf s3://bucket/x.json  optional; any conf key can be set there
+  optional: --tables --exclude --region --report --rejects --state --dynamodb_endpoint
+            --mysql_host --mysql_port --mysql_user --glue_connection --secret_id
+            --resume true --verify true --dry_run true --verify_only true
+The password comes from the Glue connection (--glue_connection) or a Secrets Manager
+secret (--secret_id), never from an argument.
+"""
+import sys
+from typing import Dict, List, Optional, Sequence
+
+from jobs.errors import ConfigError
+
+REQUIRED = ["JOB_NAME", "database"]
+VALUED = ["conf", "tables", "exclude", "region", "report", "rejects", "state", "dynamodb_endpoint",
+          "mysql_host", "mysql_port", "mysql_user"]
+SETTINGS = {"glue_connection": "mysql.glue_connection", "secret_id": "mysql.secret_id"}
+SWITCHES = ["resume", "verify", "dry_run", "verify_only", "verbose"]
+
+
+def resolve_options(argv: Sequence[str], required: List[str], optional: List[str]) -> Dict[str, str]:
+    """Glue's getResolvedOptions when available, else the same rules: --name value pairs,
+    declared names required, anything else (Glue's own flags) ignored, no abbreviations."""
+    present = [name for name in optional if f"--{name}" in argv]
+    try:
+        from awsglue.utils import getResolvedOptions
+    except ImportError:
+        getResolvedOptions = None
+    if getResolvedOptions is not None:
+        return getResolvedOptions(list(argv), required + present)
+    values: Dict[str, str] = {}
+    wanted = set(required + present)
+    items = list(argv[1:])
+    for index, token in enumerate(items):
+        if token.startswith("--") and token[2:] in wanted:
+            if index + 1 >= len(items) or items[index + 1].startswith("--"):
+                raise ConfigError(f"Glue argument {token} has no value")
+            values[token[2:]] = items[index + 1]
+    missing = [name for name in required if name not in values]
+    if missing:
+        raise ConfigError(f"Glue job arguments missing: {', '.join('--' + m for m in missing)}")
+    return values
+
+
+def cli_argv(options: Dict[str, str]) -> List[str]:
+    """The spark-submit command line equivalent to these Glue options."""
+    argv = ["--database", options["database"]]
+    for name in VALUED:
+        if name in options:
+            argv += [f"--{name.replace('_', '-')}", options[name]]
+    for name, setting in SETTINGS.items():
+        if name in options:
+            argv += ["--set", f"{setting}={options[name]}"]
+    for name in SWITCHES:
+        if options.get(name, "false").lower() in ("true", "1", "yes"):
+            argv.append(f"--{name.replace('_', '-')}")
+    return argv
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from jobs.cli import config_from_args
+    from jobs.migrate import configure_logging, execute, publish
+    from jobs.report import EXIT_FAILED
+
+    argv = list(sys.argv if argv is None else argv)
+    configure_logging("--verbose" in argv)
+    try:
+        options = resolve_options(argv, REQUIRED, VALUED + list(SETTINGS) + SWITCHES)
+        config = config_from_args(cli_argv(options))
+        job = _start_glue_job(options)
+        report = execute(config)
+        publish(report, config)
+        if job is not None:
+            job.commit()
+        return report.exit_code()
+    except Exception as e:  # noqa: BLE001 - Glue shows the last line; keep it ours
+        from jobs.errors import MigrationError
+
+        if not isinstance(e, MigrationError):
+            raise
+        print(f"mysql2dynamodb: error: {e}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
+
+
+def _start_glue_job(options: Dict[str, str]):
+    try:
+        from awsglue.context import GlueContext
+        from awsglue.job import Job
+    except ImportError:
+        return None  # not on Glue: the same run, without Glue's bookkeeping
+    from pyspark.context import SparkContext
+
+    job = Job(GlueContext(SparkContext.getOrCreate()))
+    job.init(options["JOB_NAME"], options)
+    return job
+
+
+if __name__ == "__main__":
+    code = main()
+    if code:
+        sys.exit(code)

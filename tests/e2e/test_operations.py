@@ -1,0 +1,108 @@
+"""Dry run, verification, and resume after the driver is killed."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.e2e.stack import REPO, VENV, JDBC_JAR, canonical, dynamo_items, present, run_job, source_rows
+
+
+@pytest.fixture(scope="module")
+def ops_db(stack):
+    conn = stack.connect()
+    with conn.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS ops_db")
+        cur.execute("CREATE DATABASE ops_db")
+        cur.execute("CREATE TABLE ops_db.accounts (id INT PRIMARY KEY, owner VARCHAR(30), balance DECIMAL(9,2))")
+        cur.executemany("INSERT INTO ops_db.accounts VALUES (%s, %s, %s)",
+                        [(i, f"owner {i}", f"{i * 1.5:.2f}") for i in range(1, 501)])
+        cur.execute("CREATE TABLE ops_db.wide (id INT PRIMARY KEY, a VARCHAR(20), b VARCHAR(20), c VARCHAR(20),"
+                    " d LONGTEXT, e VARCHAR(20), f VARCHAR(20), g VARCHAR(20), h VARCHAR(20), i VARCHAR(20),"
+                    " j VARCHAR(20), k VARCHAR(20), l VARCHAR(20), m VARCHAR(20), n VARCHAR(20))")
+        cur.execute("CREATE TABLE ops_db.nokey (v VARCHAR(10))")
+        cur.execute("INSERT INTO ops_db.wide (id, a) VALUES (1, 'x')")
+        cur.execute("INSERT INTO ops_db.nokey VALUES ('a'), ('a')")
+        cur.execute("ANALYZE TABLE ops_db.accounts")
+    return "ops_db"
+
+
+def test_dry_run_writes_the_plan_and_touches_nothing(stack, ops_db, tmp_path):
+    before = set(stack.dynamodb().list_tables()["TableNames"])
+    run = run_job(stack, ["--database", ops_db, "--dry-run", "--rows-per-partition", "100"], tmp_path)
+    assert run.code == 0, run.output[-3000:]
+    assert set(stack.dynamodb().list_tables()["TableNames"]) == before
+    assert run.report["dry_run"] is True
+    accounts = run.table("ops_db.accounts")
+    assert accounts["status"] == "planned" and accounts["target"] == "ops_db_accounts"
+    assert accounts["key"] == "HASH id [primary key]"
+    assert accounts["partitions"].startswith("6 partitions on id")  # 500 rows / 100, in waves of cores
+    assert accounts["estimated_rows"] == 500
+    wide_notes = " ".join(run.table("ops_db.wide")["notes"])
+    assert "rows may exceed 400 KB" in wide_notes
+    assert "no primary key" in " ".join(run.table("ops_db.nokey")["notes"])
+    assert "est. rows" in run.stdout and "ops_db_accounts" in run.stdout
+    assert not os.path.exists(os.path.join(str(tmp_path), "mysql2dynamodb-state"))
+
+
+def test_verify_after_load_and_verify_only_finds_tampering(stack, ops_db, tmp_path):
+    run = run_job(stack, ["--database", ops_db, "--tables", "accounts", "--verify"], tmp_path)
+    assert run.code == 0, run.output[-3000:]
+    verification = run.table("ops_db.accounts")["verification"]
+    assert verification["match"] and verification["source_rows"] == verification["dynamodb_items"] == 500
+
+    client = stack.dynamodb()
+    client.delete_item(TableName="ops_db_accounts", Key={"id": {"S": "7"}})
+    client.update_item(TableName="ops_db_accounts", Key={"id": {"S": "9"}},
+                       AttributeUpdates={"balance": {"Value": {"S": "0.00"}, "Action": "PUT"}})
+    check = run_job(stack, ["--database", ops_db, "--tables", "accounts", "--verify-only"], tmp_path)
+    assert check.code == 1
+    result = check.table("ops_db.accounts")
+    assert result["status"] == "verification failed" and result["items_written"] == 0
+    assert (result["verification"]["source_rows"], result["verification"]["dynamodb_items"]) == (500, 499)
+    examples = {json.dumps(e["key"]): e["problem"] for e in result["verification"]["examples"]}
+    assert examples == {'["7"]': "missing in DynamoDB", '["9"]': "attributes differ"}
+    assert client.get_item(TableName="ops_db_accounts", Key={"id": {"S": "7"}}).get("Item") is None  # untouched
+
+
+def test_resume_after_the_driver_is_killed(stack, tmp_path):
+    conn = stack.connect()
+    with conn.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS resume_db")
+        cur.execute("CREATE DATABASE resume_db")
+        cur.execute("CREATE TABLE resume_db.events (id INT PRIMARY KEY, body VARCHAR(100))")
+        cur.executemany("INSERT INTO resume_db.events VALUES (%s, %s)", [(i, f"event {i}") for i in range(4000)])
+        cur.execute("ANALYZE TABLE resume_db.events")
+    state = os.path.join(str(tmp_path), "state")
+    common = [os.path.join(REPO, "jobs", "migrate.py"), "--database", "resume_db", "--mysql-port",
+              str(stack.mysql_port), "--dynamodb-endpoint", stack.endpoint, "--state", state,
+              "--rows-per-partition", "250", "--set", "dynamodb.on_demand_wcu=400"]  # slow enough to interrupt
+    command = [os.path.join(VENV, "bin", "spark-submit"), "--master", "local[2]", "--jars", JDBC_JAR]
+    driver = subprocess.Popen(command + common, env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              cwd=str(tmp_path))
+    markers = os.path.join(state, "parts", "resume_db_events")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(os.listdir(markers) if os.path.isdir(markers) else []) < 4:
+        time.sleep(0.2)
+    os.kill(driver.pid, signal.SIGKILL)  # spark-submit execs the driver JVM: this is the driver
+    driver.wait(30)
+    finished_before = len(os.listdir(markers))
+    assert 4 <= finished_before < 16, "the kill should land mid-table"
+    with open(os.path.join(state, "manifest.json")) as handle:
+        assert json.load(handle)["tables"]["resume_db.events"]["status"] == "loading"
+
+    resumed = run_job(stack, common[1:] + ["--resume"], tmp_path)
+    assert resumed.code == 0, resumed.output[-3000:]
+    result = resumed.table("resume_db.events")
+    assert result["rows_read"] <= 4000 - finished_before * 250 + 250  # finished partitions were skipped
+    assert any("resumed:" in note for note in result["notes"])
+    expected = [present(r) for r in source_rows(stack, "resume_db", "events")]
+    assert canonical(dynamo_items(stack.dynamodb(), "resume_db_events")) == canonical(expected)
+
+    again = run_job(stack, common[1:] + ["--resume"], tmp_path)  # everything done: nothing to do
+    assert again.code == 0 and again.table("resume_db.events")["status"] == "already done"
+    for name in ("manifest.json",):
+        with open(os.path.join(state, name)) as handle:
+            assert stack.password not in handle.read()

@@ -1,0 +1,84 @@
+import json
+import sys
+import types
+
+import pytest
+
+from jobs import glue_migrate
+from jobs.cli import config_from_args
+from jobs.errors import ConfigError
+
+GLUE_FLAGS = ["--TempDir", "s3://tmp/", "--job-bookmark-option", "job-bookmark-disable", "--enable-metrics", "true"]
+
+
+@pytest.fixture
+def conf(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"mysql": {"host": "db.internal"}, "spark": {"max_concurrent_tables": 8}}))
+    return str(path)
+
+
+def test_glue_arguments_give_the_same_config_as_the_cli(conf):
+    glue = ["script.py", "--JOB_NAME", "nightly", "--database", "shop", "--conf", conf, "--region", "eu-west-1",
+            "--glue_connection", "mysql-prod", "--resume", "true", "--mysql_port", "3307"] + GLUE_FLAGS
+    from_glue = config_from_args(glue_migrate.cli_argv(glue_migrate.resolve_options(
+        glue, glue_migrate.REQUIRED, glue_migrate.VALUED + list(glue_migrate.SETTINGS) + glue_migrate.SWITCHES)))
+    from_cli = config_from_args(["--database", "shop", "--conf", conf, "--region", "eu-west-1", "--mysql-port", "3307",
+                                 "--set", "mysql.glue_connection=mysql-prod", "--resume"])
+    assert from_glue == from_cli
+    assert from_glue.mysql.host == "db.internal" and from_glue.run.resume and from_glue.mysql.port == 3307
+
+
+def test_missing_required_argument_is_named():
+    with pytest.raises(ConfigError, match="missing: --database"):
+        glue_migrate.resolve_options(["s", "--JOB_NAME", "j"], glue_migrate.REQUIRED, [])
+
+
+def test_uses_getresolvedoptions_when_awsglue_is_present(monkeypatch):
+    calls = []
+
+    def get_resolved_options(argv, names):
+        calls.append(names)
+        return {"JOB_NAME": "j", "database": "shop"}
+
+    utils = types.ModuleType("awsglue.utils")
+    utils.getResolvedOptions = get_resolved_options
+    monkeypatch.setitem(sys.modules, "awsglue", types.ModuleType("awsglue"))
+    monkeypatch.setitem(sys.modules, "awsglue.utils", utils)
+    options = glue_migrate.resolve_options(["s", "--JOB_NAME", "j", "--database", "shop", "--region", "x"],
+                                           glue_migrate.REQUIRED, glue_migrate.VALUED)
+    assert options == {"JOB_NAME": "j", "database": "shop"}
+    assert calls == [["JOB_NAME", "database", "region"]]  # declared + those present; Glue's own ignored
+
+
+def test_job_init_and_commit_wrap_the_same_run(monkeypatch):
+    events = []
+
+    class FakeJob:
+        def __init__(self, context):
+            events.append("Job")
+
+        def init(self, name, options):
+            events.append(("init", name))
+
+        def commit(self):
+            events.append("commit")
+
+    class FakeReport:
+        def exit_code(self):
+            return 0
+
+    context_module = types.ModuleType("awsglue.context")
+    context_module.GlueContext = lambda sc: "glue-context"
+    job_module = types.ModuleType("awsglue.job")
+    job_module.Job = FakeJob
+    monkeypatch.setitem(sys.modules, "awsglue", types.ModuleType("awsglue"))
+    monkeypatch.setitem(sys.modules, "awsglue.context", context_module)
+    monkeypatch.setitem(sys.modules, "awsglue.job", job_module)
+    monkeypatch.setattr("pyspark.context.SparkContext.getOrCreate", staticmethod(lambda: "sc"))
+    import jobs.migrate
+
+    monkeypatch.setattr(jobs.migrate, "execute", lambda config: events.append(("run", config.source.databases)) or FakeReport())
+    monkeypatch.setattr(jobs.migrate, "publish", lambda report, config: events.append("publish"))
+    assert glue_migrate.main(["s", "--JOB_NAME", "nightly", "--database", "shop"]) == 0
+    assert events == ["Job", ("init", "nightly"), ("run", ["shop"]), "publish", "commit"]
