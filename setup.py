@@ -9,6 +9,7 @@ setup(
     install_requires=["boto3>=1.28", "pymysql>=1.0"],
     extras_require={
         "spark": ["pyspark>=3.5,<3.6"],
-        "test": ["pyspark>=3.5,<3.6", "pytest>=7", "chispa>=0.9"],
+        # moto only serves a local S3 for the s3:// path tests
+        "test": ["pyspark>=3.5,<3.6", "pytest>=7", "chispa>=0.9", "moto[server]>=5"],
     },
 )

@@ -4,7 +4,6 @@ Runs inside Spark tasks, so it takes only plain values (a dict spec) and builds 
 own boto3 client from them; nothing from the driver's objects is used.
 """
 import json
-import os
 import tempfile
 import time
 from typing import Dict, Iterable, Iterator
@@ -118,10 +117,9 @@ def sum_stats(parts: Iterable[Dict]) -> Dict:
 
 
 def clear_rejects(path: str) -> None:
-    """Remove a table's previous rejects before it is migrated again (local paths)."""
-    if path.startswith("s3://"):
-        return  # s3: part files are replaced per partition by the next run
-    if os.path.isdir(path):
-        for name in os.listdir(path):
-            if name.startswith("part-") and name.endswith(".jsonl"):
-                os.remove(os.path.join(path, name))
+    """Remove a table's previous rejects before it is migrated again (local or s3://)."""
+    from jobs import storage
+
+    for name in storage.list_names(path):
+        if name.startswith("part-") and name.endswith(".jsonl"):
+            storage.remove_all_named(path, name)

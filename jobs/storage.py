@@ -114,9 +114,13 @@ def list_names(folder: str, s3_client=None) -> list:
 def remove_all(folder: str, s3_client=None) -> None:
     """Delete the files directly inside folder (local or s3://)."""
     for name in list_names(folder, s3_client):
-        path = join(folder, name)
-        if is_s3(path):
-            bucket, key = split_s3(path)
-            _s3_client(s3_client).delete_object(Bucket=bucket, Key=key)
-        else:
-            os.remove(path)
+        remove_all_named(folder, name, s3_client)
+
+
+def remove_all_named(folder: str, name: str, s3_client=None) -> None:
+    path = join(folder, name)
+    if is_s3(path):
+        bucket, key = split_s3(path)
+        _s3_client(s3_client).delete_object(Bucket=bucket, Key=key)
+    else:
+        os.remove(path)
