@@ -6,7 +6,8 @@ All three write to the same dynalite, in one run:
       straight through jobs.writer (no Spark, no MySQL);
   (c) job: spark-submit jobs/migrate.py on local[*], Spark start-up included,
       at N and 5N rows, with the peak RSS of the driver JVM, the driver's Python and
-      the Python workers (sampled from /proc).
+      the Python workers (sampled from /proc). The driver heap is capped (1g) for both
+      runs: an uncapped JVM grows its heap lazily, which measures GC policy, not retention.
 
     BENCH_ROWS=1000000 make bench        (figures go to stdout; quote ratios, not times)
 """
@@ -161,7 +162,7 @@ def run_job(endpoint: str, rows: int):
     except client.exceptions.ResourceNotFoundException:
         pass
     command = [os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "spark-submit"),
-               "--master", "local[*]", "--driver-memory", "2g", "--jars", env("M2D_JDBC_JAR", "/usr/share/java/mariadb-java-client.jar"),
+               "--master", "local[*]", "--driver-memory", env("BENCH_DRIVER_MEMORY", "1g"), "--jars", env("M2D_JDBC_JAR", "/usr/share/java/mariadb-java-client.jar"),
                os.path.join(REPO, "jobs", "migrate.py"), "--database", "bench", "--tables", "rows",
                "--mysql-port", env("M2D_MYSQL_PORT", "13306"), "--dynamodb-endpoint", endpoint,
                "--rejects", os.path.join(REPO, ".stack", "bench-rejects"),
@@ -200,7 +201,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=int(env("BENCH_ROWS", "1000000")))
     parser.add_argument("--seed-sample", type=int, default=20000)
-    parser.add_argument("--ceiling-rows", type=int, default=int(env("BENCH_CEILING_ROWS", "200000")))
+    parser.add_argument("--ceiling-rows", type=int, default=int(env("BENCH_CEILING_ROWS", "0")),
+                        help="items for the ceiling; default N, the same items the job writes")
     args = parser.parse_args()
     endpoint = f"http://127.0.0.1:{env('M2D_DYNAMO_PORT', '18000')}"
     slots = os.cpu_count() or 1
@@ -210,8 +212,9 @@ def main() -> None:
     make_table(args.rows)
     seed = seed_algorithm(client, min(args.seed_sample, args.rows))
     print(f"(a) seed algorithm, {min(args.seed_sample, args.rows)} rows: {seed:,.0f} rows/s")
-    top = ceiling(endpoint, min(args.ceiling_rows, args.rows), slots)
-    print(f"(b) writer ceiling, {min(args.ceiling_rows, args.rows)} items, {slots} processes: {top:,.0f} items/s")
+    ceiling_rows = min(args.ceiling_rows or args.rows, args.rows)
+    top = ceiling(endpoint, ceiling_rows, slots)
+    print(f"(b) writer ceiling, {ceiling_rows} items, {slots} processes: {top:,.0f} items/s")
     job, peaks_n = run_job(endpoint, args.rows)
     print(f"(c) job via spark-submit, {args.rows} rows: {job:,.0f} rows/s (Spark start-up included)")
     print(f"    job / ceiling = {job / top:.2f}   job / seed = {job / seed:.1f}")

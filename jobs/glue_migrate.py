@@ -2,7 +2,8 @@
 
 Job parameters (Glue passes each as --name value):
   --database shop            required; a name or glob
-  --conf s3://bucket/x.json  optional; any conf key can be set there
+  --conf_file s3://b/x.json  optional; any conf key can be set there (Glue reserves --conf
+                             for Spark settings, so the CLI's --conf is named --conf_file here)
   optional: --tables --exclude --region --report --rejects --state --dynamodb_endpoint
             --mysql_host --mysql_port --mysql_user --glue_connection --secret_id
             --resume true --verify true --dry_run true --verify_only true
@@ -15,7 +16,7 @@ from typing import Dict, List, Optional, Sequence
 from jobs.errors import ConfigError
 
 REQUIRED = ["JOB_NAME", "database"]
-VALUED = ["conf", "tables", "exclude", "region", "report", "rejects", "state", "dynamodb_endpoint",
+VALUED = ["conf_file", "tables", "exclude", "region", "report", "rejects", "state", "dynamodb_endpoint",
           "mysql_host", "mysql_port", "mysql_user"]
 SETTINGS = {"glue_connection": "mysql.glue_connection", "secret_id": "mysql.secret_id"}
 SWITCHES = ["resume", "verify", "dry_run", "verify_only", "verbose"]
@@ -50,7 +51,8 @@ def cli_argv(options: Dict[str, str]) -> List[str]:
     argv = ["--database", options["database"]]
     for name in VALUED:
         if name in options:
-            argv += [f"--{name.replace('_', '-')}", options[name]]
+            flag = "--conf" if name == "conf_file" else f"--{name.replace('_', '-')}"
+            argv += [flag, options[name]]
     for name, setting in SETTINGS.items():
         if name in options:
             argv += ["--set", f"{setting}={options[name]}"]

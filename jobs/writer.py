@@ -179,10 +179,7 @@ class BatchWriter:
             self.limiter.refund(pending.units)
             if pending.failing_since is None:
                 pending.failing_since = now
-            elif now - pending.failing_since > self.max_retry_seconds:
-                raise WriteFailed(
-                    f"DynamoDB table {self.table}: gave up after {now - pending.failing_since:.0f}s of retries "
-                    f"(dynamodb.max_retry_seconds={self.max_retry_seconds:g}): item still unprocessed")
+            self._give_up_after(pending.failing_since, now, "item still unprocessed")
             pending.not_before = now + self._jitter(pending.attempt)
             pending.attempt += 1
             if key in self._fresh:  # a newer value of this key is already waiting
@@ -193,12 +190,15 @@ class BatchWriter:
         now = self._clock()
         if self._failing_since is None:
             self._failing_since = now
-        elif now - self._failing_since > self.max_retry_seconds:
-            raise WriteFailed(
-                f"DynamoDB table {self.table}: gave up after {now - self._failing_since:.0f}s of retries "
-                f"(dynamodb.max_retry_seconds={self.max_retry_seconds:g}): {_describe(error)}")
+        self._give_up_after(self._failing_since, now, _describe(error))
         self._sleep(self._jitter(self._error_attempt))
         self._error_attempt += 1
+
+    def _give_up_after(self, since: float, now: float, what: str) -> None:
+        if now - since > self.max_retry_seconds:
+            raise WriteFailed(
+                f"DynamoDB table {self.table}: gave up after {now - since:.0f}s of retries "
+                f"(dynamodb.max_retry_seconds={self.max_retry_seconds:g}): {what}")
 
     def _jitter(self, attempt: int) -> float:
         return self._rng.uniform(0, min(self.max_delay, self.base_delay * (2 ** attempt)))  # full jitter

@@ -36,11 +36,52 @@ class Stack:
         return pymysql.connect(host="127.0.0.1", port=self.mysql_port, user="root", password=self.password,
                                database=database, charset="utf8mb4", autocommit=True, **extra)
 
+    def fresh_database(self, name: str, *statements: str, rows: Optional[Dict[str, list]] = None):
+        """Drop and create a database, run statements in it, insert rows per table; returns a connection."""
+        conn = self.connect()
+        quoted = "`" + name.replace("`", "``") + "`"
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {quoted}")
+            cur.execute(f"CREATE DATABASE {quoted}")
+            cur.execute(f"USE {quoted}")
+            for statement in statements:
+                cur.execute(statement)
+            for table, values in (rows or {}).items():
+                marks = ", ".join(["%s"] * len(values[0]))
+                cur.executemany(f"INSERT INTO `{table}` VALUES ({marks})", values)
+                cur.execute(f"ANALYZE TABLE `{table}`")
+                cur.fetchall()
+        return conn
+
     def dynamodb(self):
         import boto3
 
         return boto3.client("dynamodb", endpoint_url=self.endpoint, region_name="us-east-1",
                             aws_access_key_id="local", aws_secret_access_key="local")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(command: List[str], port: int) -> subprocess.Popen:
+    """Start a helper server and wait until it accepts connections on port."""
+    import socket
+    import time
+
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(150):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{command[0]} did not listen on {port}")
 
 
 @dataclass

@@ -17,11 +17,8 @@ def assert_one_line_error(run, *fragments):
 
 @pytest.fixture(scope="module")
 def small_db(stack):
-    conn = stack.connect()
-    with conn.cursor() as cur:
-        cur.execute("CREATE DATABASE IF NOT EXISTS bad_input")
-        cur.execute("CREATE TABLE IF NOT EXISTS bad_input.t (id INT PRIMARY KEY, v VARCHAR(10))")
-        cur.execute("REPLACE INTO bad_input.t VALUES (1, 'a'), (2, 'b')")
+    stack.fresh_database("bad_input", "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))",
+                         "INSERT INTO t VALUES (1, 'a'), (2, 'b')")
     return "bad_input"
 
 

@@ -12,20 +12,14 @@ from tests.e2e.stack import REPO, VENV, JDBC_JAR, canonical, dynamo_items, prese
 
 @pytest.fixture(scope="module")
 def ops_db(stack):
-    conn = stack.connect()
-    with conn.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS ops_db")
-        cur.execute("CREATE DATABASE ops_db")
-        cur.execute("CREATE TABLE ops_db.accounts (id INT PRIMARY KEY, owner VARCHAR(30), balance DECIMAL(9,2))")
-        cur.executemany("INSERT INTO ops_db.accounts VALUES (%s, %s, %s)",
-                        [(i, f"owner {i}", f"{i * 1.5:.2f}") for i in range(1, 501)])
-        cur.execute("CREATE TABLE ops_db.wide (id INT PRIMARY KEY, a VARCHAR(20), b VARCHAR(20), c VARCHAR(20),"
-                    " d LONGTEXT, e VARCHAR(20), f VARCHAR(20), g VARCHAR(20), h VARCHAR(20), i VARCHAR(20),"
-                    " j VARCHAR(20), k VARCHAR(20), l VARCHAR(20), m VARCHAR(20), n VARCHAR(20))")
-        cur.execute("CREATE TABLE ops_db.nokey (v VARCHAR(10))")
-        cur.execute("INSERT INTO ops_db.wide (id, a) VALUES (1, 'x')")
-        cur.execute("INSERT INTO ops_db.nokey VALUES ('a'), ('a')")
-        cur.execute("ANALYZE TABLE ops_db.accounts")
+    stack.fresh_database(
+        "ops_db",
+        "CREATE TABLE accounts (id INT PRIMARY KEY, owner VARCHAR(30), balance DECIMAL(9,2))",
+        "CREATE TABLE wide (id INT PRIMARY KEY, a VARCHAR(20), d LONGTEXT)",
+        "CREATE TABLE nokey (v VARCHAR(10))",
+        "INSERT INTO wide (id, a) VALUES (1, 'x')",
+        "INSERT INTO nokey VALUES ('a'), ('a')",
+        rows={"accounts": [(i, f"owner {i}", f"{i * 1.5:.2f}") for i in range(1, 501)]})
     return "ops_db"
 
 
@@ -68,13 +62,8 @@ def test_verify_after_load_and_verify_only_finds_tampering(stack, ops_db, tmp_pa
 
 
 def test_resume_after_the_driver_is_killed(stack, tmp_path):
-    conn = stack.connect()
-    with conn.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS resume_db")
-        cur.execute("CREATE DATABASE resume_db")
-        cur.execute("CREATE TABLE resume_db.events (id INT PRIMARY KEY, body VARCHAR(100))")
-        cur.executemany("INSERT INTO resume_db.events VALUES (%s, %s)", [(i, f"event {i}") for i in range(4000)])
-        cur.execute("ANALYZE TABLE resume_db.events")
+    stack.fresh_database("resume_db", "CREATE TABLE events (id INT PRIMARY KEY, body VARCHAR(100))",
+                         rows={"events": [(i, f"event {i}") for i in range(4000)]})
     state = os.path.join(str(tmp_path), "state")
     common = [os.path.join(REPO, "jobs", "migrate.py"), "--database", "resume_db", "--mysql-port",
               str(stack.mysql_port), "--dynamodb-endpoint", stack.endpoint, "--state", state,

@@ -18,12 +18,8 @@ def test_packaged_job_runs_from_an_empty_folder(stack, tmp_path):
     with zipfile.ZipFile(unpacked / "deps.zip") as archive:
         assert "pymysql/connections.py" in archive.namelist()
 
-    conn = stack.connect()
-    with conn.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS pkg_db")
-        cur.execute("CREATE DATABASE pkg_db")
-        cur.execute("CREATE TABLE pkg_db.notes (id INT PRIMARY KEY, body TEXT)")
-        cur.executemany("INSERT INTO pkg_db.notes VALUES (%s, %s)", [(i, f"note {i}") for i in range(300)])
+    stack.fresh_database("pkg_db", "CREATE TABLE notes (id INT PRIMARY KEY, body TEXT)",
+                         rows={"notes": [(i, f"note {i}") for i in range(300)]})
     command = [os.path.join(VENV, "bin", "spark-submit"), "--master", "local[2]", "--jars", JDBC_JAR,
                "--py-files", "mysql2dynamodb.zip,deps.zip", "migrate.py", "--database", "pkg_db",
                "--mysql-port", str(stack.mysql_port), "--dynamodb-endpoint", stack.endpoint,

@@ -2,33 +2,18 @@
 import json
 import os
 import signal
-import socket
 import subprocess
-import time
 
 import boto3
 import pytest
 
-from tests.e2e.stack import JDBC_JAR, REPO, VENV
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.e2e.stack import JDBC_JAR, REPO, VENV, free_port, start_server
 
 
 @pytest.fixture(scope="module")
 def s3(stack):
     port = free_port()
-    server = subprocess.Popen([os.path.join(VENV, "bin", "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    server = start_server([os.path.join(VENV, "bin", "moto_server"), "-H", "127.0.0.1", "-p", str(port)], port)
     endpoint = f"http://127.0.0.1:{port}"
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id="local", aws_secret_access_key="local")
@@ -40,12 +25,8 @@ def s3(stack):
 
 def test_every_path_can_be_s3(stack, s3, tmp_path):
     endpoint, client = s3
-    conn = stack.connect()
-    with conn.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS s3_db")
-        cur.execute("CREATE DATABASE s3_db")
-        cur.execute("CREATE TABLE s3_db.docs (id INT PRIMARY KEY, body LONGTEXT)")
-        cur.execute("INSERT INTO s3_db.docs VALUES (1, 'fine'), (2, REPEAT('x', 450000))")
+    stack.fresh_database("s3_db", "CREATE TABLE docs (id INT PRIMARY KEY, body LONGTEXT)",
+                         "INSERT INTO docs VALUES (1, 'fine'), (2, REPEAT('x', 450000))")
     client.put_object(Bucket="m2d", Key="secrets/mysql", Body=stack.password.encode())
     client.put_object(Bucket="m2d", Key="conf/s3_db.json", Body=json.dumps({
         "mysql": {"password_env": "NOT_SET_ANYWHERE", "password_file": "s3://m2d/secrets/mysql"},

@@ -14,19 +14,13 @@ TOP = 2 ** 64 - 1
 
 @pytest.fixture(scope="module")
 def skewed(stack):
-    conn = stack.connect()
-    with conn.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS scale_db")
-        cur.execute("CREATE DATABASE scale_db")
-        cur.execute("CREATE TABLE scale_db.skewed (id BIGINT UNSIGNED PRIMARY KEY, v VARCHAR(20))")
-        dense = [(i, f"d{i}") for i in range(1, 3001)]
-        sparse = [(TOP - i * 7919, f"s{i}") for i in range(1000)]  # far above 2^63-1
-        cur.executemany("INSERT INTO scale_db.skewed VALUES (%s, %s)", dense + sparse)
-        cur.execute("CREATE TABLE scale_db.text_keyed (code VARCHAR(12) PRIMARY KEY, v INT)")
-        cur.executemany("INSERT INTO scale_db.text_keyed VALUES (%s, %s)", [(f"k{i:05d}", i) for i in range(2000)])
-        cur.execute("ANALYZE TABLE scale_db.skewed, scale_db.text_keyed")
-        cur.fetchall()
-    return conn
+    dense = [(i, f"d{i}") for i in range(1, 3001)]
+    sparse = [(TOP - i * 7919, f"s{i}") for i in range(1000)]  # far above 2^63-1
+    return stack.fresh_database(
+        "scale_db",
+        "CREATE TABLE skewed (id BIGINT UNSIGNED PRIMARY KEY, v VARCHAR(20))",
+        "CREATE TABLE text_keyed (code VARCHAR(12) PRIMARY KEY, v INT)",
+        rows={"skewed": dense + sparse, "text_keyed": [(f"k{i:05d}", i) for i in range(2000)]})
 
 
 def partition_sizes(conn, table, rows_per_partition):
@@ -63,13 +57,9 @@ def test_huge_unsigned_keys_migrate(stack, skewed, tmp_path):
 
 
 def test_many_small_tables_load_concurrently(stack, tmp_path):
-    conn = stack.connect()
-    with conn.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS many_db")
-        cur.execute("CREATE DATABASE many_db")
-        for n in range(40):
-            cur.execute(f"CREATE TABLE many_db.t{n:03d} (id INT PRIMARY KEY, v VARCHAR(10))")
-            cur.execute(f"INSERT INTO many_db.t{n:03d} VALUES (1, 'a'), (2, 'b'), ({n + 3}, 'c')")
+    stack.fresh_database("many_db", *[statement for n in range(40) for statement in (
+        f"CREATE TABLE t{n:03d} (id INT PRIMARY KEY, v VARCHAR(10))",
+        f"INSERT INTO t{n:03d} VALUES (1, 'a'), (2, 'b'), ({n + 3}, 'c')")])
     run = run_job(stack, ["--database", "many_db", "--max-concurrent-tables", "6"], tmp_path)
     assert run.code == 0, run.output[-3000:]
     tables = run.report["tables"]

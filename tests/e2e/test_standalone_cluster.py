@@ -23,16 +23,12 @@ def master_state(stack):
 
 
 def test_migration_on_standalone_cluster(stack, cluster, tmp_path):
-    conn = stack.connect()
-    with conn.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS cluster_db")
-        cur.execute("CREATE DATABASE cluster_db")
-        cur.execute("CREATE TABLE cluster_db.readings (sensor INT NOT NULL, at DATETIME(3) NOT NULL, "
-                    "value DECIMAL(8,3), PRIMARY KEY (sensor, at))")
-        cur.executemany("INSERT INTO cluster_db.readings VALUES (%s, %s, %s)",
-                        [(i % 17, f"2024-01-01 00:{i // 60 % 60:02d}:{i % 60:02d}.{i % 1000:03d}",
-                          None if i % 9 == 0 else f"{i / 7:.3f}") for i in range(3000)])
-        cur.execute("ANALYZE TABLE cluster_db.readings")
+    stack.fresh_database(
+        "cluster_db",
+        "CREATE TABLE readings (sensor INT NOT NULL, at DATETIME(3) NOT NULL, value DECIMAL(8,3), "
+        "PRIMARY KEY (sensor, at))",
+        rows={"readings": [(i % 17, f"2024-01-01 00:{i // 60 % 60:02d}:{i % 60:02d}.{i % 1000:03d}",
+                            None if i % 9 == 0 else f"{i / 7:.3f}") for i in range(3000)]})
     before = len(master_state(stack)["completedapps"])
     run = run_job(stack, ["--database", "cluster_db", "--rows-per-partition", "500"], tmp_path, master=cluster,
                   spark_conf=["spark.executor.memory=1g", "spark.cores.max=2"])

@@ -5,52 +5,31 @@ Rows are ~2.5 KB, so each item costs 3 WCU: the budget binds at ~170 items/s, we
 below what this 2-core machine can push through proxy + dynalite (~500 items/s)."""
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 
-from tests.e2e.stack import REPO, dynamo_items, run_job
+from tests.e2e.stack import REPO, dynamo_items, free_port, run_job, start_server
 
 BUDGET_WCU = int(os.environ.get("PROBE_WCU", "500"))
 ROWS = 3000
 WCU_PER_ITEM = 3
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def proxy(stack):
     port = free_port()
-    process = subprocess.Popen([sys.executable, os.path.join(REPO, "local", "throttle_proxy.py"), "--port", str(port),
-                                "--upstream", stack.endpoint, "--wcu", str(BUDGET_WCU), "--unprocessed", "0.3"])
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    process = start_server([sys.executable, os.path.join(REPO, "local", "throttle_proxy.py"), "--port", str(port),
+                            "--upstream", stack.endpoint, "--wcu", str(BUDGET_WCU), "--unprocessed", "0.3"], port)
     yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(10)
 
 
 def test_every_row_once_within_the_budget(stack, proxy, tmp_path):
-    conn = stack.connect()
-    with conn.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS throttle_db")
-        cur.execute("CREATE DATABASE throttle_db")
-        cur.execute("CREATE TABLE throttle_db.items (id INT PRIMARY KEY, payload VARCHAR(3000))")
-        cur.executemany("INSERT INTO throttle_db.items VALUES (%s, %s)",
-                        [(i, f"{i:08d}-" + "p" * 2500) for i in range(ROWS)])
-        cur.execute("ANALYZE TABLE throttle_db.items")
+    stack.fresh_database("throttle_db", "CREATE TABLE items (id INT PRIMARY KEY, payload VARCHAR(3000))",
+                         rows={"items": [(i, f"{i:08d}-" + "p" * 2500) for i in range(ROWS)]})
     run = run_job(stack, ["--database", "throttle_db", "--dynamodb-endpoint", proxy, "--rows-per-partition", "375",
                           "--set", f"dynamodb.on_demand_wcu={BUDGET_WCU}"], tmp_path)
     assert run.code == 0, run.output[-3000:]

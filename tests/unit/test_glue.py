@@ -19,7 +19,8 @@ def conf(tmp_path):
 
 
 def test_glue_arguments_give_the_same_config_as_the_cli(conf):
-    glue = ["script.py", "--JOB_NAME", "nightly", "--database", "shop", "--conf", conf, "--region", "eu-west-1",
+    glue = ["script.py", "--JOB_NAME", "nightly", "--database", "shop", "--conf_file", conf, "--region", "eu-west-1",
+            "--conf", "spark.sql.shuffle.partitions=8",  # Glue's own --conf: Spark settings, not ours
             "--glue_connection", "mysql-prod", "--resume", "true", "--mysql_port", "3307"] + GLUE_FLAGS
     from_glue = config_from_args(glue_migrate.cli_argv(glue_migrate.resolve_options(
         glue, glue_migrate.REQUIRED, glue_migrate.VALUED + list(glue_migrate.SETTINGS) + glue_migrate.SWITCHES)))
