@@ -16,6 +16,7 @@ from jobs.config import Config
 from jobs.errors import MigrationError
 from jobs.partitions import plan_partitioning
 from jobs.planner import Plan, TablePlan, build_plan
+from mapping import budget
 from mapping.partitioning import Partitioning
 from jobs.progress import Progress
 from jobs.report import (ALREADY_DONE, COMPLETED, COMPLETED_WITH_REJECTS, FAILED, SKIPPED, VERIFIED, VERIFY_FAILED,
@@ -254,11 +255,9 @@ class TableLoader:
         return frame, layout
 
     def rate_per_task(self, description: dict, partitions: int) -> float:
-        """This table's write budget split over the tasks that can run at once."""
-        wcu = dynamo.provisioned_wcu(description)
-        budget = wcu * self.config.dynamodb.write_percent if wcu else self.config.dynamodb.on_demand_wcu
-        slots = max(1, self.spark.sparkContext.defaultParallelism)
-        return max(1.0, budget / max(1, min(partitions, slots)))
+        table_rate = budget.table_write_rate(dynamo.provisioned_wcu(description), self.config.dynamodb.write_percent,
+                                             self.config.dynamodb.on_demand_wcu)
+        return budget.task_write_rate(table_rate, partitions, self.spark.sparkContext.defaultParallelism)
 
 
 def _one_line(error: Exception) -> str:

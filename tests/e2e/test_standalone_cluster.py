@@ -1,7 +1,6 @@
 """The job on a real standalone cluster: executors are separate processes that build
 their own DynamoDB clients from the job's settings."""
 import json
-import os
 import urllib.request
 
 import pytest
