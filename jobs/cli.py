@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--set", action="append", metavar="KEY=VALUE", default=[],
         help="any conf setting, e.g. --set dynamodb.write_percent=0.3 (VALUE is JSON or a plain string)")
     add("--dry-run", action="store_true", default=None, help="print and write the plan; change nothing")
-    add("--verify", action="store_true", default=None, help="count and checksum both sides after the load")
+    add("--verify", action=argparse.BooleanOptionalAction, default=None,
+        help="count and checksum both sides after the load (default on; --no-verify skips it)")
     add("--verify-only", action="store_true", default=None,
         help="write nothing: compare the existing DynamoDB tables with the source")
     add("--verbose", action="store_true", default=None, help="tracebacks and Spark INFO logs")

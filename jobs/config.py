@@ -74,7 +74,7 @@ class OutputConfig:
 @dataclass
 class RunConfig:
     dry_run: bool = False  # write the plan, touch nothing
-    verify: bool = False  # count and checksum both sides after the load
+    verify: bool = True  # count and checksum both sides after the load (--no-verify skips it)
     resume: bool = False  # skip tables and partitions the state records as finished
     verify_only: bool = False  # no load: compare existing DynamoDB tables with the source
     verbose: bool = False  # tracebacks and Spark INFO logs

@@ -6,7 +6,7 @@ Job parameters (Glue passes each as --name value):
                              for Spark settings, so the CLI's --conf is named --conf_file here)
   optional: --tables --exclude --region --report --rejects --state --dynamodb_endpoint
             --mysql_host --mysql_port --mysql_user --glue_connection --secret_id
-            --resume true --verify true --dry_run true --verify_only true
+            --resume true --verify false --dry_run true --verify_only true
 The password comes from the Glue connection (--glue_connection) or a Secrets Manager
 secret (--secret_id), never from an argument.
 """
@@ -57,8 +57,11 @@ def cli_argv(options: Dict[str, str]) -> List[str]:
         if name in options:
             argv += ["--set", f"{setting}={options[name]}"]
     for name in SWITCHES:
-        if options.get(name, "false").lower() in ("true", "1", "yes"):
+        value = options.get(name, "").lower()
+        if value in ("true", "1", "yes"):
             argv.append(f"--{name.replace('_', '-')}")
+        elif value in ("false", "0", "no") and name == "verify":
+            argv.append("--no-verify")
     return argv
 
 

@@ -80,9 +80,9 @@ class Report:
         return json.dumps(body, indent=2, ensure_ascii=False)
 
     def to_text(self) -> str:
-        headers = ["source table", "status", "rows read", "written", "rejected", "secs", "items/s",
+        headers = ["source table", "status", "rows read", "written", "rejected", "verified", "secs", "items/s",
                    "target", "key"]
-        rows = [[t.source, t.status, str(t.rows_read), str(t.items_written), str(t.rejected),
+        rows = [[t.source, t.status, str(t.rows_read), str(t.items_written), str(t.rejected), _verified(t),
                  f"{t.seconds:.1f}", f"{t.items_per_second:.0f}", t.target, t.key] for t in self.tables]
         if self.dry_run:
             headers = ["source table", "est. rows", "target", "key", "partitions"]
@@ -100,10 +100,18 @@ class Report:
                 lines.append(f"  rejects {t.source}: {t.rejected} row(s) in {t.rejects_path}")
             if t.duplicate_rows:
                 lines.append(f"  duplicates {t.source}: {t.duplicate_rows} exact duplicate row(s) kept as separate items")
-            if t.verification:
+            if t.verification and not t.verification["match"]:
                 lines.append(f"  verify {t.source}: {json.dumps(t.verification, ensure_ascii=False)}")
         totals = self.totals()
         lines.append(f"total: {len(self.tables)} table(s), {totals['rows_read']} rows read, "
                      f"{totals['items_written']} items written, {totals['rejected']} rejected; "
                      f"exit code {self.exit_code()}")
         return "\n".join(lines)
+
+
+def _verified(result: TableResult) -> str:
+    if not result.verification:
+        return "-"
+    if result.verification["match"]:
+        return f"yes ({result.verification['dynamodb_items']})"
+    return "NO"

@@ -8,21 +8,23 @@ import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, List
+from typing import Callable, List, Sequence, Tuple
 
 from jobs import catalog, dynamo, load, reader, storage, transforms, verify
-from jobs.state import State, marker_folder, remaining
 from jobs.config import Config
 from jobs.errors import MigrationError
 from jobs.partitions import plan_partitioning
 from jobs.planner import Plan, TablePlan, build_plan
+from jobs.progress import Progress
+from jobs.report import (ALREADY_DONE, COMPLETED, COMPLETED_WITH_REJECTS, FAILED, PLANNED, SKIPPED, VERIFIED,
+                         VERIFY_FAILED, Report, TableResult)
+from jobs.state import State, marker_folder, remaining
 from mapping import budget
 from mapping.partitioning import Partitioning
-from jobs.progress import Progress
-from jobs.report import (ALREADY_DONE, COMPLETED, COMPLETED_WITH_REJECTS, FAILED, SKIPPED, VERIFIED, VERIFY_FAILED,
-                         Report, TableResult)
 
 log = logging.getLogger("mysql2dynamodb")
+
+Ready = Tuple[TablePlan, TableResult, dict]  # a table to load: plan, its report line, DynamoDB description
 
 
 def now() -> str:
@@ -40,8 +42,8 @@ def make_plan(conn, config: Config) -> Plan:
     return build_plan(tables, config)
 
 
-def add_partitioning(conn, plan: Plan, config: Config, task_slots: int) -> None:
-    for table_plan in plan.tables:
+def add_partitioning(conn, plans: Sequence[TablePlan], config: Config, task_slots: int) -> None:
+    for table_plan in plans:
         table_plan.partitioning = plan_partitioning(conn, table_plan, config.spark, task_slots)
 
 
@@ -59,7 +61,7 @@ def run(config: Config, conn, dynamo_client, spark_factory: Callable, password: 
     report.source_position = catalog.source_position(conn)
     if config.run.dry_run:
         # No Spark in a dry run: the machine's cores stand in for the task slots.
-        add_partitioning(conn, plan, config, os.cpu_count() or 1)
+        add_partitioning(conn, plan.tables, config, os.cpu_count() or 1)
     results: List[TableResult] = [planned_result(p) for p in plan.tables]
     report.tables = results + [TableResult(source=name, status=SKIPPED, error=reason) for name, reason in plan.skipped]
     for name, reason in plan.skipped:
@@ -68,7 +70,29 @@ def run(config: Config, conn, dynamo_client, spark_factory: Callable, password: 
     if config.run.dry_run or not plan.tables:
         report.finished_at = now()
         return report
+    if config.run.verify_only:
+        ready = existing_targets(dynamo_client, plan, results)
+        state = None
+    else:
+        ready = create_targets(dynamo_client, plan, results, config)
+        state = State.load(config.output.state) if config.run.resume else State(config.output.state)
+        if config.run.resume:
+            ready = skip_finished(ready, state, config)
+    spark = spark_factory()
+    add_partitioning(conn, [p for p, _, _ in ready], config, spark.sparkContext.defaultParallelism)
+    loader = TableLoader(spark, config, password, state)
+    if not config.run.verify_only:
+        load_tables(loader, ready, config)
+    if config.run.verify or config.run.verify_only:
+        for table_plan, result, description in ready:
+            if result.status in (COMPLETED, COMPLETED_WITH_REJECTS, PLANNED):  # PLANNED: verify-only
+                loader.verify(table_plan, result, description)
+    report.finished_at = now()
+    return report
 
+
+def create_targets(dynamo_client, plan: Plan, results: List[TableResult], config: Config) -> List[Ready]:
+    """Create or reuse every DynamoDB table; tables that cannot be used are marked failed."""
     by_plan = {id(p): r for p, r in zip(plan.tables, results)}
 
     def table_failed(table_plan, error):
@@ -76,48 +100,20 @@ def run(config: Config, conn, dynamo_client, spark_factory: Callable, password: 
         result.status, result.error = FAILED, str(error)
         log.error("%s: %s", table_plan.name, error)
 
-    if config.run.verify_only:
-        return verify_existing(config, conn, plan, results, report, dynamo_client, spark_factory, password)
     created = dynamo.ensure_tables(dynamo_client, plan.tables, config.dynamodb, table_failed)
     ready = []
     for table_plan, result in zip(plan.tables, results):
-        if table_plan.target not in created:
-            continue
-        outcome = created[table_plan.target]
-        result.table_action = outcome["action"]
-        log.info("%s -> DynamoDB table %s (%s), key %s", table_plan.name, table_plan.target,
-                 outcome["action"], table_plan.key.describe())
-        ready.append((table_plan, result, outcome["table"]))
-
-    state = State.load(config.output.state) if config.run.resume else State(config.output.state)
-    if config.run.resume:
-        for table_plan, result, _ in ready:
-            if state.is_done(table_plan.name):
-                result.status = ALREADY_DONE
-                result.notes.append(f"finished by an earlier run (state {config.output.state})")
-        ready = [r for r in ready if r[1].status != ALREADY_DONE]
-    spark = spark_factory()
-    add_partitioning(conn, plan, config, spark.sparkContext.defaultParallelism)
-    loader = TableLoader(spark, config, password, state)
-    progress = Progress(config.spark.progress_seconds).start()
-    try:
-        with ThreadPoolExecutor(max_workers=config.spark.max_concurrent_tables) as pool:
-            futures = [pool.submit(loader.load, p, r, d, progress) for p, r, d in ready]
-            for future in futures:
-                future.result()
-    finally:
-        progress.stop()
-    if config.run.verify:
-        for table_plan, result, description in ready:
-            if result.status in (COMPLETED, COMPLETED_WITH_REJECTS):
-                loader.verify(table_plan, result, description)
-    report.finished_at = now()
-    return report
+        if table_plan.target in created:
+            outcome = created[table_plan.target]
+            result.table_action = outcome["action"]
+            log.info("%s -> DynamoDB table %s (%s), key %s", table_plan.name, table_plan.target,
+                     outcome["action"], table_plan.key.describe())
+            ready.append((table_plan, result, outcome["table"]))
+    return ready
 
 
-def verify_existing(config: Config, conn, plan: Plan, results, report: Report, dynamo_client, spark_factory,
-                    password: str) -> Report:
-    """--verify-only: nothing is created or written."""
+def existing_targets(dynamo_client, plan: Plan, results: List[TableResult]) -> List[Ready]:
+    """--verify-only: the DynamoDB tables must already exist; nothing is created."""
     ready = []
     for table_plan, result in zip(plan.tables, results):
         try:
@@ -126,13 +122,26 @@ def verify_existing(config: Config, conn, plan: Plan, results, report: Report, d
             result.status, result.error = VERIFY_FAILED, f"DynamoDB table {table_plan.target}: {_one_line(e)}"
             continue
         ready.append((table_plan, result, description))
-    spark = spark_factory()
-    add_partitioning(conn, plan, config, spark.sparkContext.defaultParallelism)
-    loader = TableLoader(spark, config, password, None)
-    for table_plan, result, description in ready:
-        loader.verify(table_plan, result, description)
-    report.finished_at = now()
-    return report
+    return ready
+
+
+def skip_finished(ready: List[Ready], state: State, config: Config) -> List[Ready]:
+    for table_plan, result, _ in ready:
+        if state.is_done(table_plan.name):
+            result.status = ALREADY_DONE
+            result.notes.append(f"finished by an earlier run (state {config.output.state})")
+    return [r for r in ready if r[1].status != ALREADY_DONE]
+
+
+def load_tables(loader: "TableLoader", ready: List[Ready], config: Config) -> None:
+    progress = Progress(config.spark.progress_seconds).start()
+    try:
+        with ThreadPoolExecutor(max_workers=config.spark.max_concurrent_tables) as pool:
+            futures = [pool.submit(loader.load, p, r, d, progress) for p, r, d in ready]
+            for future in futures:
+                future.result()
+    finally:
+        progress.stop()
 
 
 class TableLoader:
