@@ -38,9 +38,9 @@ class State:
         return cls(path, json.loads(storage.read_text(manifest)).get("tables", {}))
 
     def save(self) -> None:
-        with self._lock:
+        with self._lock:  # tables finish concurrently: one writer at a time
             text = json.dumps({"tables": self.tables}, indent=2, ensure_ascii=False)
-        storage.write_text(storage.join(self.path, "manifest.json"), text)
+            storage.write_text(storage.join(self.path, "manifest.json"), text)
 
     def is_done(self, table: str) -> bool:
         return self.tables.get(table, {}).get("status") == DONE

@@ -1,6 +1,7 @@
 """Reading and writing small text files at a local path or an s3:// URL."""
 import os
 import shutil
+import uuid
 from typing import Optional, Tuple
 
 from jobs.errors import MigrationError
@@ -58,7 +59,7 @@ def write_file(path: str, data: bytes, s3_client=None) -> None:
         folder = os.path.dirname(path)
         if folder:
             os.makedirs(folder, exist_ok=True)
-        temporary = f"{path}.tmp{os.getpid()}"
+        temporary = f"{path}.tmp{uuid.uuid4().hex}"  # unique per write: threads may write at once
         with open(temporary, "wb") as handle:
             handle.write(data)
         os.replace(temporary, path)
