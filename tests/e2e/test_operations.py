@@ -95,3 +95,14 @@ def test_resume_after_the_driver_is_killed(stack, tmp_path):
     for name in ("manifest.json",):
         with open(os.path.join(state, name)) as handle:
             assert stack.password not in handle.read()
+
+
+def test_provisioned_tables_get_the_configured_capacity(stack, ops_db, tmp_path):
+    run = run_job(stack, ["--database", ops_db, "--tables", "nokey", "--billing-mode", "PROVISIONED",
+                          "--set", "naming.prefix=prov_", "--set", "dynamodb.write_capacity=50",
+                          "--set", "dynamodb.read_capacity=7"], tmp_path)
+    assert run.code == 0, run.output[-3000:]
+    table = stack.dynamodb().describe_table(TableName="prov_ops_db_nokey")["Table"]
+    assert table["ProvisionedThroughput"]["WriteCapacityUnits"] == 50
+    assert table["ProvisionedThroughput"]["ReadCapacityUnits"] == 7
+    assert run.table("ops_db.nokey")["items_written"] == 2
