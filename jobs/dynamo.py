@@ -1,7 +1,7 @@
 """DynamoDB clients and tables (driver side: create or reuse, wait with the waiter)."""
 from typing import Dict, Optional
 
-from jobs.errors import TargetError
+from jobs.errors import EndpointUnreachable, TargetError
 
 CLIENT_RETRIES = {"total_max_attempts": 1, "mode": "standard"}  # the writer does its own backoff
 
@@ -42,7 +42,7 @@ def start_table(client, plan, dynamodb_config) -> str:
             raise TargetError(f"DynamoDB table {plan.target}: {_describe(e)}") from e
         existing = None
     except Exception as e:  # noqa: BLE001 - endpoint unreachable, no credentials, ...
-        raise TargetError(f"DynamoDB endpoint {dynamodb_config.endpoint_url or 'AWS ' + dynamodb_config.region}: "
+        raise EndpointUnreachable(f"DynamoDB endpoint {dynamodb_config.endpoint_url or 'AWS ' + dynamodb_config.region}: "
                           f"{type(e).__name__}: {e}") from e
     if existing is not None:
         found = _key_text(existing.get("KeySchema", []), existing.get("AttributeDefinitions", []))
@@ -97,9 +97,9 @@ def ensure_tables(client, plans, dynamodb_config, on_error) -> Dict[str, Dict]:
                     on_error(plan, TargetError(f"DynamoDB table {plan.target}: too many tables being created"))
                 for pending in waiting:
                     _wait(client, pending.target, dynamodb_config)
+            except EndpointUnreachable:
+                raise
             except TargetError as e:
-                if "endpoint" in str(e).lower():
-                    raise
                 on_error(plan, e)
                 break
     ready = {}

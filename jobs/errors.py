@@ -17,5 +17,9 @@ class TargetError(MigrationError):
     pass
 
 
+class EndpointUnreachable(TargetError):
+    """DynamoDB cannot be reached at all: no table can be migrated."""
+
+
 class WriteFailed(MigrationError):
     pass

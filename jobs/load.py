@@ -122,4 +122,4 @@ def clear_rejects(path: str) -> None:
 
     for name in storage.list_names(path):
         if name.startswith("part-") and name.endswith(".jsonl"):
-            storage.remove_all_named(path, name)
+            storage.remove_file(path, name)

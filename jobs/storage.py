@@ -2,7 +2,7 @@
 import os
 import shutil
 import uuid
-from typing import Optional, Tuple
+from typing import Tuple
 
 from jobs.errors import MigrationError
 
@@ -83,7 +83,7 @@ def upload_file(local_file: str, path: str, s3_client=None) -> None:
         raise MigrationError(f"cannot write {path}: {type(e).__name__}: {e}") from e
 
 
-def exists(path: str, s3_client=None) -> Optional[bool]:
+def exists(path: str, s3_client=None) -> bool:
     if is_s3(path):
         bucket, key = split_s3(path)
         try:
@@ -115,10 +115,10 @@ def list_names(folder: str, s3_client=None) -> list:
 def remove_all(folder: str, s3_client=None) -> None:
     """Delete the files directly inside folder (local or s3://)."""
     for name in list_names(folder, s3_client):
-        remove_all_named(folder, name, s3_client)
+        remove_file(folder, name, s3_client)
 
 
-def remove_all_named(folder: str, name: str, s3_client=None) -> None:
+def remove_file(folder: str, name: str, s3_client=None) -> None:
     path = join(folder, name)
     if is_s3(path):
         bucket, key = split_s3(path)
