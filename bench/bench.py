@@ -166,6 +166,7 @@ def run_job(endpoint: str, rows: int):
                os.path.join(REPO, "jobs", "migrate.py"), "--database", "bench", "--tables", "rows",
                "--mysql-port", env("M2D_MYSQL_PORT", "13306"), "--dynamodb-endpoint", endpoint,
                "--rejects", os.path.join(REPO, ".stack", "bench-rejects"),
+               "--state", os.path.join(REPO, ".stack", "bench-state"),
                "--no-verify",  # the migration itself is measured; verification is a second pass
                "--set", f"dynamodb.on_demand_wcu={UNLIMITED_WCU}"]
     peaks = {"driver JVM": 0, "driver Python": 0, "Python workers (sum)": 0}

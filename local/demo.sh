@@ -13,7 +13,7 @@ set +e
 "$M2D_VENV/bin/spark-submit" --master "local[*]" --jars "$M2D_JDBC_JAR" \
   jobs/migrate.py --conf conf/examples/local.json --database shop \
   --mysql-port "$M2D_MYSQL_PORT" --dynamodb-endpoint "http://127.0.0.1:$M2D_DYNAMO_PORT" \
-  --report .stack/demo-report.json --rejects .stack/rejects
+  --report .stack/demo-report.json --rejects .stack/rejects --state .stack/state
 code=$?
 set -e
 echo "demo: job exit code $code; JSON report at .stack/demo-report.json"
