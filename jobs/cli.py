@@ -31,9 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--state", metavar="PATH", help="folder or s3:// prefix for the resume state")
     add("--resume", action="store_true", default=None,
         help="skip the tables and partitions an earlier run of the same plan finished")
-    add("--mysql-host")
-    add("--mysql-port", type=int)
-    add("--mysql-user")
+    add("--mysql-host", help="source server host")
+    add("--mysql-port", type=int, help="source server port")
+    add("--mysql-user", help="source user (the password: MYSQL_PASSWORD or the conf's mysql.password_*)")
     add("--billing-mode", choices=["PAY_PER_REQUEST", "PROVISIONED"])
     add("--rows-per-partition", type=int)
     add("--max-concurrent-tables", type=int)

@@ -1,8 +1,10 @@
 """Migrate whole MySQL databases into DynamoDB.
 
-Run it with spark-submit (the JDBC driver jar on --jars, the password in the environment):
+Run it with spark-submit (the JDBC driver jar on --jars; the password in the environment,
+never on the command line, or from mysql.password_file / mysql.secret_id):
 
-    MYSQL_PASSWORD=... spark-submit --jars /usr/share/java/mariadb-java-client.jar \\
+    export MYSQL_PASSWORD="$(cat /run/secrets/mysql-password)"
+    spark-submit --jars /usr/share/java/mariadb-java-client.jar \\
         jobs/migrate.py --database shop --mysql-host 127.0.0.1 --mysql-port 3306 \\
         --dynamodb-endpoint http://127.0.0.1:8000 --report report.json
 
