@@ -14,12 +14,16 @@ def format_eta(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
-def progress_line(name: str, done: int, estimated: int, elapsed: float) -> str:
+def progress_line(name: str, done: int, estimated: int, elapsed: float,
+                  partitions_done: int = 0, partitions: int = 0) -> str:
+    """Rows count as their partition finishes; the partition count shows where the job is."""
     rate = done / elapsed if elapsed > 0 else 0.0
     total = max(estimated, done)
     eta = (total - done) / rate if rate > 0 else float("inf")
     percent = f"{100.0 * done / total:.0f}%" if total else "-"
-    return f"progress {name}: {done}/{total} rows ({percent}), {rate:.0f} items/s, ETA {format_eta(eta)}"
+    parts = f", {partitions_done}/{partitions} partitions" if partitions else ""
+    return (f"progress {name}: {done}/{total} rows ({percent}){parts}, {rate:.0f} items/s, "
+            f"ETA {format_eta(eta)}")
 
 
 class Progress:
@@ -37,9 +41,9 @@ class Progress:
     def stop(self) -> None:
         self._stop.set()
 
-    def track(self, name: str, estimated: int, counter) -> None:
+    def track(self, name: str, estimated: int, rows_counter, partitions_counter=None, partitions: int = 0) -> None:
         with self._lock:
-            self._tables[name] = (estimated, counter, time.monotonic())
+            self._tables[name] = (estimated, rows_counter, partitions_counter, partitions, time.monotonic())
 
     def done(self, name: str) -> None:
         with self._lock:
@@ -49,5 +53,6 @@ class Progress:
         while not self._stop.wait(self.interval):
             with self._lock:
                 tables = list(self._tables.items())
-            for name, (estimated, counter, started) in tables:
-                log.info(progress_line(name, int(counter.value), estimated, time.monotonic() - started))
+            for name, (estimated, rows, finished, partitions, started) in tables:
+                log.info(progress_line(name, int(rows.value), estimated, time.monotonic() - started,
+                                       int(finished.value) if finished is not None else 0, partitions))

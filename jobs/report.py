@@ -26,6 +26,7 @@ class TableResult:
     table_action: str = ""  # created / reused
     partitions: str = ""
     estimated_rows: int = 0
+    estimated_bytes: int = 0
     rows_read: int = 0
     items_written: int = 0
     rejected: int = 0
@@ -85,8 +86,9 @@ class Report:
         rows = [[t.source, t.status, str(t.rows_read), str(t.items_written), str(t.rejected), _verified(t),
                  f"{t.seconds:.1f}", f"{t.items_per_second:.0f}", t.target, t.key] for t in self.tables]
         if self.dry_run:
-            headers = ["source table", "est. rows", "target", "key", "partitions"]
-            rows = [[t.source, str(t.estimated_rows), t.target, t.key, t.partitions] for t in self.tables]
+            headers = ["source table", "est. rows", "est. bytes", "target", "key", "partitions"]
+            rows = [[t.source, str(t.estimated_rows), str(t.estimated_bytes), t.target, t.key, t.partitions]
+                    for t in self.tables]
         widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
         lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)),
                  "  ".join("-" * w for w in widths)]

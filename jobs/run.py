@@ -51,7 +51,8 @@ def planned_result(plan: TablePlan) -> TableResult:
     return TableResult(
         source=plan.name, target=plan.target, key=plan.key.describe(),
         partitions=plan.partitioning.description if plan.partitioning else "",
-        estimated_rows=plan.source.estimated_rows, notes=list(plan.notes),
+        estimated_rows=plan.source.estimated_rows, estimated_bytes=plan.source.estimated_bytes,
+        notes=list(plan.notes),
     )
 
 
@@ -171,12 +172,13 @@ class TableLoader:
             if markers:
                 spec["partition_ids"] = todo
                 spec["marker_folder"] = marker_folder(self.config.output.state, plan.target)
-            counter = sc.accumulator(0)
-            progress.track(plan.name, plan.source.estimated_rows, counter)
+            rows_done, partitions_done = sc.accumulator(0), sc.accumulator(0)
+            progress.track(plan.name, plan.source.estimated_rows, rows_done, partitions_done, partitions)
 
             def task(rows):
                 for stats in load.write_partition(rows, spec):
-                    counter.add(stats["rows"])
+                    rows_done.add(stats["rows"])
+                    partitions_done.add(1)
                     yield stats
 
             totals = load.sum_stats(frame.rdd.mapPartitions(task).collect() if todo else [])

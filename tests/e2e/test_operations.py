@@ -33,11 +33,11 @@ def test_dry_run_writes_the_plan_and_touches_nothing(stack, ops_db, tmp_path):
     assert accounts["status"] == "planned" and accounts["target"] == "ops_db_accounts"
     assert accounts["key"] == "HASH id [primary key]"
     assert accounts["partitions"].startswith("6 partitions on id")  # 500 rows / 100, in waves of cores
-    assert accounts["estimated_rows"] == 500
+    assert accounts["estimated_rows"] == 500 and accounts["estimated_bytes"] > 0
     wide_notes = " ".join(run.table("ops_db.wide")["notes"])
     assert "rows may exceed 400 KB" in wide_notes
     assert "no primary key" in " ".join(run.table("ops_db.nokey")["notes"])
-    assert "est. rows" in run.stdout and "ops_db_accounts" in run.stdout
+    assert "est. rows" in run.stdout and "est. bytes" in run.stdout and "ops_db_accounts" in run.stdout
     assert not os.path.exists(os.path.join(str(tmp_path), "mysql2dynamodb-state"))
 
 
