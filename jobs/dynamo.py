@@ -1,7 +1,7 @@
 """DynamoDB clients and tables (driver side: create or reuse, wait with the waiter)."""
 from typing import Dict, Optional
 
-from jobs.errors import EndpointUnreachable, TargetError
+from jobs.errors import EndpointUnreachable, TargetError, describe_aws_error
 
 CLIENT_RETRIES = {"total_max_attempts": 1, "mode": "standard"}  # the writer does its own backoff
 
@@ -39,7 +39,7 @@ def start_table(client, plan, dynamodb_config) -> str:
         existing = client.describe_table(TableName=plan.target)["Table"]
     except ClientError as e:
         if e.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise TargetError(f"DynamoDB table {plan.target}: {_describe(e)}") from e
+            raise TargetError(f"DynamoDB table {plan.target}: {describe_aws_error(e)}") from e
         existing = None
     except Exception as e:  # noqa: BLE001 - endpoint unreachable, no credentials, ...
         raise EndpointUnreachable(f"DynamoDB endpoint {dynamodb_config.endpoint_url or 'AWS ' + dynamodb_config.region}: "
@@ -70,7 +70,7 @@ def start_table(client, plan, dynamodb_config) -> str:
             return start_table(client, plan, dynamodb_config)
         if code == "LimitExceededException":
             raise TooManyCreating(plan.target) from e
-        raise TargetError(f"cannot create DynamoDB table {plan.target}: {_describe(e)}") from e
+        raise TargetError(f"cannot create DynamoDB table {plan.target}: {describe_aws_error(e)}") from e
     return "created"
 
 
@@ -131,7 +131,3 @@ def _key_text(schema, definitions) -> str:
     types = {d["AttributeName"]: d["AttributeType"] for d in definitions}
     return ", ".join(f"{k['KeyType']} {k['AttributeName']} ({types.get(k['AttributeName'], '?')})" for k in schema)
 
-
-def _describe(error) -> str:
-    err = error.response.get("Error", {})
-    return f"{err.get('Code')}: {err.get('Message')}"

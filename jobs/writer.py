@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from jobs.errors import WriteFailed
+from jobs.errors import WriteFailed, aws_error_code, describe_aws_error
 
 MAX_BATCH_ITEMS = 25
 MAX_BATCH_BYTES = 16 * 1024 * 1024
@@ -155,7 +155,7 @@ class BatchWriter:
                 RequestItems={self.table: [{"PutRequest": {"Item": p.item}} for _, p in batch]})
         except Exception as error:  # noqa: BLE001 - classified just below
             if not _is_retryable(error):
-                raise WriteFailed(f"DynamoDB table {self.table}: {_describe(error)}") from error
+                raise WriteFailed(f"DynamoDB table {self.table}: {describe_aws_error(error)}") from error
             self.throttle_events += 1
             self.limiter.refund(units)
             self.limiter.on_throttle()
@@ -190,7 +190,7 @@ class BatchWriter:
         now = self._clock()
         if self._failing_since is None:
             self._failing_since = now
-        self._give_up_after(self._failing_since, now, _describe(error))
+        self._give_up_after(self._failing_since, now, describe_aws_error(error))
         self._sleep(self._jitter(self._error_attempt))
         self._error_attempt += 1
 
@@ -204,15 +204,8 @@ class BatchWriter:
         return self._rng.uniform(0, min(self.max_delay, self.base_delay * (2 ** attempt)))  # full jitter
 
 
-def _error_code(error) -> Optional[str]:
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        return response.get("Error", {}).get("Code")
-    return None
-
-
 def _is_retryable(error) -> bool:
-    code = _error_code(error)
+    code = aws_error_code(error)
     if code is not None:
         status = getattr(error, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return code in RETRYABLE_CODES or status >= 500
@@ -220,10 +213,3 @@ def _is_retryable(error) -> bool:
     return name in {"EndpointConnectionError", "ConnectionClosedError", "ReadTimeoutError",
                     "ConnectTimeoutError", "ConnectionError", "ProtocolError"} or isinstance(error, ConnectionError)
 
-
-def _describe(error) -> str:
-    code = _error_code(error)
-    if code is not None:
-        message = getattr(error, "response", {}).get("Error", {}).get("Message", "")
-        return f"{code}: {message}"
-    return f"{type(error).__name__}: {error}"
