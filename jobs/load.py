@@ -6,7 +6,7 @@ own boto3 client from them; nothing from the driver's objects is used.
 import json
 import tempfile
 import time
-from typing import Dict, Iterable, Iterator
+from typing import Dict, Iterable, Iterator, Optional, Tuple
 
 from mapping.items import item_size, plain_item, reject_reason, to_wire, write_units
 
@@ -28,6 +28,7 @@ def write_spec(plan, endpoint_url, region, rate_per_task, dynamodb_config, rejec
         "attributes": list(layout),
         "hash_attribute": plan.key.hash_attribute,
         "range_attribute": plan.key.range_attribute,
+        "item_key": [plan.key.hash_attribute] + ([plan.key.range_attribute] if plan.key.range_attribute else []),
         "key_attributes": [plan.attribute_of_column(c) for c in plan.key.source_columns]
         or [plan.key.hash_attribute],
         "row_id": plan.key.synthesized_hash,
@@ -38,6 +39,16 @@ def write_spec(plan, endpoint_url, region, rate_per_task, dynamodb_config, rejec
         "null_as": dynamodb_config.null_as,
         "rejects_path": rejects_path,
     }
+
+
+def build_item(row, spec: Dict) -> Tuple[Dict, int, Optional[str]]:
+    """A row as an item, its size in bytes, and why DynamoDB would refuse it (or None).
+
+    The load and the verification's source side both go through here, so they agree.
+    """
+    item = plain_item(row, spec["attributes"], spec["null_as"])
+    size = item_size(item)
+    return item, size, reject_reason(item, size, spec["hash_attribute"], spec["range_attribute"])
 
 
 def write_partition(rows: Iterable, spec: Dict, client=None, partition_id=None) -> Iterator[Dict]:
@@ -60,8 +71,8 @@ def write_partition(rows: Iterable, spec: Dict, client=None, partition_id=None) 
     limiter_key = (spec["endpoint_url"], spec["target"], spec["rate_per_task"])
     if limiter_key not in _WORKER_LIMITERS:
         _WORKER_LIMITERS[limiter_key] = RateLimiter(spec["rate_per_task"])
-    key = [spec["hash_attribute"]] + ([spec["range_attribute"]] if spec["range_attribute"] else [])
-    writer = BatchWriter(client, spec["target"], key, _WORKER_LIMITERS[limiter_key], spec["max_retry_seconds"])
+    writer = BatchWriter(client, spec["target"], spec["item_key"], _WORKER_LIMITERS[limiter_key],
+                         spec["max_retry_seconds"])
     stats = dict.fromkeys(STAT_FIELDS, 0)
     started = time.monotonic()
     rejects_file = None
@@ -69,11 +80,9 @@ def write_partition(rows: Iterable, spec: Dict, client=None, partition_id=None) 
         with writer:
             for row in rows:
                 stats["rows"] += 1
-                item = plain_item(row, spec["attributes"], spec["null_as"])
+                item, size, reason = build_item(row, spec)
                 if spec["row_id"] and "#" in item.get(spec["hash_attribute"], ""):
                     stats["duplicate_rows"] += 1  # row ids of exact duplicates carry '#<n>'
-                size = item_size(item)
-                reason = reject_reason(item, size, spec["hash_attribute"], spec["range_attribute"])
                 if reason is not None:
                     if rejects_file is None:
                         rejects_file = tempfile.NamedTemporaryFile(

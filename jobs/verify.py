@@ -6,13 +6,15 @@ the load (rejected rows excluded), DynamoDB through a parallel Scan, one segment
 import json
 from typing import Dict, Iterable, Iterator, List, Tuple
 
-from mapping.items import CHECKSUM_MODULUS, from_wire, item_digest, item_size, plain_item, reject_reason
+from mapping.items import CHECKSUM_MODULUS, from_wire, item_digest
 
 
 def source_digests(rows: Iterable, spec: Dict) -> Iterator[Tuple[str, int]]:
+    from jobs.load import build_item
+
     for row in rows:
-        item = plain_item(row, spec["attributes"], spec["null_as"])
-        if reject_reason(item, item_size(item), spec["hash_attribute"], spec["range_attribute"]) is None:
+        item, _, reason = build_item(row, spec)
+        if reason is None:
             yield _key_text(item, spec), item_digest(item)
 
 
@@ -35,8 +37,7 @@ def scan_digests(segment: int, segments: int, spec: Dict, client=None) -> Iterat
 
 
 def _key_text(item: Dict, spec: Dict) -> str:
-    key = [spec["hash_attribute"]] + ([spec["range_attribute"]] if spec["range_attribute"] else [])
-    return json.dumps([item.get(k) for k in key], ensure_ascii=False)
+    return json.dumps([item.get(k) for k in spec["item_key"]], ensure_ascii=False)
 
 
 def summarize(pairs: Iterable[Tuple[str, int]]) -> Iterator[Tuple[int, int]]:
