@@ -10,6 +10,8 @@ import random
 
 import pymysql
 
+from mapping.identifiers import quote_identifier
+
 FIRST = ["Ana", "Björn", "Chloé", "Dmitri", "Eşref", "Fatima", "Günther", "Hiroshi", "Inès", "José",
          "Kateřina", "Łukasz", "Mía", "Nguyễn", "Olga", "Øyvind", "Priyanka", "Quentin", "Renée", "Zoë"]
 LAST = ["Álvarez", "Brontë", "Černý", "Dubois", "Eriksson", "Føllesdal", "García", "Hämäläinen",
@@ -120,7 +122,7 @@ def rows(scale: int, rng: random.Random):
 
 
 def create(conn, database: str, scale: int, seed: int = 7) -> dict:
-    quoted = "`" + database.replace("`", "``") + "`"
+    quoted = quote_identifier(database)
     with conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {quoted}")
         cur.execute(f"CREATE DATABASE {quoted} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
@@ -131,10 +133,10 @@ def create(conn, database: str, scale: int, seed: int = 7) -> dict:
         counts = {}
         for table, values in rows(scale, random.Random(seed)).items():
             marks = ", ".join(["%s"] * len(values[0]))
-            cur.executemany(f"INSERT INTO `{table}` VALUES ({marks})", values)
+            cur.executemany(f"INSERT INTO {quote_identifier(table)} VALUES ({marks})", values)
             counts[table] = len(values)
         for table in counts:
-            cur.execute(f"ANALYZE TABLE `{table}`")
+            cur.execute(f"ANALYZE TABLE {quote_identifier(table)}")
             cur.fetchall()
     conn.commit()
     return counts

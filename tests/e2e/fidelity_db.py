@@ -1,6 +1,8 @@
 """A database that covers every MySQL type and every awkward table shape."""
 import random
 
+from mapping.identifiers import quote_identifier
+
 DATABASE = "fidélité `odd` db"
 
 TYPES_COLUMNS = """
@@ -93,7 +95,7 @@ EXPECTED_REJECTS = {  # (table, key value) -> reason fragment
 
 
 def create(conn) -> None:
-    quoted = "`" + DATABASE.replace("`", "``") + "`"
+    quoted = quote_identifier(DATABASE)
     with conn.cursor() as cur:
         cur.execute("SET SESSION sql_mode = ''")  # allow zero dates
         cur.execute("SET time_zone = '+00:00'")

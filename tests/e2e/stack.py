@@ -10,6 +10,8 @@ import pymysql
 from pymysql.constants import FIELD_TYPE
 from pymysql.converters import conversions
 
+from mapping.identifiers import quote_identifier
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV = os.environ.get("M2D_VENV", os.path.join(REPO, ".venv"))
 JDBC_JAR = os.environ.get("M2D_JDBC_JAR", "/usr/share/java/mariadb-java-client.jar")
@@ -39,7 +41,7 @@ class Stack:
     def fresh_database(self, name: str, *statements: str, rows: Optional[Dict[str, list]] = None):
         """Drop and create a database, run statements in it, insert rows per table; returns a connection."""
         conn = self.connect()
-        quoted = "`" + name.replace("`", "``") + "`"
+        quoted = quote_identifier(name)
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {quoted}")
             cur.execute(f"CREATE DATABASE {quoted}")
@@ -48,8 +50,8 @@ class Stack:
                 cur.execute(statement)
             for table, values in (rows or {}).items():
                 marks = ", ".join(["%s"] * len(values[0]))
-                cur.executemany(f"INSERT INTO `{table}` VALUES ({marks})", values)
-                cur.execute(f"ANALYZE TABLE `{table}`")
+                cur.executemany(f"INSERT INTO {quote_identifier(table)} VALUES ({marks})", values)
+                cur.execute(f"ANALYZE TABLE {quote_identifier(table)}")
                 cur.fetchall()
         return conn
 
@@ -129,6 +131,7 @@ def source_rows(stack: Stack, database: str, table: str) -> List[Dict[str, Optio
     decimal integer, spatial as WKT (asked of MySQL separately, by column).
     """
     conn = stack.connect(conv=_ENCODERS_ONLY)
+    # Quoted here by hand on purpose: the oracle shares no code with the job.
     quoted = "`" + database.replace("`", "``") + "`.`" + table.replace("`", "``") + "`"
     with conn.cursor() as cur:
         cur.execute("SET time_zone = '+00:00'")
