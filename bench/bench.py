@@ -15,18 +15,16 @@ import argparse
 import multiprocessing
 import os
 import subprocess
-import sys
 import threading
 import time
 
 import pymysql
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)  # bench is a script run from the repo, beside the installed package
 
-from jobs.dynamo import make_client  # noqa: E402
-from jobs.writer import BatchWriter, RateLimiter  # noqa: E402
-from mapping.items import item_size, to_wire, write_units  # noqa: E402
+from jobs.dynamo import make_client  # the package is installed in the venv (pip install -e .)
+from jobs.writer import BatchWriter, RateLimiter
+from mapping.items import item_size, to_wire, write_units
 
 COLUMNS = ["id", "customer_id", "sku", "qty", "price", "status", "created_at", "note", "score", "flag"]
 UNLIMITED_WCU = 10 ** 9

@@ -1,10 +1,10 @@
 """Reading the source schema from information_schema with pymysql (driver side only)."""
-import fnmatch
 from collections import defaultdict
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 from jobs.errors import SourceError
-from mapping.schema import Column, SourceTable, UniqueKey
+from mapping.names import name_matches
+from mapping.schema import MIGRATED_KINDS, Column, SkippedObject, SourceTable, UniqueKey, skip_reason
 
 SYSTEM_SCHEMAS = ("mysql", "sys", "performance_schema", "information_schema")
 
@@ -21,7 +21,7 @@ def list_databases(conn, patterns: Sequence[str]) -> List[str]:
     for pattern in patterns:
         if pattern.lower() in SYSTEM_SCHEMAS:
             raise SourceError(f"database {pattern!r} is a system schema and is never migrated")
-        matches = [name for name in available if fnmatch.fnmatchcase(name, pattern)]
+        matches = [name for name in available if name_matches(name, pattern)]
         if not matches:
             raise SourceError(
                 f"unknown database {pattern!r} on the MySQL server "
@@ -31,16 +31,21 @@ def list_databases(conn, patterns: Sequence[str]) -> List[str]:
     return chosen
 
 
-def read_tables(conn, database: str) -> List[SourceTable]:
-    """Every BASE TABLE of one database with columns, keys and size estimates."""
+def read_tables(conn, database: str) -> Tuple[List[SourceTable], List[SkippedObject]]:
+    """Every table of one database with columns, keys and size estimates, and the objects
+    that are not migrated (views, sequences), each with why."""
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT TABLE_NAME, COALESCE(TABLE_ROWS, 0), COALESCE(DATA_LENGTH, 0), "
-            "COALESCE(AVG_ROW_LENGTH, 0) FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+            "SELECT TABLE_NAME, TABLE_TYPE, COALESCE(TABLE_ROWS, 0), COALESCE(DATA_LENGTH, 0) "
+            "FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME",
             (database,),
         )
-        sizes = {row[0]: (int(row[1]), int(row[2]), int(row[3])) for row in cur.fetchall()}
+        sizes, kinds, skipped = {}, {}, []
+        for name, kind, rows, data_bytes in cur.fetchall():
+            if kind in MIGRATED_KINDS:
+                sizes[name], kinds[name] = (int(rows), int(data_bytes)), kind
+            else:
+                skipped.append(SkippedObject(database, name, kind, skip_reason(kind)))
         cur.execute(
             "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, ORDINAL_POSITION, "
             "CHARACTER_OCTET_LENGTH FROM information_schema.COLUMNS "
@@ -63,7 +68,7 @@ def read_tables(conn, database: str) -> List[SourceTable]:
         for table, index, column in cur.fetchall():
             indexes[table][index].append(column)
     tables = []
-    for table, (rows, data_bytes, avg_row) in sizes.items():
+    for table, (rows, data_bytes) in sizes.items():
         table_indexes = indexes.get(table, {})
         tables.append(SourceTable(
             database=database,
@@ -76,8 +81,9 @@ def read_tables(conn, database: str) -> List[SourceTable]:
             estimated_rows=rows,
             estimated_bytes=data_bytes,
             max_row_bytes=_max_row_bytes(columns[table]),
+            kind=kinds[table],
         ))
-    return tables
+    return tables, skipped
 
 
 def _max_row_bytes(columns: Sequence[Column]) -> int:
@@ -90,20 +96,51 @@ def _max_row_bytes(columns: Sequence[Column]) -> int:
 
 
 def source_position(conn) -> Dict[str, object]:
-    """Binlog file/position and GTID before the first read: where a CDC step can start."""
+    """Binlog file/position and GTID before the first read: where a catch-up can start.
+
+    A field that cannot be had is absent, and `missing` says why (binlog off, privilege).
+    """
     position: Dict[str, object] = {}
+    missing: Dict[str, str] = {}
     with conn.cursor() as cur:
+        log_bin = _variable(cur, "log_bin")
         try:
             cur.execute("SHOW MASTER STATUS")
             row = cur.fetchone()
             if row:
                 position["binlog_file"], position["binlog_position"] = row[0], int(row[1])
-        except Exception as e:  # noqa: BLE001 - needs REPLICATION CLIENT; report why it is missing
-            position["binlog_error"] = f"{type(e).__name__}: {e}"
-        for variable in ("gtid_current_pos", "gtid_executed"):
-            try:
-                cur.execute(f"SELECT @@{variable}")
-                position[variable] = cur.fetchone()[0]
-            except Exception:  # noqa: BLE001 - the variable exists on MariaDB or MySQL, not both
+            else:
+                missing["binlog_position"] = "binary logging is off on the server (log_bin = OFF); start it with --log-bin"
+        except Exception as e:  # noqa: BLE001 - needs REPLICATION CLIENT / BINLOG MONITOR
+            missing["binlog_position"] = f"SHOW MASTER STATUS failed (privilege missing?): {_error_text(e)}"
+        found_gtid = False
+        for variable in ("gtid_current_pos", "gtid_executed"):  # MariaDB, MySQL
+            value = _variable(cur, variable)
+            if value is None:
                 continue
+            found_gtid = True
+            position[variable] = value
+            if value == "":
+                missing[variable] = ("empty: no GTID transaction has been logged yet" if log_bin in ("1", "ON")
+                                     else "empty: binary logging is off (log_bin = OFF)")
+        if not found_gtid:
+            missing["gtid"] = "the server has neither @@gtid_current_pos nor @@gtid_executed"
+    if missing:
+        position["missing"] = missing
     return position
+
+
+def _variable(cur, name: str):
+    try:
+        cur.execute(f"SELECT @@{name}")  # name is one of our constants, never user input
+        value = cur.fetchone()[0]
+    except Exception:  # noqa: BLE001 - the variable exists on MariaDB or MySQL, not both
+        return None
+    return str(value) if value is not None else None
+
+
+def _error_text(error: Exception) -> str:
+    args = getattr(error, "args", ())
+    if len(args) >= 2:
+        return f"({args[0]}) {args[1]}"
+    return f"{type(error).__name__}: {error}"

@@ -1,7 +1,7 @@
 """Command-line arguments -> Config. Shared by the spark-submit entry and the Glue entry."""
 import argparse
 import json
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from jobs import storage
 from jobs.config import Config, merge, parse_conf_text
@@ -110,5 +110,12 @@ def config_from_args(argv: Sequence[str], defaults: Optional[Config] = None) -> 
     return config.validate()
 
 
-def cli_argument_names() -> List[str]:
-    return [a.option_strings[0] for a in build_parser()._actions if a.option_strings and a.dest != "help"]
+
+def report_path_from_args(argv: Sequence[str]) -> Optional[str]:
+    """Where --report points, read leniently: for the failure report of a command line that
+    could not be turned into a config (the bad value is the very reason for the report)."""
+    try:
+        known, _ = build_parser().parse_known_args(list(argv))
+    except ConfigError:
+        return None
+    return known.report

@@ -5,10 +5,13 @@ values (a test keeps them equal). Secrets are never part of this object.
 """
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, get_args, get_origin, get_type_hints
 
 from jobs.errors import ConfigError
+from mapping.identifiers import quote_table
+from mapping.names import template_problem
 
 
 @dataclass
@@ -24,6 +27,11 @@ class MySQLConfig:
     jdbc_url_params: str = ""  # appended to jdbc:mysql://host:port/?...
     fetch_size: int = 10000
     connect_timeout_seconds: int = 10
+    # Set on every session we open, so a slow writer or a strict server default cannot make
+    # the server drop a read that is waiting for the client (net_write_timeout) or idle.
+    net_write_timeout_seconds: int = 3600
+    net_read_timeout_seconds: int = 3600
+    wait_timeout_seconds: int = 28800
 
 
 @dataclass
@@ -60,8 +68,9 @@ class SparkConfig:
     rows_per_partition: int = 100000
     max_partitions: int = 2000
     max_concurrent_tables: int = 4
-    progress_seconds: int = 10
+    progress_seconds: float = 10
     sample_rows_per_partition: int = 50  # sampled keys per partition for skew-proof splits
+    task_slots: int = 0  # tasks that run at once; 0: Spark's defaultParallelism (dry run: the CPU count)
 
 
 @dataclass
@@ -100,12 +109,18 @@ class Config:
     tables: Dict[str, TableOverride] = field(default_factory=dict)  # key: "database.table"
 
     def override_for(self, database: str, table: str) -> TableOverride:
-        return self.tables.get(f"{database}.{table}", TableOverride())
+        """The quoted key (`db`.`table`) is exact; the plain key (db.table) is checked for ambiguity
+        by the planner, since `a.b`.`c` and `a`.`b.c` both print as a.b.c."""
+        found = self.tables.get(quote_table(database, table))
+        if found is None:
+            found = self.tables.get(f"{database}.{table}")
+        return found or TableOverride()
 
     def to_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)
 
     def validate(self) -> "Config":
+        """Every value checked before anything connects; each problem is one line naming the key."""
         choices = {
             "dynamodb.billing_mode": (self.dynamodb.billing_mode, ("PAY_PER_REQUEST", "PROVISIONED")),
             "dynamodb.null_as": (self.dynamodb.null_as, ("absent", "null")),
@@ -115,12 +130,29 @@ class Config:
                 raise ConfigError(f"setting {key} is {value!r}; expected one of {', '.join(allowed)}")
         if not 0 < self.dynamodb.write_percent <= 1:
             raise ConfigError(f"setting dynamodb.write_percent is {self.dynamodb.write_percent}; expected 0 < x <= 1")
-        for key, value in (("spark.rows_per_partition", self.spark.rows_per_partition),
-                           ("spark.max_concurrent_tables", self.spark.max_concurrent_tables),
-                           ("mysql.fetch_size", self.mysql.fetch_size)):
-            if value < 1:
+        for key, value in _positive_settings(self):
+            if not value > 0:
                 raise ConfigError(f"setting {key} is {value}; expected a positive number")
+        if self.spark.task_slots < 0:
+            raise ConfigError(f"setting spark.task_slots is {self.spark.task_slots}; expected 0 (automatic) or more")
+        if not 0 < self.mysql.port < 65536:
+            raise ConfigError(f"setting mysql.port is {self.mysql.port}; expected 1-65535")
+        problem = template_problem(self.naming.template)
+        if problem:
+            raise ConfigError(f"setting naming.template {self.naming.template!r} {problem}")
         return self
+
+
+def _positive_settings(config: "Config"):
+    groups = {"mysql": ("fetch_size", "connect_timeout_seconds", "net_write_timeout_seconds",
+                        "net_read_timeout_seconds", "wait_timeout_seconds"),
+              "dynamodb": ("read_capacity", "write_capacity", "on_demand_wcu", "max_retry_seconds",
+                           "table_wait_seconds"),
+              "spark": ("rows_per_partition", "max_partitions", "max_concurrent_tables", "progress_seconds",
+                        "sample_rows_per_partition")}
+    for group, names in groups.items():
+        for name in names:
+            yield f"{group}.{name}", getattr(getattr(config, group), name)
 
 
 def merge(base: Config, overrides: Dict[str, Any], where: str) -> Config:
@@ -155,7 +187,7 @@ def _merge_tables(current: Dict[str, TableOverride], value, where: str) -> Dict[
     merged = dict(current)
     for name, table_overrides in value.items():
         if name.count(".") < 1:
-            raise ConfigError(f"{where}: tables key {name!r} must be 'database.table'")
+            raise ConfigError(f"{where}: tables key {name!r} must be 'database.table' (or `database`.`table`)")
         merged[name] = _merge_dataclass(merged.get(name, TableOverride()), table_overrides, where, f"tables.{name}.")
     return merged
 
@@ -184,9 +216,15 @@ def _coerce(value, hint, where: str, path: str):
         if isinstance(value, bool):
             raise ConfigError(f"{where}: setting {path} must be a number, got {value!r}")
         try:
-            number = hint(value)
+            finite = math.isfinite(float(value))
         except (TypeError, ValueError) as e:
             raise ConfigError(f"{where}: setting {path} must be a number, got {value!r}") from e
+        if not finite:
+            raise ConfigError(f"{where}: setting {path} must be a finite number, got {value!r}")
+        try:
+            number = hint(value)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{where}: setting {path} must be a whole number, got {value!r}") from e
         if hint is int and isinstance(value, float) and not value.is_integer():
             raise ConfigError(f"{where}: setting {path} must be a whole number, got {value!r}")
         return number

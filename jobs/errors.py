@@ -14,6 +14,10 @@ class SourceError(MigrationError):
     pass
 
 
+class PlanningError(MigrationError):
+    """One table cannot be planned as configured: that table is skipped, the others go on."""
+
+
 class TargetError(MigrationError):
     pass
 
@@ -22,8 +26,43 @@ class EndpointUnreachable(TargetError):
     """DynamoDB cannot be reached at all: no table can be migrated."""
 
 
-class WriteFailed(MigrationError):
+TASK_ERROR_MARK = "[mysql2dynamodb task error] "
+
+
+class TaskError(MigrationError):
+    """Raised inside Spark tasks. Spark hands the driver only text (a Java stack trace around
+    the Python traceback); the mark lets one_line find our message in it."""
+
+    def __init__(self, message: str):
+        super().__init__(TASK_ERROR_MARK + message)
+
+
+class WriteFailed(TaskError):
     pass
+
+
+def one_line(error: BaseException, limit: int = 600) -> str:
+    """One line for the report and the log, whatever raised it, keeping the underlying cause."""
+    text = str(error)
+    if TASK_ERROR_MARK in text:
+        return text.split(TASK_ERROR_MARK, 1)[1].splitlines()[0]
+    if isinstance(error, MigrationError):
+        return text.splitlines()[0] if text else type(error).__name__
+    lines = [line.strip() for line in text.splitlines()]
+    start = next((i for i, line in enumerate(lines) if "Lost task" in line and "): " in line), None)
+    if start is not None:  # Spark: "... Lost task 1.0 in stage 0.0 (TID 1) (host executor 1): <cause>"
+        first = lines[start].split("): ", 1)[1]
+    else:
+        start = next((i for i, line in enumerate(lines) if "Exception:" in line or "Error:" in line), None)
+        if start is None:
+            return f"{type(error).__name__}: {(lines[0] if lines else '')[:limit]}"
+        first = lines[start]
+    message = [first]
+    for line in lines[start + 1:]:  # a driver's multi-line message (hints about timeouts) ends at the trace
+        if not line or line.startswith("at ") or line.startswith("Caused by") or line.startswith("Driver stacktrace"):
+            break
+        message.append(line)
+    return " ".join(message)[:limit]
 
 
 def aws_error_code(error) -> Optional[str]:

@@ -75,7 +75,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         options = resolve_options(argv, REQUIRED, VALUED + list(SETTINGS) + SWITCHES)
         config = config_from_args(cli_argv(options))
-        job = _start_glue_job(options)
+        job = _start_glue_job(options, config.run.verbose)
         report = execute(config)
         publish(report, config)
         if job is not None:
@@ -90,15 +90,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_FAILED
 
 
-def _start_glue_job(options: Dict[str, str]):
+def _start_glue_job(options: Dict[str, str], verbose: bool = False):
     try:
         from awsglue.context import GlueContext
         from awsglue.job import Job
     except ImportError:
         return None  # not on Glue: the same run, without Glue's bookkeeping
-    from pyspark.context import SparkContext
+    from jobs.session import build_spark
 
-    job = Job(GlueContext(SparkContext.getOrCreate()))
+    # Our session first: a SparkContext created by GlueContext would be built without our
+    # settings (FAIR scheduling for concurrent tables), and the run would reuse it as it is.
+    spark = build_spark(verbose=verbose)
+    job = Job(GlueContext(spark.sparkContext))
     job.init(options["JOB_NAME"], options)
     return job
 

@@ -16,9 +16,9 @@ import sys
 from typing import Optional, Sequence
 
 from jobs import storage
-from jobs.cli import config_from_args
+from jobs.cli import config_from_args, report_path_from_args
 from jobs.config import Config
-from jobs.errors import MigrationError
+from jobs.errors import MigrationError, one_line
 from jobs.report import EXIT_FAILED, Report
 
 log = logging.getLogger("mysql2dynamodb")
@@ -57,20 +57,39 @@ def publish(report: Report, config: Config) -> None:
         log.info("report written to %s", config.output.report)
 
 
+def publish_failure(config: Optional[Config], argv: Sequence[str], error: str) -> None:
+    """The report path always describes this run: a run that failed before its report says so,
+    so an older report never passes for the current one."""
+    path = config.output.report if config is not None else report_path_from_args(argv)
+    if not path:
+        return
+    try:
+        storage.write_text(path, Report(error=error).to_json())
+    except MigrationError as e:
+        log.error("%s", e)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     verbose = "--verbose" in argv
     configure_logging(verbose)
+    config = None
     try:
         config = config_from_args(argv)
         report = execute(config)
         publish(report, config)
+        if report.error:
+            print(f"mysql2dynamodb: error: {report.error}", file=sys.stderr, flush=True)
         return report.exit_code()
     except MigrationError as e:
         if verbose:
             log.exception("migration failed")
+        publish_failure(config, argv, str(e))
         print(f"mysql2dynamodb: error: {e}", file=sys.stderr, flush=True)
         return EXIT_FAILED
+    except BaseException as e:
+        publish_failure(config, argv, f"unexpected {type(e).__name__}: {one_line(e)}")
+        raise
 
 
 if __name__ == "__main__":

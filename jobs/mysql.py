@@ -1,5 +1,6 @@
 """The driver's pymysql connection (plan, bounds, source position)."""
 from jobs.errors import SourceError
+from jobs.reader import session_init_sql
 
 
 def connect(mysql_config, password: str):
@@ -9,6 +10,7 @@ def connect(mysql_config, password: str):
         return pymysql.connect(
             host=mysql_config.host, port=mysql_config.port, user=mysql_config.user, password=password,
             charset="utf8mb4", connect_timeout=mysql_config.connect_timeout_seconds, autocommit=True,
+            init_command=session_init_sql(mysql_config),
         )
     except pymysql.err.MySQLError as e:
         code, message = (e.args + ("",))[:2] if e.args else ("?", str(e))

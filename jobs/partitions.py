@@ -1,6 +1,6 @@
 """Choosing each table's JDBC split from MIN/MAX and a key sample (driver, pymysql)."""
 from mapping import partitioning as rules
-from mapping.identifiers import quote_identifier, quote_table
+from mapping.identifiers import number_literal, quote_identifier, quote_table
 
 
 def plan_partitioning(conn, plan, spark_config, task_slots: int) -> rules.Partitioning:
@@ -29,7 +29,7 @@ def plan_partitioning(conn, plan, spark_config, task_slots: int) -> rules.Partit
             how = "equal ranges"
         else:
             fraction = min(1.0, parts * spark_config.sample_rows_per_partition / max(1, table.estimated_rows))
-            cur.execute(f"SELECT {quoted} FROM {source} WHERE RAND() < %s", (fraction,))
+            cur.execute(f"SELECT {quoted} FROM {source} WHERE RAND() < {number_literal(fraction)}")
             sample = sorted(int(row[0]) for row in cur.fetchall() if row[0] is not None)
             boundaries = rules.quantile_boundaries(sample, parts)
             how = f"sampled quantiles ({len(sample)} keys)"

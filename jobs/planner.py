@@ -1,16 +1,15 @@
 """From source tables and the config to a migration plan (pure: no I/O)."""
-import fnmatch
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from jobs.config import Config
-from jobs.errors import ConfigError
+from jobs.errors import ConfigError, PlanningError
 from mapping import render
-from mapping.keys import KeyChoiceError, KeySchema, choose_key
+from mapping.identifiers import quote_table
+from mapping.keys import KeyChoiceError, KeySchema, choose_key, collision_risk
 from mapping.items import MAX_ITEM_BYTES
-from mapping.names import NameCollision, assign_target_names, render_target_name
-from mapping.partitioning import Partitioning
-from mapping.schema import Column, SourceTable
+from mapping.names import NameCollision, assign_target_names, display_name, name_matches, render_target_name
+from mapping.schema import SYSTEM_VERSIONED, Column, SkippedObject, SourceTable
 
 
 @dataclass
@@ -23,11 +22,15 @@ class TablePlan:
     attributes: Tuple[str, ...]  # DynamoDB attribute name of each migrated column
     render_sql: Tuple[str, ...]  # SQL expression MySQL evaluates for each migrated column
     notes: List[str] = field(default_factory=list)  # risks and decisions shown in the plan
-    partitioning: Optional[Partitioning] = None
+    key_collision: Optional[str] = None  # why rows could merge into one item (counted in the load)
+
+    @property
+    def identity(self) -> Tuple[str, str]:
+        return self.source.identity
 
     @property
     def name(self) -> str:
-        return self.source.qualified_name
+        return display_name(self.source.database, self.source.name)
 
     @property
     def renamed(self) -> bool:
@@ -40,46 +43,60 @@ class TablePlan:
 @dataclass
 class Plan:
     tables: List[TablePlan] = field(default_factory=list)
-    skipped: List[Tuple[str, str]] = field(default_factory=list)  # (db.table, reason)
+    skipped: List[SkippedObject] = field(default_factory=list)  # tables that cannot be migrated: a failure
+    not_migrated: List[SkippedObject] = field(default_factory=list)  # views, sequences: by design
 
 
 def selected(table: SourceTable, include: Sequence[str], exclude: Sequence[str]) -> bool:
+    names = (table.name, f"{table.database}.{table.name}", quote_table(table.database, table.name))
+
     def matches(patterns):
-        return any(fnmatch.fnmatchcase(table.name, p) or fnmatch.fnmatchcase(table.qualified_name, p)
-                   for p in patterns)
+        return any(name_matches(n, p) for p in patterns for n in names)
     return matches(include) and not matches(exclude)
 
 
-def build_plan(tables: Sequence[SourceTable], config: Config) -> Plan:
-    plan = Plan()
+def build_plan(tables: Sequence[SourceTable], config: Config, not_migrated: Sequence[SkippedObject] = ()) -> Plan:
+    plan = Plan(not_migrated=list(not_migrated))
     candidates = [t for t in tables if selected(t, config.source.tables, config.source.exclude)]
-    wanted = {}
+    _check_override_keys(candidates, config)
+    wanted: Dict[Tuple[str, str], str] = {}
     for table in candidates:
         override = config.override_for(table.database, table.name)
-        wanted[table.qualified_name] = override.target or render_target_name(
+        wanted[table.identity] = override.target or render_target_name(
             config.naming.template, config.naming.prefix, table.database, table.name)
     try:
-        targets = assign_target_names(wanted.items())
+        targets = assign_target_names(
+            (t.identity, display_name(t.database, t.name), wanted[t.identity]) for t in candidates)
     except NameCollision as e:
         raise ConfigError(str(e)) from e
     for table in candidates:
         try:
-            plan.tables.append(_plan_table(table, config, wanted[table.qualified_name], targets[table.qualified_name]))
-        except (KeyChoiceError, render.UnsupportedColumnType, ValueError) as e:
-            plan.skipped.append((table.qualified_name, str(e)))
+            plan.tables.append(_plan_table(table, config, wanted[table.identity], targets[table.identity]))
+        except (KeyChoiceError, render.UnsupportedColumnType, PlanningError) as e:
+            plan.skipped.append(SkippedObject(table.database, table.name, table.kind, str(e)))
     return plan
 
 
+def _check_override_keys(candidates: Sequence[SourceTable], config: Config) -> None:
+    """A plain 'db.table' key that two tables print as is refused: it must be written `db`.`table`."""
+    for key in config.tables:
+        owners = [t for t in candidates if f"{t.database}.{t.name}" == key]
+        if len(owners) > 1:
+            choices = " or ".join(quote_table(t.database, t.name) for t in owners)
+            raise ConfigError(f"conf tables key {key!r} matches more than one table; write it as {choices}")
+
+
 def _plan_table(table: SourceTable, config: Config, wanted: str, target: str) -> TablePlan:
+    shown = display_name(table.database, table.name)
     override = config.override_for(table.database, table.name)
     known = {c.name for c in table.columns}
     for setting, names in (("exclude_columns", override.exclude_columns), ("rename", list(override.rename))):
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise ValueError(f"tables.{table.qualified_name}.{setting} names unknown column(s) {unknown}")
+            raise PlanningError(f"tables.{shown}.{setting} names unknown column(s) {unknown}")
     columns = tuple(c for c in table.columns if c.name not in override.exclude_columns)
     if not columns:
-        raise ValueError(f"{table.qualified_name}: every column is excluded")
+        raise PlanningError(f"{shown}: every column is excluded")
 
     def attribute_of(column: str) -> str:
         return override.rename.get(column, column)
@@ -88,13 +105,14 @@ def _plan_table(table: SourceTable, config: Config, wanted: str, target: str) ->
                      config.naming.row_id_attribute, override.key)
     excluded_keys = [c for c in key.source_columns if c in override.exclude_columns]
     if excluded_keys:
-        raise ValueError(f"{table.qualified_name}: key column(s) {excluded_keys} cannot be excluded")
+        raise PlanningError(f"{shown}: key column(s) {excluded_keys} cannot be excluded")
     attributes = tuple(attribute_of(c.name) for c in columns)
     duplicates = sorted({a for a in attributes if attributes.count(a) > 1})
     if duplicates:
-        raise ValueError(f"{table.qualified_name}: renames give duplicate attribute name(s) {duplicates}")
-    render_sql = tuple(render.render_sql(c, table.qualified_name) for c in columns)
-    plan = TablePlan(table, target, wanted, key, columns, attributes, render_sql)
+        raise PlanningError(f"{shown}: renames give duplicate attribute name(s) {duplicates}")
+    render_sql = tuple(render.render_sql(c, shown) for c in columns)
+    plan = TablePlan(table, target, wanted, key, columns, attributes, render_sql,
+                     key_collision=collision_risk(table, key))
     plan.notes.extend(_risks(plan))
     return plan
 
@@ -102,12 +120,17 @@ def _plan_table(table: SourceTable, config: Config, wanted: str, target: str) ->
 def _risks(plan: TablePlan) -> List[str]:
     table = plan.source
     notes = []
+    if table.kind == SYSTEM_VERSIONED:
+        notes.append("system-versioned table: its current rows are migrated, not its history")
     if plan.renamed:
         notes.append(f"target name {plan.wanted_target!r} is not a valid DynamoDB name; using {plan.target!r}")
     if plan.key.synthesized_hash:
         notes.append("no primary key and no NOT NULL unique key: items keyed by a hash of the row content")
     elif not table.primary_key:
         notes.append(f"no primary key: keyed by {plan.key.origin}")
+    if plan.key_collision:
+        notes.append(f"WARNING {plan.key_collision}; merged rows are counted in the report "
+                     f"(choose another key with tables.<db.table>.key)")
     if plan.key.synthesized_range:
         notes.append(f"{1 + len(plan.key.range_columns)}-column key: RANGE {plan.key.range_attribute!r} "
                      f"encodes {', '.join(plan.key.range_columns)}")

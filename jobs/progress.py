@@ -41,9 +41,10 @@ class Progress:
     def stop(self) -> None:
         self._stop.set()
 
-    def track(self, name: str, estimated: int, rows_counter, partitions_counter=None, partitions: int = 0) -> None:
+    def track(self, name: str, estimated: int, log, partitions: int = 0) -> None:
+        """log: the table's PartitionLog (finished partitions and their rows)."""
         with self._lock:
-            self._tables[name] = (estimated, rows_counter, partitions_counter, partitions, time.monotonic())
+            self._tables[name] = (estimated, log, partitions, time.monotonic())
 
     def done(self, name: str) -> None:
         with self._lock:
@@ -53,6 +54,7 @@ class Progress:
         while not self._stop.wait(self.interval):
             with self._lock:
                 tables = list(self._tables.items())
-            for name, (estimated, rows, finished, partitions, started) in tables:
-                log.info(progress_line(name, int(rows.value), estimated, time.monotonic() - started,
-                                       int(finished.value) if finished is not None else 0, partitions))
+            for name, (estimated, partition_log, partitions, started) in tables:
+                finished = partition_log.finished()
+                done = sum(part["rows"] for part in finished.values())
+                log.info(progress_line(name, done, estimated, time.monotonic() - started, len(finished), partitions))

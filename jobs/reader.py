@@ -19,9 +19,18 @@ def jdbc_properties(mysql_config, password: str) -> Dict[str, str]:
         "password": password,
         "driver": mysql_config.jdbc_driver,
         "fetchsize": str(mysql_config.fetch_size),
-        # TIMESTAMP values print in the session zone: pin it so every run prints UTC.
-        "sessionInitStatement": "SET time_zone = '+00:00'",
+        "sessionInitStatement": session_init_sql(mysql_config),
     }
+
+
+def session_init_sql(mysql_config) -> str:
+    """Run first on every session: TIMESTAMP values print in the session zone, so pin UTC; and
+    our own timeouts, so a slow writer (the read waits for the client) or a strict server
+    default cannot make the server drop a read in the middle."""
+    return (f"SET time_zone = '+00:00', "
+            f"net_write_timeout = {int(mysql_config.net_write_timeout_seconds)}, "
+            f"net_read_timeout = {int(mysql_config.net_read_timeout_seconds)}, "
+            f"wait_timeout = {int(mysql_config.wait_timeout_seconds)}")
 
 
 def spark_column(position: int) -> str:
@@ -29,19 +38,17 @@ def spark_column(position: int) -> str:
     return f"c{position}"
 
 
-def read_query(plan) -> str:
+def read_query(plan, partitioning) -> str:
     """Derived table selecting each column as MySQL renders it, plus the split column."""
     selects = [f"{sql} AS {quote_identifier(spark_column(i))}" for i, sql in enumerate(plan.render_sql)]
-    partitioning = plan.partitioning
     if partitioning is not None and partitioning.strategy != "single":
         selects.append(f"{partitioning.column_sql} AS {quote_identifier(PARTITION_ALIAS)}")
     return (f"(SELECT {', '.join(selects)} FROM {quote_table(plan.source.database, plan.source.name)}) "
             f"AS {quote_identifier(READ_ALIAS)}")
 
 
-def read_table(spark, url: str, properties: Dict[str, str], plan):
-    query = read_query(plan)
-    partitioning = plan.partitioning
+def read_table(spark, url: str, properties: Dict[str, str], plan, partitioning):
+    query = read_query(plan, partitioning)
     if partitioning is None or partitioning.strategy == "single":
         return spark.read.jdbc(url, query, properties=properties)
     frame = spark.read.jdbc(url, query, predicates=list(partitioning.predicates), properties=properties)

@@ -19,8 +19,11 @@ EXIT_REJECTS = 3
 
 @dataclass
 class TableResult:
-    source: str
+    source: str  # for people; database and table identify it
+    database: str = ""
+    table: str = ""
     target: str = ""
+    table_id: str = ""  # the DynamoDB table's TableId: the state is tied to it
     key: str = ""
     status: str = PLANNED
     table_action: str = ""  # created / reused
@@ -30,6 +33,8 @@ class TableResult:
     rows_read: int = 0
     items_written: int = 0
     rejected: int = 0
+    merged_rows: int = 0  # rows whose key text another row also had: one item for both
+    partitions_finished: int = 0  # in this run; a failed table's counts are those partitions'
     duplicate_rows: int = 0
     collapsed_duplicates: int = 0
     retried_items: int = 0
@@ -48,16 +53,30 @@ class TableResult:
 
 
 @dataclass
+class NotMigrated:
+    """A view, sequence or other object of a selected database that is not migrated, and why."""
+    source: str
+    database: str
+    table: str
+    kind: str
+    reason: str
+
+
+@dataclass
 class Report:
     tables: List[TableResult] = field(default_factory=list)
+    not_migrated: List[NotMigrated] = field(default_factory=list)
     source_position: Dict = field(default_factory=dict)
     dry_run: bool = False
     started_at: str = ""
     finished_at: str = ""
+    error: Optional[str] = None  # the run as a whole failed (bad input, nothing matched, planning)
 
     def exit_code(self) -> int:
+        if self.error:
+            return EXIT_FAILED
         if self.dry_run:
-            return EXIT_OK
+            return EXIT_FAILED if any(t.status in (FAILED, SKIPPED) for t in self.tables) else EXIT_OK
         if any(t.status in (FAILED, SKIPPED, VERIFY_FAILED) for t in self.tables):
             return EXIT_FAILED
         if any(t.status == COMPLETED_WITH_REJECTS for t in self.tables):
@@ -66,7 +85,7 @@ class Report:
 
     def totals(self) -> Dict[str, int]:
         return {name: sum(getattr(t, name) for t in self.tables)
-                for name in ("rows_read", "items_written", "rejected", "duplicate_rows")}
+                for name in ("rows_read", "items_written", "rejected", "merged_rows", "duplicate_rows")}
 
     def to_json(self) -> str:
         body = {
@@ -74,9 +93,11 @@ class Report:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "exit_code": self.exit_code(),
+            "error": self.error,
             "source_position": self.source_position,
             "totals": self.totals(),
             "tables": [dict(asdict(t), items_per_second=round(t.items_per_second, 1)) for t in self.tables],
+            "not_migrated": [asdict(o) for o in self.not_migrated],
         }
         return json.dumps(body, indent=2, ensure_ascii=False)
 
@@ -100,10 +121,17 @@ class Report:
                 lines.append(f"  {t.status} {t.source}: {t.error}")
             if t.rejected:
                 lines.append(f"  rejects {t.source}: {t.rejected} row(s) in {t.rejects_path}")
+            if t.merged_rows:
+                lines.append(f"  merged {t.source}: {t.merged_rows} row(s) share their key text with another row "
+                             f"and were merged into its item")
             if t.duplicate_rows:
                 lines.append(f"  duplicates {t.source}: {t.duplicate_rows} exact duplicate row(s) kept as separate items")
             if t.verification and not t.verification["match"]:
                 lines.append(f"  verify {t.source}: {json.dumps(t.verification, ensure_ascii=False)}")
+        for other in self.not_migrated:
+            lines.append(f"  not migrated {other.source} ({other.kind}): {other.reason}")
+        if self.error:
+            lines.append(f"  error: {self.error}")
         totals = self.totals()
         lines.append(f"total: {len(self.tables)} table(s), {totals['rows_read']} rows read, "
                      f"{totals['items_written']} items written, {totals['rejected']} rejected; "

@@ -1,30 +1,35 @@
-"""One migration run: plan on the driver, create tables, load each table with Spark.
+"""One migration run: plan on the driver, split, create tables, load each table with Spark, verify.
 
-The caller (CLI or Glue entry) creates the connections and passes them in.
+The caller (CLI or Glue entry) creates the connections and passes them in. Every table is
+a TableJob; a table is recorded done in the state only when everything promised for it
+held (written, and verified when verification is on).
 """
-import dataclasses
 import datetime
 import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, List, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence
 
-from jobs import catalog, dynamo, load, reader, storage, transforms, verify
+from jobs import catalog, dynamo, reader, state as states, storage, transforms, verify
 from jobs.config import Config
-from jobs.errors import MigrationError
+from jobs.errors import one_line
+from jobs.load import clear_rejects, sum_stats, write_partition
 from jobs.partitions import plan_partitioning
 from jobs.planner import Plan, TablePlan, build_plan
 from jobs.progress import Progress
 from jobs.report import (ALREADY_DONE, COMPLETED, COMPLETED_WITH_REJECTS, FAILED, PLANNED, SKIPPED, VERIFIED,
-                         VERIFY_FAILED, Report, TableResult)
-from jobs.state import State, marker_folder, remaining
+                         VERIFY_FAILED, NotMigrated, Report, TableResult)
+from jobs.spec import Endpoint, LoadSpec, VerifySpec
+from jobs.state import State, remaining, resume_point
+from jobs.table_job import TableJob
+from jobs.tracking import Checkpointer, PartitionLog
 from mapping import budget
+from mapping.items import ItemLayout
+from mapping.names import path_component
 from mapping.partitioning import Partitioning
 
 log = logging.getLogger("mysql2dynamodb")
-
-Ready = Tuple[TablePlan, TableResult, dict]  # a table to load: plan, its report line, DynamoDB description
 
 
 def now() -> str:
@@ -36,250 +41,318 @@ def now_precise() -> str:
 
 
 def make_plan(conn, config: Config) -> Plan:
-    tables = []
+    tables, others = [], []
     for database in catalog.list_databases(conn, config.source.databases):
-        tables.extend(catalog.read_tables(conn, database))
-    return build_plan(tables, config)
-
-
-def add_partitioning(conn, plans: Sequence[TablePlan], config: Config, task_slots: int) -> None:
-    for table_plan in plans:
-        table_plan.partitioning = plan_partitioning(conn, table_plan, config.spark, task_slots)
+        found, skipped = catalog.read_tables(conn, database)
+        tables.extend(found)
+        others.extend(skipped)
+    return build_plan(tables, config, others)
 
 
 def planned_result(plan: TablePlan) -> TableResult:
     return TableResult(
-        source=plan.name, target=plan.target, key=plan.key.describe(),
-        partitions=plan.partitioning.description if plan.partitioning else "",
-        estimated_rows=plan.source.estimated_rows, estimated_bytes=plan.source.estimated_bytes,
-        notes=list(plan.notes),
+        source=plan.name, database=plan.source.database, table=plan.source.name, target=plan.target,
+        key=plan.key.describe(), estimated_rows=plan.source.estimated_rows,
+        estimated_bytes=plan.source.estimated_bytes, notes=list(plan.notes),
     )
+
+
+def nothing_to_migrate(config: Config, plan: Plan) -> str:
+    databases = ", ".join(config.source.databases)
+    views = f" (not migrated: {', '.join(f'{o.qualified_name} ({o.kind})' for o in plan.not_migrated)})" \
+        if plan.not_migrated else ""
+    if config.source.tables != ["*"] or config.source.exclude:
+        filters = " ".join([f"--tables {p!r}" for p in config.source.tables]
+                           + [f"--exclude {p!r}" for p in config.source.exclude])
+        return f"nothing to migrate: no table of database(s) {databases} matches {filters}{views}"
+    return f"nothing to migrate: database(s) {databases} hold no tables{views}"
+
+
+def task_slots(config: Config, spark) -> int:
+    if config.spark.task_slots:
+        return config.spark.task_slots
+    if spark is None:  # a dry run starts no Spark: the machine's cores stand in for the task slots
+        return os.cpu_count() or 1
+    return spark.sparkContext.defaultParallelism
 
 
 def run(config: Config, conn, dynamo_client, spark_factory: Callable, password: str) -> Report:
     report = Report(started_at=now(), dry_run=config.run.dry_run)
     plan = make_plan(conn, config)
     report.source_position = catalog.source_position(conn)
-    if config.run.dry_run:
-        # No Spark in a dry run: the machine's cores stand in for the task slots.
-        add_partitioning(conn, plan.tables, config, os.cpu_count() or 1)
-    results: List[TableResult] = [planned_result(p) for p in plan.tables]
-    report.tables = results + [TableResult(source=name, status=SKIPPED, error=reason) for name, reason in plan.skipped]
-    for name, reason in plan.skipped:
-        log.warning("skipped %s: %s", name, reason)
-    log.info("plan: %d table(s) to migrate, %d skipped", len(plan.tables), len(plan.skipped))
-    if config.run.dry_run or not plan.tables:
-        report.finished_at = now()
-        return report
+    report.not_migrated = [NotMigrated(o.qualified_name, o.database, o.name, o.kind, o.reason)
+                           for o in plan.not_migrated]
+    jobs = [TableJob(p, planned_result(p)) for p in plan.tables]
+    report.tables = [j.result for j in jobs] + [
+        TableResult(source=s.qualified_name, database=s.database, table=s.name, status=SKIPPED, error=s.reason)
+        for s in plan.skipped]
+    for skipped in plan.skipped:
+        log.warning("skipped %s: %s", skipped.qualified_name, skipped.reason)
+    for other in plan.not_migrated:
+        log.info("not migrated: %s (%s): %s", other.qualified_name, other.kind, other.reason)
+    log.info("plan: %d table(s) to migrate, %d skipped, %d other object(s) not migrated",
+             len(plan.tables), len(plan.skipped), len(plan.not_migrated))
+    if not plan.tables and not plan.skipped:
+        report.error = nothing_to_migrate(config, plan)
+        return _finished(report)
+    spark = None if config.run.dry_run or not jobs else spark_factory()
+    # Splits are planned before any DynamoDB table is created: a table that cannot be split
+    # fails alone, and nothing is left created and empty.
+    plan_splits(conn, jobs, config, task_slots(config, spark))
+    active = [j for j in jobs if j.result.status == PLANNED]
+    if config.run.dry_run or not active:
+        return _finished(report)
+    runner = TableRunner(spark, config, password)
     if config.run.verify_only:
-        ready = existing_targets(dynamo_client, plan, results)
-        state = None
-    else:
-        ready = create_targets(dynamo_client, plan, results, config)
-        state = State.load(config.output.state) if config.run.resume else State(config.output.state)
-        if config.run.resume:
-            ready = skip_finished(ready, state, config)
-    spark = spark_factory()
-    add_partitioning(conn, [p for p, _, _ in ready], config, spark.sparkContext.defaultParallelism)
-    loader = TableLoader(spark, config, password, state)
-    if not config.run.verify_only:
-        load_tables(loader, ready, config)
-    if config.run.verify or config.run.verify_only:
-        for table_plan, result, description in ready:
-            if result.status in (COMPLETED, COMPLETED_WITH_REJECTS, PLANNED):  # PLANNED: verify-only
-                loader.verify(table_plan, result, description)
+        attach_existing(dynamo_client, active)
+        for job in active:
+            if job.verification_owed:
+                runner.verify(job)
+        return _finished(report)
+    create_targets(dynamo_client, active, config)
+    state = State.load(config.output.state) if config.run.resume else State(config.output.state)
+    runner.state = state
+    ready = [j for j in active if j.result.status == PLANNED]
+    to_load = decide_resume(ready, state, config)
+    load_tables(runner, to_load, state, config)
+    if config.run.verify:
+        for job in ready:
+            if job.verification_owed:
+                runner.verify(job)
+    return _finished(report)
+
+
+def _finished(report: Report) -> Report:
     report.finished_at = now()
     return report
 
 
-def create_targets(dynamo_client, plan: Plan, results: List[TableResult], config: Config) -> List[Ready]:
+def plan_splits(conn, jobs: Sequence[TableJob], config: Config, slots: int) -> None:
+    for job in jobs:
+        try:
+            job.partitioning = plan_partitioning(conn, job.plan, config.spark, slots)
+        except Exception as e:  # noqa: BLE001 - one table's split must not stop the others
+            job.fail(FAILED, f"cannot plan the read split: {one_line(e)}")
+            log.error("%s: %s", job.name, job.result.error)
+            continue
+        job.result.partitions = job.partitioning.description
+
+
+def create_targets(dynamo_client, jobs: List[TableJob], config: Config) -> None:
     """Create or reuse every DynamoDB table; tables that cannot be used are marked failed."""
-    by_plan = {id(p): r for p, r in zip(plan.tables, results)}
+    by_target = {j.plan.target: j for j in jobs}
 
     def table_failed(table_plan, error):
-        result = by_plan[id(table_plan)]
-        result.status, result.error = FAILED, str(error)
-        log.error("%s: %s", table_plan.name, error)
+        job = by_target[table_plan.target]
+        job.fail(FAILED, str(error))
+        log.error("%s: %s", job.name, error)
 
-    created = dynamo.ensure_tables(dynamo_client, plan.tables, config.dynamodb, table_failed)
-    ready = []
-    for table_plan, result in zip(plan.tables, results):
-        if table_plan.target in created:
-            outcome = created[table_plan.target]
-            result.table_action = outcome["action"]
-            log.info("%s -> DynamoDB table %s (%s), key %s", table_plan.name, table_plan.target,
-                     outcome["action"], table_plan.key.describe())
-            ready.append((table_plan, result, outcome["table"]))
-    return ready
-
-
-def existing_targets(dynamo_client, plan: Plan, results: List[TableResult]) -> List[Ready]:
-    """--verify-only: the DynamoDB tables must already exist; nothing is created."""
-    ready = []
-    for table_plan, result in zip(plan.tables, results):
-        try:
-            description = dynamo_client.describe_table(TableName=table_plan.target)["Table"]
-        except Exception as e:  # noqa: BLE001
-            result.status, result.error = VERIFY_FAILED, f"DynamoDB table {table_plan.target}: {_one_line(e)}"
+    created = dynamo.ensure_tables(dynamo_client, [j.plan for j in jobs], config.dynamodb, table_failed)
+    for job in jobs:
+        outcome = created.get(job.plan.target)
+        if outcome is None:
             continue
-        ready.append((table_plan, result, description))
-    return ready
+        job.description = outcome["table"]
+        job.result.table_action, job.result.table_id = outcome["action"], job.table_id
+        log.info("%s -> DynamoDB table %s (%s), key %s", job.name, job.plan.target, outcome["action"],
+                 job.plan.key.describe())
 
 
-def skip_finished(ready: List[Ready], state: State, config: Config) -> List[Ready]:
-    for table_plan, result, _ in ready:
-        if state.is_done(table_plan.name):
-            result.status = ALREADY_DONE
-            result.notes.append(f"finished by an earlier run (state {config.output.state})")
-    return [r for r in ready if r[1].status != ALREADY_DONE]
+def attach_existing(dynamo_client, jobs: List[TableJob]) -> None:
+    """--verify-only: the DynamoDB tables must already exist; nothing is created."""
+    for job in jobs:
+        try:
+            job.description = dynamo_client.describe_table(TableName=job.plan.target)["Table"]
+        except Exception as e:  # noqa: BLE001
+            job.fail(VERIFY_FAILED, f"DynamoDB table {job.plan.target}: {one_line(e)}")
+            continue
+        job.result.table_id = job.table_id
+        job.verification_owed = True
 
 
-def load_tables(loader: "TableLoader", ready: List[Ready], config: Config) -> None:
+def decide_resume(jobs: List[TableJob], state: State, config: Config) -> List[TableJob]:
+    """Set each table's resume point; return the tables that have something to load."""
+    to_load = []
+    for job in jobs:
+        if config.run.resume:
+            job.resume = resume_point(state.entry(job.identity), job.plan.target, job.table_id,
+                                      config.run.verify, job.partitions_trusted)
+        if job.resume.note:
+            job.result.notes.append(job.resume.note)
+        if job.resume.action == "load":
+            to_load.append(job)
+            continue
+        job.result.status = ALREADY_DONE
+        job.verification_owed = job.resume.action == "verify"
+        log.info("%s: %s", job.name, job.resume.note)
+    return to_load
+
+
+def load_tables(runner: "TableRunner", jobs: List[TableJob], state: State, config: Config) -> None:
     progress = Progress(config.spark.progress_seconds).start()
+    checkpointer = Checkpointer(state).start()
     try:
         with ThreadPoolExecutor(max_workers=config.spark.max_concurrent_tables) as pool:
-            futures = [pool.submit(loader.load, p, r, d, progress) for p, r, d in ready]
+            futures = [pool.submit(runner.load, job, progress, checkpointer) for job in jobs]
             for future in futures:
                 future.result()
     finally:
+        checkpointer.stop()
         progress.stop()
 
 
-class TableLoader:
-    def __init__(self, spark, config: Config, password: str, state):
+class TableRunner:
+    """Loads and verifies tables with Spark; one instance per run, shared by the table threads."""
+
+    def __init__(self, spark, config: Config, password: str, state: Optional[State] = None):
         self.spark = spark
         self.config = config
         self.state = state
         self.url = reader.jdbc_url(config.mysql)
         self.properties = reader.jdbc_properties(config.mysql, password)
+        self.endpoint = Endpoint(config.dynamodb.endpoint_url, config.dynamodb.region)
 
-    def load(self, plan: TablePlan, result: TableResult, description: dict, progress: Progress) -> None:
+    def load(self, job: TableJob, progress: Progress, checkpointer: Checkpointer) -> None:
+        plan, result = job.plan, job.result
         started = time.monotonic()
         result.started_at = now_precise()
         sc = self.spark.sparkContext
         sc.setJobGroup(plan.target, f"migrate {plan.name}")
         sc.setLocalProperty("spark.scheduler.pool", plan.target)
+        if job.resume.partitioning is not None:
+            job.partitioning = job.resume.partitioning  # the same split as the interrupted run
+            result.partitions = job.partitioning.description
+        todo = remaining(job.partitioning, job.resume.finished)
+        rejects_path = storage.join(self.config.output.rejects, path_component(plan.source.database),
+                                    path_component(plan.source.name))
+        partition_log = PartitionLog(sc)
         try:
-            todo, markers = self.resume_point(plan, result)
-            frame, layout = self.items_frame(plan, todo)
-            partitions = frame.rdd.getNumPartitions()
-            rejects_path = storage.join(self.config.output.rejects, plan.source.database, plan.source.name)
-            if not self.config.run.resume:
-                load.clear_rejects(rejects_path)
-            spec = load.write_spec(plan, self.config.dynamodb.endpoint_url, self.config.dynamodb.region,
-                                   self.rate_per_task(description, partitions), self.config.dynamodb,
-                                   rejects_path, layout)
-            if markers:
-                spec["partition_ids"] = todo
-                spec["marker_folder"] = marker_folder(self.config.output.state, plan.target)
-            rows_done, partitions_done = sc.accumulator(0), sc.accumulator(0)
-            progress.track(plan.name, plan.source.estimated_rows, rows_done, partitions_done, partitions)
-
-            def task(rows):
-                for stats in load.write_partition(rows, spec):
-                    rows_done.add(stats["rows"])
-                    partitions_done.add(1)
-                    yield stats
-
-            totals = load.sum_stats(frame.rdd.mapPartitions(task).collect() if todo else [])
-            self.state.finish_table(plan.name)
+            if not job.resume.finished:
+                clear_rejects(rejects_path)
+            self.state.start_table(job.identity, plan.target, job.table_id, job.partitioning, job.resume.finished)
+            if todo:
+                self._write(job, todo, rejects_path, partition_log, progress, checkpointer)
         except Exception as e:  # noqa: BLE001 - one table's failure must not stop the others
-            result.status, result.error = FAILED, _one_line(e)
-            result.seconds = time.monotonic() - started
-            log.error("%s failed: %s", plan.name, result.error)
+            self._record(job, checkpointer, partition_log, rejects_path, started)
+            job.fail(FAILED, one_line(e))
+            self.state.set_status(job.identity, states.FAILED)
+            log.error("%s failed after %d partition(s), %d items written: %s", plan.name,
+                      result.partitions_finished, result.items_written, result.error)
             return
         finally:
             progress.done(plan.name)
             result.finished_at = now_precise()
-        result.rows_read = totals["rows"]
-        result.items_written = totals["written"]
-        result.rejected = totals["rejected"]
-        result.duplicate_rows = totals["duplicate_rows"]
-        result.collapsed_duplicates = totals["collapsed_duplicates"]
-        result.retried_items = totals["retried_items"]
-        result.throttle_events = totals["throttle_events"]
-        result.rejects_path = rejects_path if totals["rejected"] else ""
-        result.seconds = time.monotonic() - started
-        result.status = COMPLETED_WITH_REJECTS if totals["rejected"] else COMPLETED
+        self._record(job, checkpointer, partition_log, rejects_path, started)
+        job.verification_owed = self.config.run.verify  # with merged rows too: it names the shared keys
+        if result.merged_rows:
+            job.fail(FAILED, f"{result.merged_rows} row(s) merged into other rows' items: {plan.key_collision}")
+            self.state.set_status(job.identity, states.CHECK_FAILED)
+            log.error("%s: %s", plan.name, result.error)
+            return
+        result.status = COMPLETED_WITH_REJECTS if result.rejected else COMPLETED
+        self.state.set_status(job.identity, states.WRITTEN if job.verification_owed else states.DONE)
         log.info("%s: %s, %d rows read, %d items written, %d rejected in %.1fs", plan.name, result.status,
                  result.rows_read, result.items_written, result.rejected, result.seconds)
 
-    def verify(self, plan: TablePlan, result: TableResult, description: dict) -> None:
+    def _write(self, job: TableJob, todo: List[int], rejects_path: str, partition_log: PartitionLog,
+               progress: Progress, checkpointer: Checkpointer) -> None:
+        plan = job.plan
+        frame = self.items_frame(job, todo)
+        partitions = frame.rdd.getNumPartitions()
+        spec = LoadSpec(plan.source.database, plan.source.name, plan.target, self.endpoint, self.layout(plan),
+                        self.rate_per_task(job.description, partitions), self.config.dynamodb.max_retry_seconds,
+                        rejects_path, partition_ids=tuple(todo) if job.partitions_trusted else (),
+                        count_merged=bool(plan.key_collision))
+        checkpointer.track(job.identity, partition_log)
+        progress.track(plan.name, plan.source.estimated_rows, partition_log, partitions)
+        accumulator = partition_log.accumulator
+
+        def task(rows):
+            for stats in write_partition(rows, spec):
+                accumulator.add([stats])
+                yield stats["rows"]
+
+        frame.rdd.mapPartitions(task).count()
+
+    def _record(self, job: TableJob, checkpointer: Checkpointer, partition_log: PartitionLog,
+                rejects_path: str, started: float) -> None:
+        """The report's counts: the partitions Spark counted as finished in this run, and only those."""
+        checkpointer.flush(job.identity)
+        finished = partition_log.finished()
+        totals = sum_stats(finished.values())
+        result = job.result
+        result.partitions_finished = len(finished)
+        result.rows_read, result.items_written, result.rejected = totals["rows"], totals["written"], totals["rejected"]
+        result.merged_rows, result.duplicate_rows = totals["merged_rows"], totals["duplicate_rows"]
+        result.collapsed_duplicates = totals["collapsed_duplicates"]
+        result.retried_items, result.throttle_events = totals["retried_items"], totals["throttle_events"]
+        result.rejects_path = rejects_path if totals["rejected"] else ""
+        result.seconds = time.monotonic() - started
+
+    def verify(self, job: TableJob) -> None:
+        plan, result = job.plan, job.result
         sc = self.spark.sparkContext
         sc.setJobGroup(plan.target, f"verify {plan.name}")
         try:
-            frame, layout = self.items_frame(plan)
-            spec = load.write_spec(plan, self.config.dynamodb.endpoint_url, self.config.dynamodb.region, 1.0,
-                                   self.config.dynamodb, "", layout)
+            frame = self.items_frame(job)
+            spec = VerifySpec(plan.target, self.endpoint, self.layout(plan))
             outcome = verify.verify_table(self.spark, frame, spec, segments=max(1, sc.defaultParallelism))
-        except Exception as e:  # noqa: BLE001
-            result.status, result.error = VERIFY_FAILED, _one_line(e)
+        except Exception as e:  # noqa: BLE001 - the state keeps "written": a resume verifies again
+            job.fail(VERIFY_FAILED, one_line(e))
+            log.error("%s: verification failed to run: %s", plan.name, result.error)
             return
         result.verification = outcome
         if outcome["match"]:
             if self.config.run.verify_only:
                 result.status = VERIFIED
+            else:
+                self.state.set_status(job.identity, states.DONE)
             log.info("%s: verified, %d rows = %d items, checksum %s", plan.name, outcome["source_rows"],
                      outcome["dynamodb_items"], outcome["source_checksum"])
-        else:
-            result.status = VERIFY_FAILED
-            result.error = (f"verification failed: {outcome['source_rows']} source rows vs "
-                            f"{outcome['dynamodb_items']} DynamoDB items, checksums {outcome['source_checksum']} "
-                            f"vs {outcome['dynamodb_checksum']}")
-            log.error("%s: %s", plan.name, result.error)
+            return
+        merged = f", {outcome['merged_rows']} row(s) share another row's key" if outcome.get("merged_rows") else ""
+        job.fail(VERIFY_FAILED, f"verification failed: {outcome['source_rows']} source rows vs "
+                                f"{outcome['dynamodb_items']} DynamoDB items{merged}, checksums "
+                                f"{outcome['source_checksum']} vs {outcome['dynamodb_checksum']}")
+        if not self.config.run.verify_only:
+            self.state.set_status(job.identity, states.CHECK_FAILED)
+        log.error("%s: %s", plan.name, result.error)
 
-    def resume_point(self, plan: TablePlan, result: TableResult):
-        """Partitions to load (indices into the table's partitioning) and whether to mark them.
+    def layout(self, plan: TablePlan) -> ItemLayout:
+        attributes = list(plan.attributes)
+        if plan.key.synthesized_range:
+            attributes.append(plan.key.range_attribute)
+        if plan.key.synthesized_hash:
+            attributes.append(plan.key.hash_attribute)
+        key_attributes = tuple(plan.attribute_of_column(c) for c in plan.key.source_columns) or (
+            plan.key.hash_attribute,)
+        return ItemLayout(tuple(attributes), plan.key.hash_attribute, plan.key.range_attribute, key_attributes,
+                          self.config.dynamodb.null_as, plan.key.synthesized_hash)
 
-        Tables keyed by a row hash are redone whole: numbering duplicates needs every row.
-        """
-        markers = not plan.key.synthesized_hash
-        saved = self.state.saved_partitioning(plan.name) if self.config.run.resume else None
-        if saved is not None:
-            plan.partitioning = saved  # the same split as the interrupted run
-        finished = self.state.finished_partitions(plan.target) if saved is not None and markers else set()
-        todo = remaining(plan.partitioning, finished)
-        self.state.start_table(plan.name, plan.target, plan.partitioning, fresh=saved is None)
-        result.partitions = plan.partitioning.description
-        if finished:
-            result.notes.append(f"resumed: {len(finished)} partition(s) finished by an earlier run were skipped")
-        return todo, markers
-
-    def items_frame(self, plan: TablePlan, todo=None):
-        """The table as rows of strings in item order, plus the attribute name of each column."""
-        partitioning = plan.partitioning
+    def items_frame(self, job: TableJob, todo: Optional[List[int]] = None):
+        """The table as rows of strings in the layout's order (todo: only these partitions)."""
+        plan, partitioning = job.plan, job.partitioning
         if todo is not None and partitioning.predicates and len(todo) < len(partitioning.predicates):
-            subset = Partitioning(partitioning.strategy, partitioning.column_sql,
-                                  tuple(partitioning.predicates[i] for i in todo), partitioning.description)
-            plan = dataclasses.replace(plan, partitioning=subset)
-        frame = reader.read_table(self.spark, self.url, self.properties, plan)
-        layout = list(plan.attributes)
+            partitioning = Partitioning(partitioning.strategy, partitioning.column_sql,
+                                        tuple(partitioning.predicates[i] for i in todo), partitioning.description)
+        frame = reader.read_table(self.spark, self.url, self.properties, plan, partitioning)
         key = plan.key
         position = {c.name: reader.spark_column(i) for i, c in enumerate(plan.columns)}
         if key.synthesized_range:
             frame = frame.transform(transforms.with_composite_key(
                 [position[c] for c in key.range_columns], "k_range"))
-            layout.append(key.range_attribute)
         if key.synthesized_hash:
             frame = frame.transform(transforms.with_row_id(list(position.values()), "k_row"))
-            layout.append(key.hash_attribute)
-        return frame, layout
+        if plan.key_collision:
+            # Rows whose key text may repeat meet in one task, adjacent, so the load counts merges.
+            key_columns = [position[key.hash_column]] + (
+                ["k_range"] if key.synthesized_range else [position[c] for c in key.range_columns])
+            frame = frame.repartition(max(1, frame.rdd.getNumPartitions()), *key_columns) \
+                .sortWithinPartitions(*key_columns)
+        return frame
 
     def rate_per_task(self, description: dict, partitions: int) -> float:
         table_rate = budget.table_write_rate(dynamo.provisioned_wcu(description), self.config.dynamodb.write_percent,
                                              self.config.dynamodb.on_demand_wcu)
-        return budget.task_write_rate(table_rate, partitions, self.spark.sparkContext.defaultParallelism)
+        return budget.task_write_rate(table_rate, partitions, task_slots(self.config, self.spark))
 
-
-def _one_line(error: Exception) -> str:
-    if isinstance(error, MigrationError):
-        return str(error)
-    text = str(error)
-    for marker in ("WriteFailed: ", "MigrationError: ", "SourceError: "):
-        if marker in text:  # an executor's error, wrapped by Spark in a Java stack trace
-            return text.split(marker, 1)[1].splitlines()[0]
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in lines:
-        if "Exception:" in line or "Error:" in line:
-            return f"{type(error).__name__}: {line[:400]}"
-    return f"{type(error).__name__}: {lines[0][:400] if lines else ''}"

@@ -1,78 +1,119 @@
-"""The resume state: which tables and partitions are finished.
+"""The resume state: what an earlier run finished, tied to the DynamoDB table it wrote into.
 
-<state>/manifest.json (driver): per table its status and the exact partition predicates
-used, since a rerun must read the same partitions (the split samples keys at random).
-<state>/parts/<target>/part-NNNNN.done (executors): one marker per partition whose
-items were all written.
+<state>/manifest.json holds one entry per source table, identified by its (database,
+table) pair: the target's TableId, the table's status, the exact partition predicates used
+(a rerun must read the same partitions: the split samples keys at random), and the stats
+of every partition whose Spark task succeeded. Only the driver writes it: partitions are
+recorded from the accumulator updates Spark merges for successful tasks, so a task whose
+read was cut short on the JVM side (its Python loop simply saw the input end) is never
+recorded as finished.
 """
 import json
 import threading
-from typing import Dict, List, Optional, Set
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
 
 from jobs import storage
 from mapping.partitioning import Partitioning
 
-LOADING = "loading"
-DONE = "done"
+VERSION = 2
 
+LOADING = "loading"  # partitions are being written; recorded partitions are trusted
+FAILED = "failed"  # the load failed; recorded partitions are still trusted
+WRITTEN = "written"  # every partition written; verification still owed
+DONE = "done"  # everything promised held: written, and verified when verification was on
+CHECK_FAILED = "check failed"  # verification failed or rows merged: the table is loaded again whole
 
-def marker_folder(state_path: str, target: str) -> str:
-    return storage.join(state_path, "parts", target)
-
-
-def marker_name(partition: int) -> str:
-    return f"part-{partition:05d}.done"
+Identity = Tuple[str, str]
 
 
 class State:
-    def __init__(self, path: str, tables: Optional[Dict] = None):
+    def __init__(self, path: str, entries: Optional[Dict[Identity, Dict]] = None):
         self.path = path
-        self.tables: Dict[str, Dict] = tables or {}
+        self.entries: Dict[Identity, Dict] = entries or {}
         self._lock = threading.Lock()
+
+    @property
+    def manifest(self) -> str:
+        return storage.join(self.path, "manifest.json")
 
     @classmethod
     def load(cls, path: str) -> "State":
-        manifest = storage.join(path, "manifest.json")
-        if not storage.exists(manifest):
-            return cls(path)
-        return cls(path, json.loads(storage.read_text(manifest)).get("tables", {}))
+        state = cls(path)
+        if storage.exists(state.manifest):
+            body = json.loads(storage.read_text(state.manifest))
+            if body.get("version") == VERSION:  # an older layout is not trusted: tables load again
+                state.entries = {(e["database"], e["table"]): e for e in body.get("tables", [])}
+        return state
 
     def save(self) -> None:
         with self._lock:  # tables finish concurrently: one writer at a time
-            text = json.dumps({"tables": self.tables}, indent=2, ensure_ascii=False)
-            storage.write_text(storage.join(self.path, "manifest.json"), text)
+            body = {"version": VERSION, "tables": list(self.entries.values())}
+            text = json.dumps(body, indent=2, ensure_ascii=False)
+            storage.write_text(self.manifest, text)
 
-    def is_done(self, table: str) -> bool:
-        return self.tables.get(table, {}).get("status") == DONE
+    def entry(self, identity: Identity) -> Optional[Dict]:
+        return self.entries.get(identity)
 
-    def saved_partitioning(self, table: str) -> Optional[Partitioning]:
-        entry = self.tables.get(table)
-        if not entry or "predicates" not in entry:
-            return None
-        return Partitioning(entry["strategy"], entry["column_sql"], tuple(entry["predicates"]),
-                            entry["description"])
-
-    def finished_partitions(self, target: str) -> Set[int]:
-        names = storage.list_names(marker_folder(self.path, target))
-        return {int(n[len("part-"):-len(".done")]) for n in names if n.startswith("part-") and n.endswith(".done")}
-
-    def start_table(self, table: str, target: str, partitioning: Partitioning, fresh: bool) -> None:
-        if fresh:
-            storage.remove_all(marker_folder(self.path, target))
+    def start_table(self, identity: Identity, target: str, table_id: str, partitioning: Partitioning,
+                    finished: Dict[int, Dict]) -> None:
         with self._lock:
-            self.tables[table] = {"status": LOADING, "target": target, "strategy": partitioning.strategy,
-                                  "column_sql": partitioning.column_sql,
-                                  "predicates": list(partitioning.predicates),
-                                  "description": partitioning.description}
+            self.entries[identity] = {
+                "database": identity[0], "table": identity[1], "target": target, "table_id": table_id,
+                "status": LOADING, "strategy": partitioning.strategy, "column_sql": partitioning.column_sql,
+                "predicates": list(partitioning.predicates), "description": partitioning.description,
+                "finished": {str(k): v for k, v in finished.items()},
+            }
         self.save()
 
-    def finish_table(self, table: str) -> None:
+    def record_partitions(self, identity: Identity, stats: List[Dict]) -> None:
         with self._lock:
-            self.tables[table]["status"] = DONE
+            finished = self.entries[identity]["finished"]
+            for part in stats:
+                finished[str(part["partition"])] = part
+        self.save()
+
+    def set_status(self, identity: Identity, status: str) -> None:
+        with self._lock:
+            self.entries[identity]["status"] = status
         self.save()
 
 
-def remaining(partitioning: Partitioning, finished: Set[int]) -> List[int]:
+@dataclass
+class ResumePoint:
+    """What to do for one table given the state an earlier run left."""
+    action: str = "load"  # "load": read what is not finished; "verify": nothing to load; "done": nothing at all
+    partitioning: Optional[Partitioning] = None  # the saved split (None: use the new plan's)
+    finished: Dict[int, Dict] = field(default_factory=dict)  # partitions trusted as written
+    note: str = ""
+
+
+def resume_point(entry: Optional[Dict], target: str, table_id: str, verify: bool,
+                 partitions_trusted: bool) -> ResumePoint:
+    """Pure rule: an entry is trusted only for the very DynamoDB table it was written into."""
+    if entry is None:
+        return ResumePoint()
+    if entry.get("target") != target or entry.get("table_id") != table_id:
+        return ResumePoint("load", note=f"DynamoDB table {target} is not the table an earlier run wrote "
+                                        f"(deleted, recreated or renamed since): loading the whole table again")
+    status = entry.get("status")
+    if status in (DONE, WRITTEN):
+        if verify:
+            return ResumePoint("verify", note="finished by an earlier run; verified again in full")
+        return ResumePoint("done", note="finished by an earlier run")
+    if status == CHECK_FAILED:
+        return ResumePoint("load", note="an earlier run's check failed (verification or merged rows): "
+                                        "loading the whole table again")
+    if not partitions_trusted:
+        return ResumePoint("load", note="an earlier run did not finish; this table is redone whole "
+                                        "(its items are not tied to read partitions)")
+    saved = Partitioning(entry["strategy"], entry["column_sql"], tuple(entry["predicates"]), entry["description"])
+    finished = {int(k): v for k, v in entry.get("finished", {}).items()}
+    note = f"resumed: {len(finished)} partition(s) finished by an earlier run were skipped" if finished else ""
+    return ResumePoint("load", saved, finished, note)
+
+
+def remaining(partitioning: Partitioning, finished) -> List[int]:
     """Indices of the partitions still to load (a single-partition read is index 0)."""
     count = max(1, len(partitioning.predicates))
     return [i for i in range(count) if i not in finished]

@@ -6,25 +6,23 @@ the load (rejected rows excluded), DynamoDB through a parallel Scan, one segment
 import json
 from typing import Dict, Iterable, Iterator, List, Tuple
 
-from mapping.items import CHECKSUM_MODULUS, from_wire, item_digest
+from mapping.items import CHECKSUM_MODULUS, build_item, from_wire, item_digest, key_of
 
 
-def source_digests(rows: Iterable, spec: Dict) -> Iterator[Tuple[str, int]]:
-    from jobs.load import build_item
-
+def source_digests(rows: Iterable, spec) -> Iterator[Tuple[str, int]]:
     for row in rows:
-        item, _, reason = build_item(row, spec)
+        item, _, reason = build_item(row, spec.layout)
         if reason is None:
             yield _key_text(item, spec), item_digest(item)
 
 
-def scan_digests(segment: int, segments: int, spec: Dict, client=None) -> Iterator[Tuple[str, int]]:
+def scan_digests(segment: int, segments: int, spec, client=None) -> Iterator[Tuple[str, int]]:
     from jobs.dynamo import make_client
 
-    client = client or make_client(spec["endpoint_url"], spec["region"])
+    client = client or make_client(spec.endpoint.url, spec.endpoint.region)
     start = None
     while True:
-        kwargs = {"TableName": spec["target"], "Segment": segment, "TotalSegments": segments}
+        kwargs = {"TableName": spec.target, "Segment": segment, "TotalSegments": segments}
         if start:
             kwargs["ExclusiveStartKey"] = start
         page = client.scan(**kwargs)
@@ -36,8 +34,8 @@ def scan_digests(segment: int, segments: int, spec: Dict, client=None) -> Iterat
             return
 
 
-def _key_text(item: Dict, spec: Dict) -> str:
-    return json.dumps([item.get(k) for k in spec["item_key"]], ensure_ascii=False)
+def _key_text(item: Dict, spec) -> str:
+    return json.dumps(list(key_of(item, spec.layout)), ensure_ascii=False)
 
 
 def summarize(pairs: Iterable[Tuple[str, int]]) -> Iterator[Tuple[int, int]]:
@@ -52,7 +50,7 @@ def combine(parts: List[Tuple[int, int]]) -> Tuple[int, int]:
     return sum(p[0] for p in parts), sum(p[1] for p in parts) % CHECKSUM_MODULUS
 
 
-def verify_table(spark, frame, spec: Dict, segments: int, examples: int = 10) -> Dict:
+def verify_table(spark, frame, spec, segments: int, examples: int = 10) -> Dict:
     source_rdd = frame.rdd.mapPartitions(lambda rows: source_digests(rows, spec))
     target_rdd = spark.sparkContext.parallelize(range(segments), segments).flatMap(
         lambda segment: scan_digests(segment, segments, spec))
@@ -66,7 +64,12 @@ def verify_table(spark, frame, spec: Dict, segments: int, examples: int = 10) ->
         "match": source_count == target_count and source_sum == target_sum,
     }
     if not result["match"]:
-        # Only on a mismatch: join both sides by key to name examples.
+        # Only on a mismatch: keys several source rows share, then both sides joined by key.
+        shared = source_rdd.map(lambda pair: (pair[0], 1)).reduceByKey(lambda a, b: a + b).filter(
+            lambda pair: pair[1] > 1)
+        result["merged_rows"] = shared.map(lambda pair: pair[1] - 1).sum()
+        merged = [{"key": json.loads(key), "problem": f"{count} source rows have this key: merged into one item"}
+                  for key, count in shared.take(examples)]
         differences = (source_rdd.fullOuterJoin(target_rdd)
                        .filter(lambda pair: pair[1][0] != pair[1][1])
                        .map(lambda pair: {"key": json.loads(pair[0]),
@@ -74,5 +77,6 @@ def verify_table(spark, frame, spec: Dict, segments: int, examples: int = 10) ->
                                           else "not in the source" if pair[1][0] is None
                                           else "attributes differ"})
                        .take(examples))
-        result["examples"] = differences
+        merged_keys = {json.dumps(e["key"]) for e in merged}
+        result["examples"] = (merged + [d for d in differences if json.dumps(d["key"]) not in merged_keys])[:examples]
     return result

@@ -44,6 +44,7 @@ class Budget:
         self.first = None
         self.latest = None
         self.throttled = 0
+        self.calls = 0
         self.unprocessed = 0
         self.items = 0
         self.per_second = {}  # whole seconds since the first write -> units consumed
@@ -52,6 +53,7 @@ class Budget:
         now = time.monotonic()
         self.tokens = min(self.wcu, self.tokens + (now - self.last) * self.wcu)
         self.last = now
+        self.calls += 1
         if units > self.tokens:
             self.throttled += 1
             return False
@@ -92,7 +94,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         with self.server.lock:
-            stats = {name: {"consumed": b.consumed, "first": b.first, "last": b.latest, "throttled": b.throttled,
+            stats = {name: {"consumed": b.consumed, "first": b.first, "last": b.latest, "throttled": b.throttled, "calls": b.calls,
                             "unprocessed": b.unprocessed, "items": b.items, "wcu": b.wcu,
                             "per_second": [b.per_second.get(i, 0) for i in range(max(b.per_second, default=-1) + 1)]}
                      for name, b in self.server.budgets.items()}

@@ -12,3 +12,13 @@ def quote_identifier(name: str) -> str:
 
 def quote_table(database: str, table: str) -> str:
     return f"{quote_identifier(database)}.{quote_identifier(table)}"
+
+
+def number_literal(value: float) -> str:
+    """A finite number as SQL text. Statements that carry identifiers get their values this way,
+    never through the driver's %-formatting, which would read a '%' in a name as a placeholder."""
+    import math
+
+    if isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value!r}")
+    return str(int(value)) if isinstance(value, int) else repr(float(value))

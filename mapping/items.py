@@ -1,6 +1,7 @@
 """DynamoDB item limits and costs, for items whose attributes are all strings."""
 import math
-from typing import Mapping, Optional
+from dataclasses import dataclass
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 MAX_ITEM_BYTES = 400 * 1024
 MAX_HASH_KEY_BYTES = 2048
@@ -75,3 +76,32 @@ CHECKSUM_MODULUS = 2 ** 64
 def from_wire(item: Mapping[str, Mapping]) -> dict:
     """Back from DynamoDB's typed form to attribute -> string (None for NULL)."""
     return {name: (None if "NULL" in value else value["S"]) for name, value in item.items()}
+
+
+@dataclass(frozen=True)
+class ItemLayout:
+    """How a rendered row becomes an item: plain values, shipped to the executors."""
+    attributes: Tuple[str, ...]  # attribute of each value of a row, in order
+    hash_attribute: str
+    range_attribute: Optional[str]
+    key_attributes: Tuple[str, ...]  # the source key's attributes, shown in reject records
+    null_as: str = "absent"
+    row_id: bool = False  # HASH is a synthesised row-content id ('<sha256>#<n>' for duplicates)
+
+    @property
+    def item_key(self) -> Tuple[str, ...]:
+        return (self.hash_attribute,) + ((self.range_attribute,) if self.range_attribute else ())
+
+
+def build_item(row: Sequence, layout: ItemLayout) -> Tuple[Dict, int, Optional[str]]:
+    """A row as an item, its size in bytes, and why DynamoDB would refuse it (or None).
+
+    The load, verification's source side and every later path go through here, so they agree.
+    """
+    item = plain_item(row, layout.attributes, layout.null_as)
+    size = item_size(item)
+    return item, size, reject_reason(item, size, layout.hash_attribute, layout.range_attribute)
+
+
+def key_of(item: Mapping[str, Optional[str]], layout: ItemLayout) -> Tuple:
+    return tuple(item.get(a) for a in layout.item_key)

@@ -51,6 +51,28 @@ class KeyChoiceError(ValueError):
     pass
 
 
+APPROXIMATE_TYPES = frozenset({"float", "double", "real"})
+
+
+def collision_risk(table: SourceTable, key: KeySchema) -> Optional[str]:
+    """Why two different source rows could get the same key text (merging into one item), or None.
+
+    MySQL prints FLOAT/DOUBLE in a short form (1.0000001 and 1.0000002 as FLOAT both print
+    '1'), and key columns that are not a unique index of the source need not be unique at all.
+    """
+    if key.synthesized_hash:
+        return None
+    approximate = [c for c in key.source_columns if table.column(c).data_type.lower() in APPROXIMATE_TYPES]
+    if approximate:
+        return (f"key column(s) {', '.join(approximate)} are approximate (FLOAT/DOUBLE): different values "
+                f"can print as the same text and merge into one item")
+    unique_indexes = [table.primary_key] + [u.columns for u in table.unique_keys]
+    if not any(index and set(index) <= set(key.source_columns) for index in unique_indexes):
+        return (f"key column(s) {', '.join(key.source_columns)} are not a unique index of the source: "
+                f"rows sharing a key merge into one item")
+    return None
+
+
 def choose_key(
     table: SourceTable,
     attribute_of,  # callable: column name -> attribute name (after renames)

@@ -2,6 +2,10 @@
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
+BASE_TABLE = "BASE TABLE"
+SYSTEM_VERSIONED = "SYSTEM VERSIONED"  # MariaDB: migrated like a base table, current rows only
+MIGRATED_KINDS = (BASE_TABLE, SYSTEM_VERSIONED)
+
 
 @dataclass(frozen=True)
 class Column:
@@ -11,10 +15,6 @@ class Column:
     nullable: bool
     position: int
     max_bytes: Optional[int] = None  # CHARACTER_OCTET_LENGTH, None for non-string types
-
-    @property
-    def unsigned(self) -> bool:
-        return "unsigned" in self.column_type.lower()
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,16 @@ class SourceTable:
     estimated_rows: int = 0
     estimated_bytes: int = 0
     max_row_bytes: int = 0  # AVG_ROW_LENGTH is all MySQL gives; see risks in the plan
+    kind: str = BASE_TABLE
+
+    @property
+    def identity(self) -> Tuple[str, str]:
+        """What identifies a table everywhere: the pair, never joined text ('a.b' + 'c' vs 'a' + 'b.c')."""
+        return (self.database, self.name)
 
     @property
     def qualified_name(self) -> str:
+        """For people only (logs, report); two tables can share it."""
         return f"{self.database}.{self.name}"
 
     def column(self, name: str) -> Column:
@@ -43,3 +50,24 @@ class SourceTable:
             if column.name == name:
                 return column
         raise KeyError(f"{self.qualified_name} has no column {name!r}")
+
+
+@dataclass(frozen=True)
+class SkippedObject:
+    """An object of a selected database that is not migrated (view, sequence, ...), and why."""
+    database: str
+    name: str
+    kind: str
+    reason: str
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.database}.{self.name}"
+
+
+def skip_reason(kind: str) -> str:
+    if kind == "VIEW":
+        return "a view holds no rows of its own; its base tables are migrated"
+    if kind == "SEQUENCE":
+        return "a sequence is a generator, not data; recreate it on the application side"
+    return f"objects of type {kind!r} are not migrated"

@@ -98,7 +98,9 @@ class JobRun:
         return self.stdout + self.stderr
 
     def table(self, source: str) -> dict:
-        return next(t for t in self.report["tables"] if t["source"] == source)
+        """A table's report entry by its shown name or by 'database.table' (unambiguous in these tests)."""
+        return next(t for t in self.report["tables"]
+                    if source in (t["source"], f"{t.get('database')}.{t.get('table')}"))
 
 
 def run_job(stack: Stack, args: List[str], tmp_path, master: str = "local[2]", env: Optional[dict] = None,
@@ -117,6 +119,16 @@ def run_job(stack: Stack, args: List[str], tmp_path, master: str = "local[2]", e
         with open(report, encoding="utf-8") as handle:
             body = json.load(handle)
     return JobRun(completed.returncode, completed.stdout, completed.stderr, body)
+
+
+def state_entry(state: str, database: str, table: str) -> dict:
+    """A table's entry in the resume manifest ({} while there is none)."""
+    try:
+        with open(os.path.join(state, "manifest.json"), encoding="utf-8") as handle:
+            body = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return next((t for t in body.get("tables", []) if (t["database"], t["table"]) == (database, table)), {})
 
 
 # ---- the oracle: MySQL's text protocol, read by pymysql with every decoder removed ----

@@ -1,13 +1,10 @@
 """The main path, end to end: demo database -> spark-submit -> dynalite, every item checked."""
 import os
-import sys
 
 import pytest
 
-from tests.e2e.stack import REPO, canonical, dynamo_items, present, run_job, source_rows, without
-
-sys.path.insert(0, os.path.join(REPO, "local"))
-import demo_data  # noqa: E402  (a script, not a package)
+from local import demo_data  # local/ is a folder of scripts; pytest's rootdir makes it importable
+from tests.e2e.stack import canonical, dynamo_items, present, run_job, source_rows, without
 
 KEYS = {  # source table -> (key columns, synthesised attributes)
     "customers": (["id"], []),
@@ -34,7 +31,9 @@ def test_every_table_completes_with_items_equal_to_rows(demo):
     for table, rows in counts.items():
         result = run.table(f"demo_e2e.{table}")
         assert result["rows_read"] == rows and result["items_written"] == rows, table
-    assert "demo_e2e.paid_orders" not in run.output  # views are not tables
+    # Views are not tables: never migrated, but listed with why (issue 8: every object accounted for).
+    assert [(o["table"], o["kind"]) for o in run.report["not_migrated"]] == [("paid_orders", "VIEW")]
+    assert "not migrated demo_e2e.paid_orders (VIEW)" in run.stdout
     assert "total: 6 table(s)" in run.stdout
 
 

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from tests.e2e.stack import REPO, VENV, JDBC_JAR, canonical, dynamo_items, present, run_job, source_rows
+from tests.e2e.stack import (REPO, VENV, JDBC_JAR, canonical, dynamo_items, present, run_job, source_rows,
+                             state_entry)
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +26,15 @@ def ops_db(stack):
 
 def test_dry_run_writes_the_plan_and_touches_nothing(stack, ops_db, tmp_path):
     before = set(stack.dynamodb().list_tables()["TableNames"])
-    run = run_job(stack, ["--database", ops_db, "--dry-run", "--rows-per-partition", "100"], tmp_path)
+    run = run_job(stack, ["--database", ops_db, "--dry-run", "--rows-per-partition", "100",
+                          "--set", "spark.task_slots=2"], tmp_path)
     assert run.code == 0, run.output[-3000:]
     assert set(stack.dynamodb().list_tables()["TableNames"]) == before
     assert run.report["dry_run"] is True
     accounts = run.table("ops_db.accounts")
     assert accounts["status"] == "planned" and accounts["target"] == "ops_db_accounts"
     assert accounts["key"] == "HASH id [primary key]"
-    assert accounts["partitions"].startswith("6 partitions on id")  # 500 rows / 100, in waves of cores
+    assert accounts["partitions"].startswith("6 partitions on id")  # 500 rows / 100, in waves of 2 task slots
     assert accounts["estimated_rows"] == 500 and accounts["estimated_bytes"] > 0
     wide_notes = " ".join(run.table("ops_db.wide")["notes"])
     assert "rows may exceed 400 KB" in wide_notes
@@ -61,6 +63,10 @@ def test_verify_after_load_and_verify_only_finds_tampering(stack, ops_db, tmp_pa
     assert client.get_item(TableName="ops_db_accounts", Key={"id": {"S": "7"}}).get("Item") is None  # untouched
 
 
+def finished_partitions(state: str, database: str, table: str) -> dict:
+    return state_entry(state, database, table).get("finished", {})
+
+
 def test_resume_after_the_driver_is_killed(stack, tmp_path):
     stack.fresh_database("resume_db", "CREATE TABLE events (id INT PRIMARY KEY, body VARCHAR(100))",
                          rows={"events": [(i, f"event {i}") for i in range(4000)]})
@@ -71,16 +77,14 @@ def test_resume_after_the_driver_is_killed(stack, tmp_path):
     command = [os.path.join(VENV, "bin", "spark-submit"), "--master", "local[2]", "--jars", JDBC_JAR]
     driver = subprocess.Popen(command + common, env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               cwd=str(tmp_path))
-    markers = os.path.join(state, "parts", "resume_db_events")
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(os.listdir(markers) if os.path.isdir(markers) else []) < 4:
+    while time.monotonic() < deadline and len(finished_partitions(state, "resume_db", "events")) < 4:
         time.sleep(0.2)
     os.kill(driver.pid, signal.SIGKILL)  # spark-submit execs the driver JVM: this is the driver
     driver.wait(30)
-    finished_before = len(os.listdir(markers))
+    finished_before = len(finished_partitions(state, "resume_db", "events"))
     assert 4 <= finished_before < 16, "the kill should land mid-table"
-    with open(os.path.join(state, "manifest.json")) as handle:
-        assert json.load(handle)["tables"]["resume_db.events"]["status"] == "loading"
+    assert state_entry(state, "resume_db", "events")["status"] == "loading"
 
     resumed = run_job(stack, common[1:] + ["--resume"], tmp_path)
     assert resumed.code == 0, resumed.output[-3000:]

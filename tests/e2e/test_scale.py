@@ -25,14 +25,15 @@ def skewed(stack):
 
 def partition_sizes(conn, table, rows_per_partition):
     config = merge(Config(), {"spark": {"rows_per_partition": rows_per_partition}}, "test")
-    plan = next(p for p in build_plan(catalog.read_tables(conn, "scale_db"), config).tables if p.source.name == table)
-    plan.partitioning = plan_partitioning(conn, plan, config.spark, task_slots=2)
+    plan = next(p for p in build_plan(catalog.read_tables(conn, "scale_db")[0], config).tables
+                if p.source.name == table)
+    partitioning = plan_partitioning(conn, plan, config.spark, task_slots=2)
     sizes = []
     with conn.cursor() as cur:
-        for predicate in plan.partitioning.predicates:  # the very SQL Spark sends, per partition
-            cur.execute(f"SELECT COUNT(*) FROM {reader.read_query(plan)} WHERE {predicate}")
+        for predicate in partitioning.predicates:  # the very SQL Spark sends, per partition
+            cur.execute(f"SELECT COUNT(*) FROM {reader.read_query(plan, partitioning)} WHERE {predicate}")
             sizes.append(cur.fetchone()[0])
-    return plan.partitioning, sizes
+    return partitioning, sizes
 
 
 def test_skewed_unsigned_keys_split_within_twice_the_mean(skewed):

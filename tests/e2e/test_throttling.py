@@ -48,4 +48,6 @@ def test_every_row_once_within_the_budget(stack, proxy, tmp_path):
     rate = stats["consumed"] / (stats["last"] - stats["first"])
     print(f"consumed {stats['consumed']} WCU at {rate:.0f} WCU/s; throttled {stats['throttled']}, "
           f"unprocessed {stats['unprocessed']}; per second {stats['per_second']}")
-    assert 0.8 * BUDGET_WCU <= rate <= 1.0 * BUDGET_WCU
+    # The proxy throttles every call over its budget: a count, not a clock, says the job kept to it.
+    # (The rate itself is timing, measured by make bench.)
+    assert stats["throttled"] <= 0.01 * stats["calls"]

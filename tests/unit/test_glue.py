@@ -70,16 +70,16 @@ def test_job_init_and_commit_wrap_the_same_run(monkeypatch):
             return 0
 
     context_module = types.ModuleType("awsglue.context")
-    context_module.GlueContext = lambda sc: "glue-context"
+    context_module.GlueContext = lambda sc: events.append(("GlueContext", sc)) or "glue-context"
     job_module = types.ModuleType("awsglue.job")
     job_module.Job = FakeJob
     monkeypatch.setitem(sys.modules, "awsglue", types.ModuleType("awsglue"))
     monkeypatch.setitem(sys.modules, "awsglue.context", context_module)
     monkeypatch.setitem(sys.modules, "awsglue.job", job_module)
-    monkeypatch.setattr("pyspark.context.SparkContext.getOrCreate", staticmethod(lambda: "sc"))
+    monkeypatch.setattr("jobs.session.build_spark", lambda verbose=False: types.SimpleNamespace(sparkContext="sc"))
     import jobs.migrate
 
     monkeypatch.setattr(jobs.migrate, "execute", lambda config: events.append(("run", config.source.databases)) or FakeReport())
     monkeypatch.setattr(jobs.migrate, "publish", lambda report, config: events.append("publish"))
     assert glue_migrate.main(["s", "--JOB_NAME", "nightly", "--database", "shop"]) == 0
-    assert events == ["Job", ("init", "nightly"), ("run", ["shop"]), "publish", "commit"]
+    assert events == [("GlueContext", "sc"), "Job", ("init", "nightly"), ("run", ["shop"]), "publish", "commit"]

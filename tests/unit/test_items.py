@@ -25,3 +25,13 @@ def test_reject_reasons():
     assert "HASH" in reject_reason({"h": "x" * 2049}, 2050, "h", None)
     big = {"h": "1", "blob": "x" * MAX_ITEM_BYTES}
     assert "over DynamoDB's 409600-byte limit" in reject_reason(big, item_size(big), "h", None)
+
+
+def test_build_item_uses_the_layout_and_decides_rejects():
+    from mapping.items import ItemLayout, build_item, key_of
+
+    layout = ItemLayout(("id", "name", "_sort_key"), "id", "_sort_key", ("id", "name"), "absent")
+    item, size, reason = build_item(["1", None, "a#b"], layout)
+    assert item == {"id": "1", "_sort_key": "a#b"} and size == item_size(item) and reason is None
+    assert key_of(item, layout) == ("1", "a#b") and layout.item_key == ("id", "_sort_key")
+    assert "is NULL" in build_item([None, "x", "k"], layout)[2]

@@ -42,9 +42,9 @@ def test_include_and_exclude_globs():
 
 def test_bad_overrides_skip_the_table_with_a_reason():
     plan = plan_of([table()], {"tables": {"shop.orders": {"exclude_columns": ["id"]}}})
-    assert plan.tables == [] and "key column(s) ['id'] cannot be excluded" in plan.skipped[0][1]
+    assert plan.tables == [] and "key column(s) ['id'] cannot be excluded" in plan.skipped[0].reason
     plan = plan_of([table()], {"tables": {"shop.orders": {"rename": {"nope": "x"}}}})
-    assert "rename names unknown column(s) ['nope']" in plan.skipped[0][1]
+    assert "rename names unknown column(s) ['nope']" in plan.skipped[0].reason
 
 
 def test_unsupported_type_skips_only_that_table():
@@ -52,7 +52,8 @@ def test_unsupported_type_skips_only_that_table():
                       ("id",))
     plan = plan_of([table(), odd])
     assert [p.source.name for p in plan.tables] == ["orders"]
-    assert plan.skipped[0][0] == "shop.vectors" and "column shop.vectors.v has type 'vector(3)'" in plan.skipped[0][1]
+    assert plan.skipped[0].qualified_name == "shop.vectors"
+    assert "column shop.vectors.v has type 'vector(3)'" in plan.skipped[0].reason
 
 
 def test_two_tables_onto_one_target_is_a_config_error():
@@ -66,3 +67,39 @@ def test_unique_key_and_no_key_tables():
     plan = plan_of([keyed, bare])
     assert plan.tables[0].key.describe() == "HASH customer [unique key `email_uq`]"
     assert plan.tables[1].key.synthesized_hash and "no primary key" in plan.tables[1].notes[0]
+
+
+def test_tables_that_print_alike_get_their_own_targets_and_overrides():
+    dotted = SourceTable("dotdb", "b.c", table().columns, ("id",))
+    other = SourceTable("dotdb.b", "c", table().columns, ("id",))
+    plan = plan_of([dotted, other])
+    assert [(p.identity, p.target) for p in plan.tables] == [(("dotdb", "b.c"), "dotdb_b.c"),
+                                                             (("dotdb.b", "c"), "dotdb.b_c")]
+    with pytest.raises(ConfigError, match="matches more than one table; write it as `dotdb`.`b.c` or"):
+        plan_of([dotted, other], {"tables": {"dotdb.b.c": {"target": "x_y_z"}}})
+    plan = plan_of([dotted, other], {"tables": {"`dotdb.b`.`c`": {"target": "chosen"}}})
+    assert [p.target for p in plan.tables] == ["dotdb_b.c", "chosen"]
+
+
+def test_exact_table_names_select_themselves_even_with_glob_characters():
+    plan = plan_of([table("t[1]"), table("t1")], {"source": {"tables": ["t[1]"]}})
+    assert sorted(p.source.name for p in plan.tables) == ["t1", "t[1]"]  # the glob still matches t1 too
+    plan = plan_of([table("t[1]"), table("t1")], {"source": {"tables": ["shop.t[1]"], "exclude": ["t1"]}})
+    assert [p.source.name for p in plan.tables] == ["t[1]"]
+
+
+def test_approximate_or_non_unique_keys_are_flagged_before_writing():
+    floats = SourceTable("shop", "f", (Column("k", "float", "float", False, 1), Column("v", "int", "int", True, 2)),
+                         ("k",))
+    plan = plan_of([floats, table()], {"tables": {"shop.orders": {"key": ["customer"]}}})
+    approximate, overridden = plan.tables
+    assert "approximate (FLOAT/DOUBLE)" in approximate.key_collision
+    assert any(n.startswith("WARNING key column(s) k are approximate") for n in approximate.notes)
+    assert "not a unique index" in overridden.key_collision
+    assert plan_of([table()]).tables[0].key_collision is None
+
+
+def test_system_versioned_tables_are_planned_with_a_note():
+    versioned = SourceTable("shop", "h", table().columns, ("id",), kind="SYSTEM VERSIONED")
+    (only,) = plan_of([versioned]).tables
+    assert "current rows are migrated, not its history" in " ".join(only.notes)

@@ -1,6 +1,6 @@
 import json
 
-from jobs.report import COMPLETED, COMPLETED_WITH_REJECTS, FAILED, Report, TableResult
+from jobs.report import COMPLETED, COMPLETED_WITH_REJECTS, FAILED, PLANNED, NotMigrated, Report, TableResult
 
 
 def result(**kwargs):
@@ -14,7 +14,11 @@ def test_exit_codes():
     assert Report([result()]).exit_code() == 0
     assert Report([result(), result(status=COMPLETED_WITH_REJECTS, rejected=1)]).exit_code() == 3
     assert Report([result(status=COMPLETED_WITH_REJECTS), result(status=FAILED)]).exit_code() == 1
-    assert Report([result(status=FAILED)], dry_run=True).exit_code() == 0
+    assert Report([result(status=PLANNED)], dry_run=True).exit_code() == 0
+    # A dry run says whether the real run could go: a table that cannot be planned or split fails it.
+    assert Report([result(status=FAILED)], dry_run=True).exit_code() == 1
+    assert Report([result()], error="nothing to migrate").exit_code() == 1
+    assert Report([], error="nothing to migrate", dry_run=True).exit_code() == 1
 
 
 def test_text_and_json_carry_the_same_numbers():
@@ -25,5 +29,15 @@ def test_text_and_json_carry_the_same_numbers():
     assert "d.t" in text and "yes (10)" in text and "failed d.u: boom" in text
     assert "total: 2 table(s), 10 rows read, 10 items written, 0 rejected; exit code 1" in text
     body = json.loads(report.to_json())
-    assert body["totals"] == {"rows_read": 10, "items_written": 10, "rejected": 0, "duplicate_rows": 0}
+    assert body["totals"] == {"rows_read": 10, "items_written": 10, "rejected": 0, "merged_rows": 0,
+                              "duplicate_rows": 0}
     assert body["tables"][0]["items_per_second"] == 5.0 and body["exit_code"] == 1
+
+
+def test_objects_not_migrated_and_run_errors_are_shown():
+    report = Report([], not_migrated=[NotMigrated("d.v", "d", "v", "VIEW", "a view holds no rows")],
+                    error="nothing to migrate: database(s) d hold no tables")
+    text = report.to_text()
+    assert "not migrated d.v (VIEW): a view holds no rows" in text and "error: nothing to migrate" in text
+    body = json.loads(report.to_json())
+    assert body["not_migrated"][0]["kind"] == "VIEW" and body["error"].startswith("nothing") and body["exit_code"] == 1

@@ -1,17 +1,19 @@
 import json
 import threading
 
-from jobs.state import DONE, State, remaining
+from jobs.state import CHECK_FAILED, DONE, FAILED, LOADING, WRITTEN, State, remaining, resume_point
 from mapping.partitioning import Partitioning
+
+SPLIT = Partitioning("range", "`id`", ("`m2d_part` < 5", "`m2d_part` >= 5"), "2 partitions")
 
 
 def test_concurrent_tables_save_one_consistent_manifest(tmp_path):
     state = State(str(tmp_path / "state"))
-    partitioning = Partitioning("range", "`id`", ("`m2d_part` < 5", "`m2d_part` >= 5"), "2 partitions")
 
     def one_table(n):
-        state.start_table(f"db.t{n}", f"db_t{n}", partitioning, fresh=True)
-        state.finish_table(f"db.t{n}")
+        state.start_table(("db", f"t{n}"), f"db_t{n}", f"id-{n}", SPLIT, {})
+        state.record_partitions(("db", f"t{n}"), [{"partition": 1, "rows": 5}])
+        state.set_status(("db", f"t{n}"), DONE)
 
     threads = [threading.Thread(target=one_table, args=(n,)) for n in range(16)]
     for thread in threads:
@@ -19,9 +21,56 @@ def test_concurrent_tables_save_one_consistent_manifest(tmp_path):
     for thread in threads:
         thread.join()
     saved = json.loads((tmp_path / "state" / "manifest.json").read_text())
-    assert len(saved["tables"]) == 16 and all(t["status"] == DONE for t in saved["tables"].values())
+    assert len(saved["tables"]) == 16 and all(t["status"] == DONE for t in saved["tables"])
     reloaded = State.load(str(tmp_path / "state"))
-    assert reloaded.saved_partitioning("db.t3") == partitioning
+    assert reloaded.entry(("db", "t3"))["finished"] == {"1": {"partition": 1, "rows": 5}}
+
+
+def test_tables_that_print_alike_have_their_own_entries(tmp_path):
+    state = State(str(tmp_path))
+    state.start_table(("dotdb", "b.c"), "dotdb_b.c", "id-1", SPLIT, {})
+    state.start_table(("dotdb.b", "c"), "dotdb.b_c", "id-2", SPLIT, {})
+    state.set_status(("dotdb", "b.c"), DONE)
+    reloaded = State.load(str(tmp_path))
+    assert reloaded.entry(("dotdb", "b.c"))["status"] == DONE
+    assert reloaded.entry(("dotdb.b", "c"))["status"] == LOADING
+
+
+def entry(status, table_id="id-1", target="db_t", finished=None):
+    return {"database": "db", "table": "t", "target": target, "table_id": table_id, "status": status,
+            "strategy": SPLIT.strategy, "column_sql": SPLIT.column_sql, "predicates": list(SPLIT.predicates),
+            "description": SPLIT.description, "finished": finished or {}}
+
+
+def test_resume_trusts_an_entry_only_for_the_same_dynamodb_table():
+    recreated = resume_point(entry(DONE, table_id="old"), "db_t", "new", verify=True, partitions_trusted=True)
+    assert recreated.action == "load" and not recreated.finished and "recreated" in recreated.note
+    partial = entry(LOADING, finished={"0": {"partition": 0, "rows": 5}})
+    moved = resume_point(partial, "other_target", "id-1", verify=True, partitions_trusted=True)
+    assert moved.action == "load" and not moved.finished
+
+
+def test_resume_never_turns_an_unverified_or_failed_check_into_done():
+    assert resume_point(entry(DONE), "db_t", "id-1", verify=True, partitions_trusted=True).action == "verify"
+    assert resume_point(entry(WRITTEN), "db_t", "id-1", verify=True, partitions_trusted=True).action == "verify"
+    assert resume_point(entry(DONE), "db_t", "id-1", verify=False, partitions_trusted=True).action == "done"
+    again = resume_point(entry(CHECK_FAILED, finished={"0": {"partition": 0}}), "db_t", "id-1", verify=False,
+                         partitions_trusted=True)
+    assert again.action == "load" and again.partitioning is None and not again.finished
+
+
+def test_resume_continues_a_failed_load_with_the_saved_split():
+    point = resume_point(entry(FAILED, finished={"1": {"partition": 1, "rows": 5}}), "db_t", "id-1",
+                         verify=True, partitions_trusted=True)
+    assert point.action == "load" and point.partitioning == SPLIT and set(point.finished) == {1}
+    untrusted = resume_point(entry(FAILED, finished={"1": {"partition": 1}}), "db_t", "id-1", verify=True,
+                             partitions_trusted=False)
+    assert untrusted.action == "load" and not untrusted.finished
+
+
+def test_an_older_manifest_layout_is_not_trusted(tmp_path):
+    (tmp_path / "manifest.json").write_text(json.dumps({"tables": {"db.t": {"status": "done"}}}))
+    assert State.load(str(tmp_path)).entries == {}
 
 
 def test_remaining_partitions():

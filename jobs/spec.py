@@ -1,0 +1,40 @@
+"""What the driver ships to Spark tasks: frozen, picklable, plain values only.
+
+Executors build their own clients from these (never from driver-side objects).
+"""
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from mapping.items import ItemLayout
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: Optional[str]  # None: real AWS through the default credential chain
+    region: str
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """One table's load: where items go, how rows become items, the task's write budget."""
+    database: str
+    table: str
+    target: str
+    endpoint: Endpoint
+    layout: ItemLayout
+    rate_per_task: float
+    max_retry_seconds: float
+    rejects_path: str
+    partition_ids: Tuple[int, ...] = ()  # the original numbers of the partitions read (a resume reads a subset)
+    count_merged: bool = False  # rows arrive sorted by key: a row with its predecessor's key is merged
+
+    def partition_number(self, spark_partition: int) -> int:
+        return self.partition_ids[spark_partition] if self.partition_ids else spark_partition
+
+
+@dataclass(frozen=True)
+class VerifySpec:
+    """One table's verification: the items the source should give and where to scan them."""
+    target: str
+    endpoint: Endpoint
+    layout: ItemLayout

@@ -1,0 +1,43 @@
+"""One table's unit of work, from plan to verification: everything the run knows about it."""
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple
+
+from jobs.planner import TablePlan
+from jobs.report import TableResult
+from jobs.state import ResumePoint
+from mapping.partitioning import Partitioning
+
+
+@dataclass
+class TableJob:
+    plan: TablePlan
+    result: TableResult
+    partitioning: Optional[Partitioning] = None  # the split read by this run (a resume's is the saved one)
+    description: Optional[Dict] = None  # DescribeTable of the DynamoDB target
+    resume: ResumePoint = field(default_factory=ResumePoint)
+    verification_owed: bool = False  # set once a load finished, or a resume found a table to re-check
+
+    @property
+    def identity(self) -> Tuple[str, str]:
+        return self.plan.identity
+
+    @property
+    def name(self) -> str:
+        return self.plan.name
+
+    @property
+    def table_id(self) -> str:
+        """What identifies the DynamoDB table itself: a table deleted and recreated gets a new one."""
+        description = self.description or {}
+        if description.get("TableId"):
+            return description["TableId"]
+        created = description.get("CreationDateTime")
+        return f"{description.get('TableArn', self.plan.target)}@{created.isoformat() if created else '?'}"
+
+    @property
+    def partitions_trusted(self) -> bool:
+        """Read partitions map to items only when items are not keyed or regrouped across them."""
+        return not self.plan.key.synthesized_hash and not self.plan.key_collision
+
+    def fail(self, status: str, error: str) -> None:
+        self.result.status, self.result.error = status, error
