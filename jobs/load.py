@@ -10,6 +10,7 @@ import time
 from typing import Dict, Iterable, Iterator, Optional
 
 from mapping.items import build_item, key_of, to_wire, write_units
+from mapping.keys import SEPARATOR
 
 # Spark reuses Python workers across tasks: one client and one budget per worker and
 # table, so a new partition neither rebuilds the client nor starts with an empty bucket.
@@ -52,7 +53,7 @@ def write_rows(rows: Iterable, spec, writer, rejects: RejectsFile) -> Dict:
     for row in rows:
         stats["rows"] += 1
         item, size, reason = build_item(row, layout)
-        if layout.row_id and "#" in item.get(layout.hash_attribute, ""):
+        if layout.row_id and SEPARATOR in item.get(layout.hash_attribute, ""):
             stats["duplicate_rows"] += 1  # row ids of exact duplicates carry '#<n>'
         if reason is not None:
             rejects.add(_reject_record(spec, item, reason, size))

@@ -51,6 +51,19 @@ class TableResult:
     def items_per_second(self) -> float:
         return self.items_written / self.seconds if self.seconds > 0 else 0.0
 
+    def record_load(self, totals: Dict[str, int], partitions: int, rejects_path: str, seconds: float) -> None:
+        """What the finished partitions of this run wrote (load.STAT_FIELDS totals)."""
+        for field_name, total_name in LOAD_TOTALS.items():
+            setattr(self, field_name, totals[total_name])
+        self.partitions_finished = partitions
+        self.rejects_path = rejects_path if totals["rejected"] else ""
+        self.seconds = seconds
+
+
+LOAD_TOTALS = {"rows_read": "rows", "items_written": "written", "rejected": "rejected", "merged_rows": "merged_rows",
+               "duplicate_rows": "duplicate_rows", "collapsed_duplicates": "collapsed_duplicates",
+               "retried_items": "retried_items", "throttle_events": "throttle_events"}
+
 
 @dataclass
 class NotMigrated:

@@ -279,15 +279,7 @@ class TableRunner:
         """The report's counts: the partitions Spark counted as finished in this run, and only those."""
         checkpointer.flush(job.identity)
         finished = partition_log.finished()
-        totals = sum_stats(finished.values())
-        result = job.result
-        result.partitions_finished = len(finished)
-        result.rows_read, result.items_written, result.rejected = totals["rows"], totals["written"], totals["rejected"]
-        result.merged_rows, result.duplicate_rows = totals["merged_rows"], totals["duplicate_rows"]
-        result.collapsed_duplicates = totals["collapsed_duplicates"]
-        result.retried_items, result.throttle_events = totals["retried_items"], totals["throttle_events"]
-        result.rejects_path = rejects_path if totals["rejected"] else ""
-        result.seconds = time.monotonic() - started
+        job.result.record_load(sum_stats(finished.values()), len(finished), rejects_path, time.monotonic() - started)
 
     def verify(self, job: TableJob) -> None:
         plan, result = job.plan, job.result

@@ -258,7 +258,9 @@ def wide_source(stack):
 
 def read_connections(stack):
     with stack.connect().cursor() as cur:
-        cur.execute("SELECT ID, TIME FROM information_schema.PROCESSLIST WHERE INFO LIKE %s AND COMMAND = 'Query'",
+        # This query's own text matches the pattern: leave its connection out.
+        cur.execute("SELECT ID, TIME FROM information_schema.PROCESSLIST "
+                    "WHERE INFO LIKE %s AND COMMAND = 'Query' AND ID <> CONNECTION_ID()",
                     ("%FROM `cut_db`.`wide`%m2d_src% WHERE %m2d_part%",))
         return cur.fetchall()
 
@@ -296,7 +298,7 @@ def test_a_read_connection_killed_mid_partition_never_leaves_a_trusted_partition
     assert failed["status"] == "failed" and "Traceback" not in failed["error"]
     # The report counts what finished before the failure (defect 10), and only that.
     entry = state_entry(state, "cut_db", "wide")
-    assert failed["partitions_finished"] == len(entry["finished"])
+    assert failed["partitions_finished"] >= 1 and failed["partitions_finished"] == len(entry["finished"])
     assert failed["rows_read"] == sum(p["rows"] for p in entry["finished"].values())
     assert failed["items_written"] == failed["rows_read"]
 

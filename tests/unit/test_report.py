@@ -41,3 +41,14 @@ def test_objects_not_migrated_and_run_errors_are_shown():
     assert "not migrated d.v (VIEW): a view holds no rows" in text and "error: nothing to migrate" in text
     body = json.loads(report.to_json())
     assert body["not_migrated"][0]["kind"] == "VIEW" and body["error"].startswith("nothing") and body["exit_code"] == 1
+
+
+def test_a_table_records_what_its_finished_partitions_wrote():
+    from jobs.load import sum_stats
+
+    line = TableResult(source="d.t")
+    totals = sum_stats([{"rows": 5, "written": 4, "rejected": 1}, {"rows": 3, "written": 3, "merged_rows": 1}])
+    line.record_load(totals, 2, "rejects/d/t", 1.5)
+    assert (line.rows_read, line.items_written, line.rejected, line.merged_rows, line.partitions_finished) == \
+        (8, 7, 1, 1, 2)
+    assert line.rejects_path == "rejects/d/t" and line.seconds == 1.5
