@@ -15,8 +15,8 @@ demo: setup ## Start MariaDB + dynalite, load the demo shop database, migrate it
 test: setup ## Run every test (starts and stops its own servers)
 	@local/test.sh
 
-bench: setup ## Benchmark: seed algorithm vs writer ceiling vs the job (BENCH_ROWS=1000000)
-	@local/bench.sh
+bench: setup ## Benchmark: seed vs ceiling vs the job, UUID vs BIGINT reads (BENCH_ROWS=1000000, BENCH_ARGS="--parts d")
+	@local/bench.sh $(BENCH_ARGS)
 
 package: setup ## Build dist/ for spark-submit on EMR and for Glue
 	@$(VENV)/bin/python local/package.py

@@ -8,8 +8,11 @@ All three write to the same dynalite, in one run:
       at N and 5N rows, with the peak RSS of the driver JVM, the driver's Python and
       the Python workers (sampled from /proc). The driver heap is capped (1g) for both
       runs: an uncapped JVM grows its heap lazily, which measures GC policy, not retention.
+  (d) reads: the same N rows keyed by a UUID CHAR(36) next to the BIGINT-keyed table:
+      rows the server touched per row loaded (its handler counters), and the job's rows/s.
 
     BENCH_ROWS=1000000 make bench        (figures go to stdout; quote ratios, not times)
+    make bench BENCH_ARGS="--parts d"    (only the reads comparison)
 """
 import argparse
 import multiprocessing
@@ -40,20 +43,35 @@ def connect(database=None):
                            autocommit=True)
 
 
-def make_table(rows: int) -> None:
+HANDLER_READS = ("HANDLER_READ_RND_NEXT", "HANDLER_READ_NEXT", "HANDLER_READ_KEY", "HANDLER_READ_FIRST",
+                 "HANDLER_READ_PREV", "HANDLER_READ_LAST")
+
+
+def handler_reads() -> int:
+    """Rows the server touched so far (MariaDB leaves Innodb_rows_read at 0)."""
+    conn = connect()
+    with conn.cursor() as cur:
+        cur.execute("SELECT SUM(VARIABLE_VALUE) FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN "
+                    f"({', '.join(['%s'] * len(HANDLER_READS))})", HANDLER_READS)
+        total = int(cur.fetchone()[0])
+    conn.close()
+    return total
+
+
+def make_table(rows: int, table: str = "rows", key: str = "BIGINT", key_value: str = "seq") -> None:
     conn = connect()
     with conn.cursor() as cur:
         cur.execute("CREATE DATABASE IF NOT EXISTS bench")
         cur.execute("USE bench")
-        cur.execute("DROP TABLE IF EXISTS `rows`")
-        cur.execute("""CREATE TABLE `rows` (id BIGINT PRIMARY KEY, customer_id INT, sku VARCHAR(20), qty INT,
+        cur.execute(f"DROP TABLE IF EXISTS `{table}`")
+        cur.execute(f"""CREATE TABLE `{table}` (id {key} PRIMARY KEY, customer_id INT, sku VARCHAR(20), qty INT,
                        price DECIMAL(10,2), status ENUM('new','paid','shipped','cancelled'), created_at DATETIME,
                        note VARCHAR(80), score DOUBLE, flag TINYINT(1))""")
-        cur.execute(f"""INSERT INTO `rows` SELECT seq, seq % 9973, CONCAT('SKU-', LPAD(seq % 5000, 6, '0')),
+        cur.execute(f"""INSERT INTO `{table}` SELECT {key_value}, seq % 9973, CONCAT('SKU-', LPAD(seq % 5000, 6, '0')),
                         seq % 17, (seq % 100000) / 100, ELT(1 + seq % 4, 'new', 'paid', 'shipped', 'cancelled'),
                         '2024-01-01' + INTERVAL (seq % 31536000) SECOND, RPAD(CONCAT('note ', seq), 60, ' lorem'),
                         seq / 7, seq % 2 FROM seq_1_to_{int(rows)}""")
-        cur.execute("ANALYZE TABLE `rows`")
+        cur.execute(f"ANALYZE TABLE `{table}`")
         cur.fetchall()
     conn.close()
 
@@ -151,17 +169,17 @@ def command_line(pid: int) -> str:
         return ""
 
 
-def run_job(endpoint: str, rows: int):
+def run_job(endpoint: str, rows: int, table: str = "rows"):
     """spark-submit the job; returns (rows/s, peak RSS MiB by role)."""
     client = make_client(endpoint, "us-east-1")
     try:
-        client.delete_table(TableName="bench_rows")
-        client.get_waiter("table_not_exists").wait(TableName="bench_rows", WaiterConfig={"Delay": 1})
+        client.delete_table(TableName=f"bench_{table}")
+        client.get_waiter("table_not_exists").wait(TableName=f"bench_{table}", WaiterConfig={"Delay": 1})
     except client.exceptions.ResourceNotFoundException:
         pass
     command = [os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "spark-submit"),
                "--master", "local[*]", "--driver-memory", env("BENCH_DRIVER_MEMORY", "1g"), "--jars", env("M2D_JDBC_JAR", "/usr/share/java/mariadb-java-client.jar"),
-               os.path.join(REPO, "jobs", "migrate.py"), "--database", "bench", "--tables", "rows",
+               os.path.join(REPO, "jobs", "migrate.py"), "--database", "bench", "--tables", table,
                "--mysql-port", env("M2D_MYSQL_PORT", "13306"), "--dynamodb-endpoint", endpoint,
                "--rejects", os.path.join(REPO, ".stack", "bench-rejects"),
                "--state", os.path.join(REPO, ".stack", "bench-state"),
@@ -203,12 +221,17 @@ def main() -> None:
     parser.add_argument("--seed-sample", type=int, default=20000)
     parser.add_argument("--ceiling-rows", type=int, default=int(env("BENCH_CEILING_ROWS", "0")),
                         help="items for the ceiling; default N, the same items the job writes")
+    parser.add_argument("--parts", default="abcd", help="which parts to run, e.g. 'd'")
     args = parser.parse_args()
     endpoint = f"http://127.0.0.1:{env('M2D_DYNAMO_PORT', '18000')}"
     slots = os.cpu_count() or 1
     client = make_client(endpoint, "us-east-1")
 
     print(f"bench: {args.rows} rows x {len(COLUMNS)} columns (~200 bytes), {slots} task slots, dynalite in memory")
+    if "d" in args.parts:
+        reads_comparison(endpoint, args.rows)
+    if not set(args.parts) & set("abc"):
+        return
     make_table(args.rows)
     seed = seed_algorithm(client, min(args.seed_sample, args.rows))
     print(f"(a) seed algorithm, {min(args.seed_sample, args.rows)} rows: {seed:,.0f} rows/s")
@@ -225,6 +248,17 @@ def main() -> None:
     print("    peak RSS at 5N: " + ", ".join(f"{k} {v:,.0f} MiB" for k, v in peaks_5n.items()))
     print("    RSS 5N / N:     " + ", ".join(f"{k} {peaks_5n[k] / max(peaks_n[k], 1):.2f}" for k in peaks_n))
 
+
+def reads_comparison(endpoint: str, rows: int) -> None:
+    """(d): the same rows keyed by BIGINT and by UUID CHAR(36), each loaded once by the job."""
+    figures = {}
+    for table, key, key_value in (("rows", "BIGINT", "seq"), ("uuid_rows", "CHAR(36)", "UUID()")):
+        make_table(rows, table, key, key_value)
+        before = handler_reads()
+        rate, _ = run_job(endpoint, rows, table)
+        figures[key] = (rate, (handler_reads() - before) / rows)
+        print(f"(d) {key} key, {rows} rows: {rate:,.0f} rows/s, {figures[key][1]:.3f} rows read per row loaded")
+    print(f"    UUID / BIGINT rows/s = {figures['CHAR(36)'][0] / figures['BIGINT'][0]:.2f}")
 
 if __name__ == "__main__":
     main()

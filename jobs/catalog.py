@@ -48,16 +48,16 @@ def read_tables(conn, database: str) -> Tuple[List[SourceTable], List[SkippedObj
                 skipped.append(SkippedObject(database, name, kind, skip_reason(kind)))
         cur.execute(
             "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, ORDINAL_POSITION, "
-            "CHARACTER_OCTET_LENGTH FROM information_schema.COLUMNS "
+            "CHARACTER_OCTET_LENGTH, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS "
             "WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME, ORDINAL_POSITION",
             (database,),
         )
         columns: Dict[str, List[Column]] = defaultdict(list)
-        for table, name, data_type, column_type, nullable, position, octets in cur.fetchall():
+        for table, name, data_type, column_type, nullable, position, octets, charset, collation in cur.fetchall():
             columns[table].append(Column(
                 name=name, data_type=str(data_type).lower(), column_type=str(column_type),
                 nullable=(nullable == "YES"), position=int(position),
-                max_bytes=None if octets is None else int(octets),
+                max_bytes=None if octets is None else int(octets), charset=charset, collation=collation,
             ))
         cur.execute(
             "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "

@@ -1,6 +1,24 @@
-"""Choosing each table's JDBC split from MIN/MAX and a key sample (driver, pymysql)."""
+"""Choosing each table's JDBC split (driver, pymysql): index dives and the optimizer's estimates.
+
+Boundaries are whole key tuples found by bisection: a candidate value between two keys
+(interpolated in the column's type; strings in an alphabet the server sorts in the
+column's collation), the optimizer's row estimate for `key < candidate` (EXPLAIN, which
+InnoDB answers with dives into the B-tree), and an index dive to the first real key at or
+after it. A few dozen small queries per boundary: no pass over the table, which with
+InnoDB would be a second read of the whole clustered index.
+"""
+import logging
+from typing import List, Optional, Sequence, Tuple
+
 from mapping import partitioning as rules
-from mapping.identifiers import number_literal, quote_identifier, quote_table
+from mapping.identifiers import quote_identifier, quote_table
+
+log = logging.getLogger("mysql2dynamodb")
+
+# Seeds every string alphabet (the server sorts and merges them in the column's collation), so
+# early midpoints are good even when the first and last keys show few characters.
+COMMON_CHARACTERS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ -_.:/@#"
+
 
 
 def plan_partitioning(conn, plan, spark_config, task_slots: int) -> rules.Partitioning:
@@ -8,33 +26,163 @@ def plan_partitioning(conn, plan, spark_config, task_slots: int) -> rules.Partit
     parts = rules.partition_count(table.estimated_rows, spark_config.rows_per_partition,
                                   spark_config.max_partitions, task_slots)
     if parts <= 1:
-        return rules.Partitioning("single", None, (), "1 partition")
-    column = rules.integer_split_column(table, plan.key.source_columns)
-    if column is None:
-        columns = plan.key.source_columns or tuple(c.name for c in table.columns)
-        return rules.Partitioning("hash", rules.hash_bucket_sql(columns, parts), tuple(rules.hash_predicates(parts)),
-                                  f"{parts} partitions by CRC32 of ({', '.join(columns)})")
-    quoted, source = quote_identifier(column), quote_table(table.database, table.name)
-    with conn.cursor() as cur:
-        cur.execute(f"SELECT MIN({quoted}), MAX({quoted}) FROM {source}")
-        low, high = cur.fetchone()
-        if low is None:
-            return rules.Partitioning("single", None, (), "1 partition (empty)")
-        low, high = int(low), int(high)
-        unique = (column,) == tuple(table.primary_key) or any((column,) == u.columns for u in table.unique_keys)
-        span = high - low + 1
-        if unique and span <= table.estimated_rows * 1.1:
+        return rules.Partitioning("single", (), (), "1 partition")
+    index, columns, why_not = rules.split_index(table)
+    if index is None:
+        return rules.Partitioning("single", (), (), f"1 read of ~{table.estimated_rows} rows, spread over the "
+                                                    f"task slots in Spark ({why_not})", redistribute=True)
+    return KeySplit(conn, table, index, columns).split(parts)
+
+
+class KeySplit:
+    def __init__(self, conn, table, index: str, columns: Sequence[str]):
+        self.conn = conn
+        self.table = table
+        self.index = index
+        self.columns = [table.column(c) for c in columns]
+        self.kinds = [rules.split_kind(c) for c in self.columns]
+        self.quoted = [quote_identifier(c) for c in columns]
+        self.source = f"{quote_table(table.database, table.name)} FORCE INDEX ({quote_identifier(index)})"
+        self.nullable_first = self.columns[0].nullable
+        self.total = max(1, table.estimated_rows)  # InnoDB's own row count statistic
+        self._alphabets = {}
+
+    # ---- queries: identifiers inside, so values go in as literals and nothing is %-formatted ----
+
+    def _fetch(self, sql: str):
+        with self.conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+
+    def _select(self) -> str:
+        fetch = []
+        for column, kind, quoted in zip(self.columns, self.kinds, self.quoted):
+            if kind in ("string", "binary"):
+                fetch.append(f"HEX({quoted})")  # the exact bytes, in the column's character set
+            elif kind == "integer":
+                fetch.append(quoted)
+            else:
+                fetch.append(f"CAST({quoted} AS CHAR)")
+        return ", ".join(fetch)
+
+    def _decode(self, row) -> Tuple:
+        values = []
+        for column, kind, value in zip(self.columns, self.kinds, row):
+            if kind in ("string", "binary"):
+                raw = bytes.fromhex(value)
+                codec = rules.python_codec(column.charset) if kind == "string" else None
+                values.append(raw.decode(codec) if codec else raw)
+            elif kind == "integer":
+                values.append(int(value))
+            else:
+                values.append(value)
+        return tuple(values)
+
+    def literals(self, key: Sequence) -> List[str]:
+        return [rules.literal(c, v) for c, v in zip(self.columns, key)]
+
+    def _edge(self, where: str, descending: bool) -> Optional[Tuple]:
+        order = ", ".join(f"{q} {'DESC' if descending else 'ASC'}" for q in self.quoted)
+        rows = self._fetch(f"SELECT {self._select()} FROM {self.source} WHERE {where} ORDER BY {order} LIMIT 1")
+        return self._decode(rows[0]) if rows else None
+
+    def inside(self, low: Sequence, high: Sequence, candidate: Sequence) -> Optional[Tuple]:
+        """A real key strictly between low and high in the server's order, as near the candidate
+        as the index gives: the first at or after it, else the last before it."""
+        between = (f"({rules.key_above(self.quoted, self.literals(low))}) AND "
+                   f"({rules.key_below(self.quoted, self.literals(high))})")
+        at = rules.key_at_least(self.quoted, self.literals(candidate))
+        return (self._edge(f"{between} AND ({at})", descending=False)
+                or self._edge(f"{between} AND NOT ({at})", descending=True))
+
+    def weight(self, low: Sequence, high: Sequence) -> int:
+        """The optimizer's estimate of the keys in [low, high): InnoDB dives into the B-tree.
+        Estimates of large ranges are biased (and capped at half the table); the split only
+        compares small intervals with each other, which shares the bias out."""
+        where = (f"({rules.key_at_least(self.quoted, self.literals(low))}) AND "
+                 f"({rules.key_below(self.quoted, self.literals(high))})")
+        with self.conn.cursor() as cur:
+            cur.execute(f"EXPLAIN SELECT 1 FROM {self.source} WHERE {where}")
+            names = [d[0].lower() for d in cur.description]
+            rows = cur.fetchall()
+        return max(int(r[names.index("rows")] or 0) for r in rows) if rows else 0
+
+    def alphabet(self, position: int, *texts: str) -> List[str]:
+        """Characters of the texts plus those seen before, in groups the column's collation
+        holds equal ('a' and 'A' in a case-insensitive one), the groups in its order."""
+        column = self.columns[position]
+        seen = self._alphabets.setdefault(position, [set(), []])
+        texts = texts + (COMMON_CHARACTERS,) if not seen[0] else texts
+        chars = set("".join(texts)) - seen[0]
+        if chars:
+            seen[0] |= chars
+            options = " UNION ALL ".join(f"SELECT {rules.literal(column, c)} AS c" for c in sorted(seen[0]))
+            seen[1] = [r[0] for r in self._fetch(
+                f"SELECT GROUP_CONCAT(c SEPARATOR '') FROM ({options}) AS a GROUP BY c ORDER BY c")]
+        return seen[1]
+
+    # ---- the split ----
+
+    def split(self, parts: int) -> rules.Partitioning:
+        not_null = f"{self.quoted[0]} IS NOT NULL"
+        first = self._edge(not_null, descending=False)
+        last = self._edge(not_null, descending=True)
+        names = ", ".join(c.name for c in self.columns)
+        if first is None or first == last:
+            return rules.Partitioning("single", (), (), "1 partition (at most one key)")
+        if self.kinds == ["integer"] and last[0] - first[0] + 1 <= self.total * 1.1:
             # A unique integer key with no gaps to speak of is uniform: equal widths are even.
-            boundaries = rules.equal_width_boundaries(low, high, parts)
-            how = "equal ranges"
+            boundaries = [(b,) for b in rules.equal_width_boundaries(first[0], last[0], parts)]
+            how = "equal ranges of a dense integer key"
         else:
-            fraction = min(1.0, parts * spark_config.sample_rows_per_partition / max(1, table.estimated_rows))
-            cur.execute(f"SELECT {quoted} FROM {source} WHERE RAND() < {number_literal(fraction)}")
-            sample = sorted(int(row[0]) for row in cur.fetchall() if row[0] is not None)
-            boundaries = rules.quantile_boundaries(sample, parts)
-            how = f"sampled quantiles ({len(sample)} keys)"
-    predicates = rules.range_predicates(boundaries)
-    if not predicates:
-        return rules.Partitioning("single", None, (), "1 partition")
-    return rules.Partitioning("range", quoted, tuple(predicates),
-                              f"{len(predicates)} partitions on {column} [{low}..{high}], {how}")
+            keys, weights = self.skeleton(first, last, parts)
+            boundaries = cut(keys, weights, parts)
+            how = f"boundaries from {len(keys)} index dives weighed by the optimizer's row estimates"
+        predicates = rules.range_predicates([self.literals(b) for b in boundaries], self.nullable_first)
+        if not predicates:
+            return rules.Partitioning("single", (), (), "1 partition")
+        return rules.Partitioning(
+            "range", tuple(self.quoted), tuple(predicates),
+            f"{len(predicates)} partitions on ({names}) by index ranges; {how}; "
+            f"~{self.total // len(predicates)} rows each")
+
+    def skeleton(self, first: Tuple, last: Tuple, parts: int) -> Tuple[List[Tuple], List[int]]:
+        """Real keys first..last such that no interval between neighbours is estimated above
+        a quarter of a partition (or cannot be split further); and each interval's estimate."""
+        limit = max(1, self.total // (parts * 4))
+        keys, weights = [first, last], [self.weight(first, last)]
+        todo = [0] if weights[0] > limit else []
+        budget = 64 * parts + 256  # dives; a safety net, far above what splitting needs
+        while todo and budget > 0:
+            i = todo.pop()
+            low, high = keys[i], keys[i + 1]
+            j = next((n for n, (a, b) in enumerate(zip(low, high)) if a != b), None)
+            alphabet = self.alphabet(j, low[j], high[j]) if self.kinds[j] == "string" and isinstance(low[j], str) else []
+            middle = rules.midpoint(self.kinds[j], low[j], high[j], alphabet)
+            # No value between: the start of high's block at that column is the candidate.
+            candidate = low[:j] + (middle,) if middle is not None else high[:j + 1]
+            key = self.inside(low, high, candidate)
+            budget -= 1
+            if key is None:
+                continue  # nothing between these two keys
+            left, right = self.weight(low, key), self.weight(key, high)
+            keys.insert(i + 1, key)
+            weights[i:i + 1] = [left, right]
+            todo = [n + 1 if n > i else n for n in todo]
+            todo += [n for n, w in ((i, left), (i + 1, right)) if w > limit]
+        return keys, weights
+
+
+def cut(keys: List[Tuple], weights: List[int], parts: int) -> List[Tuple]:
+    """Boundaries at equal shares of the summed interval weights (the skeleton's keys only)."""
+    cumulative = [0]
+    for w in weights:
+        cumulative.append(cumulative[-1] + w)
+    total = cumulative[-1] or 1
+    chosen: List[Tuple] = []
+    for n in range(1, parts):
+        target = total * n / parts
+        index = min(range(1, len(keys) - 1), key=lambda i: abs(cumulative[i] - target), default=None)
+        if index is not None and (not chosen or keys[index] != chosen[-1]):
+            chosen.append(keys[index])
+    return chosen

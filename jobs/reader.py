@@ -2,7 +2,7 @@
 from typing import Dict
 
 from mapping.identifiers import quote_identifier, quote_table
-from mapping.partitioning import PARTITION_ALIAS
+from mapping.partitioning import split_alias
 
 READ_ALIAS = "m2d_src"
 
@@ -42,7 +42,9 @@ def read_query(plan, partitioning) -> str:
     """Derived table selecting each column as MySQL renders it, plus the split column."""
     selects = [f"{sql} AS {quote_identifier(spark_column(i))}" for i, sql in enumerate(plan.render_sql)]
     if partitioning is not None and partitioning.strategy != "single":
-        selects.append(f"{partitioning.column_sql} AS {quote_identifier(PARTITION_ALIAS)}")
+        # The raw key columns: MySQL merges the derived table, so predicates on these aliases
+        # become index range scans on the key.
+        selects += [f"{sql} AS {quote_identifier(split_alias(i))}" for i, sql in enumerate(partitioning.split_columns)]
     return (f"(SELECT {', '.join(selects)} FROM {quote_table(plan.source.database, plan.source.name)}) "
             f"AS {quote_identifier(READ_ALIAS)}")
 
@@ -52,4 +54,4 @@ def read_table(spark, url: str, properties: Dict[str, str], plan, partitioning):
     if partitioning is None or partitioning.strategy == "single":
         return spark.read.jdbc(url, query, properties=properties)
     frame = spark.read.jdbc(url, query, predicates=list(partitioning.predicates), properties=properties)
-    return frame.drop(PARTITION_ALIAS)
+    return frame.drop(*[split_alias(i) for i in range(len(partitioning.split_columns))])

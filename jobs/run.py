@@ -4,6 +4,7 @@ The caller (CLI or Glue entry) creates the connections and passes them in. Every
 a TableJob; a table is recorded done in the state only when everything promised for it
 held (written, and verified when verification is on).
 """
+import dataclasses
 import datetime
 import logging
 import os
@@ -27,7 +28,6 @@ from jobs.tracking import Checkpointer, PartitionLog
 from mapping import budget
 from mapping.items import ItemLayout
 from mapping.names import path_component
-from mapping.partitioning import Partitioning
 
 log = logging.getLogger("mysql2dynamodb")
 
@@ -325,8 +325,7 @@ class TableRunner:
         """The table as rows of strings in the layout's order (todo: only these partitions)."""
         plan, partitioning = job.plan, job.partitioning
         if todo is not None and partitioning.predicates and len(todo) < len(partitioning.predicates):
-            partitioning = Partitioning(partitioning.strategy, partitioning.column_sql,
-                                        tuple(partitioning.predicates[i] for i in todo), partitioning.description)
+            partitioning = dataclasses.replace(partitioning, predicates=tuple(partitioning.predicates[i] for i in todo))
         frame = reader.read_table(self.spark, self.url, self.properties, plan, partitioning)
         key = plan.key
         position = {c.name: reader.spark_column(i) for i, c in enumerate(plan.columns)}
@@ -335,6 +334,8 @@ class TableRunner:
                 [position[c] for c in key.range_columns], "k_range"))
         if key.synthesized_hash:
             frame = frame.transform(transforms.with_row_id(list(position.values()), "k_row"))
+        if partitioning.redistribute and not key.synthesized_hash:  # row ids already regroup rows
+            frame = frame.repartition(task_slots(self.config, self.spark))
         if plan.key_collision:
             # Rows whose key text may repeat meet in one task, adjacent, so the load counts merges.
             key_columns = [position[key.hash_column]] + (

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Tuple
 from jobs import storage
 from mapping.partitioning import Partitioning
 
-VERSION = 2
+VERSION = 3
 
 LOADING = "loading"  # partitions are being written; recorded partitions are trusted
 FAILED = "failed"  # the load failed; recorded partitions are still trusted
@@ -60,8 +60,9 @@ class State:
         with self._lock:
             self.entries[identity] = {
                 "database": identity[0], "table": identity[1], "target": target, "table_id": table_id,
-                "status": LOADING, "strategy": partitioning.strategy, "column_sql": partitioning.column_sql,
+                "status": LOADING, "strategy": partitioning.strategy, "split_columns": list(partitioning.split_columns),
                 "predicates": list(partitioning.predicates), "description": partitioning.description,
+                "redistribute": partitioning.redistribute,
                 "finished": {str(k): v for k, v in finished.items()},
             }
         self.save()
@@ -107,7 +108,8 @@ def resume_point(entry: Optional[Dict], target: str, table_id: str, verify: bool
     if not partitions_trusted:
         return ResumePoint("load", note="an earlier run did not finish; this table is redone whole "
                                         "(its items are not tied to read partitions)")
-    saved = Partitioning(entry["strategy"], entry["column_sql"], tuple(entry["predicates"]), entry["description"])
+    saved = Partitioning(entry["strategy"], tuple(entry["split_columns"]), tuple(entry["predicates"]),
+                         entry["description"], entry.get("redistribute", False))
     finished = {int(k): v for k, v in entry.get("finished", {}).items()}
     note = f"resumed: {len(finished)} partition(s) finished by an earlier run were skipped" if finished else ""
     return ResumePoint("load", saved, finished, note)

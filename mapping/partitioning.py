@@ -1,26 +1,41 @@
 """How a table is split into JDBC reads: WHERE predicates, one per Spark partition.
 
-Predicates refer to one column the read query exposes as PARTITION_ALIAS: the raw key
-column for range splits (MySQL merges the derived table, so the predicate becomes an
-index range scan), or a hash bucket for tables without an integer key.
+A table is split on the key columns of one index (its primary key, else a unique key) by
+half-open ranges of whole key tuples, written in the expanded form
+`a > x OR (a = x AND b >= y)` that MySQL and MariaDB both answer with an index range
+scan. Boundary values are literals MySQL compares in the column's own type and collation.
+A table with no usable index is read once and redistributed in Spark.
 """
+import datetime
 import math
+import re
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from decimal import Decimal
+from typing import List, Optional, Sequence, Tuple
 
 from mapping.identifiers import quote_identifier
-from mapping.schema import SourceTable
+from mapping.schema import Column, SourceTable
 
-PARTITION_ALIAS = "m2d_part"
 INTEGER_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "integer", "bigint"})
+EXACT_TYPES = frozenset({"decimal", "numeric"})
+APPROXIMATE_TYPES = frozenset({"float", "double", "real"})
+DATE_TYPES = frozenset({"date", "datetime", "timestamp"})
+STRING_TYPES = frozenset({"char", "varchar"})
+BINARY_TYPES = frozenset({"binary", "varbinary"})
+
+
+def split_alias(position: int) -> str:
+    """Name under which the read query exposes the n-th split column."""
+    return f"m2d_k{position}"
 
 
 @dataclass(frozen=True)
 class Partitioning:
-    strategy: str  # "single", "range", "hash"
-    column_sql: Optional[str]  # expression exposed as PARTITION_ALIAS in the read query
-    predicates: tuple  # one WHERE clause per partition; empty for "single"
+    strategy: str  # "single": one read; "range": one predicate per partition
+    split_columns: Tuple[str, ...]  # quoted columns the read query exposes as m2d_k0, m2d_k1, ...
+    predicates: Tuple[str, ...]  # one WHERE clause per partition; empty for "single"
     description: str
+    redistribute: bool = False  # a single read spread over the task slots in Spark before the write
 
 
 def partition_count(estimated_rows: int, rows_per_partition: int, max_partitions: int, task_slots: int = 1) -> int:
@@ -37,16 +52,125 @@ def partition_count(estimated_rows: int, rows_per_partition: int, max_partitions
     return max(1, min(max_partitions, waves * slots))
 
 
-def integer_split_column(table: SourceTable, key_columns: Sequence[str]) -> Optional[str]:
-    """First NOT NULL integer column of the key, else of the primary key or a unique key."""
-    candidates = list(key_columns) + list(table.primary_key)
-    for unique in table.unique_keys:
-        candidates.extend(unique.columns)
-    for name in candidates:
-        column = table.column(name)
-        if column.data_type.lower() in INTEGER_TYPES and not column.nullable:
-            return name
+def split_kind(column: Column) -> Optional[str]:
+    """How boundary values of a column are interpolated and written, or None: no usable order."""
+    kind = column.data_type.lower()
+    if kind in INTEGER_TYPES or kind == "year":
+        return "integer"
+    if kind in EXACT_TYPES or kind in APPROXIMATE_TYPES:
+        return "number"
+    if kind in DATE_TYPES:
+        return kind
+    if kind == "time":
+        return "time"
+    if kind in STRING_TYPES and column.charset and column.collation:
+        return "string"
+    if kind in BINARY_TYPES:
+        return "binary"
     return None
+
+
+def split_index(table: SourceTable) -> Tuple[Optional[str], Tuple[str, ...], str]:
+    """(index name, its columns, why) of the index to split on; (None, (), why not) when none fits.
+
+    Composite keys need NOT NULL columns (the expanded predicates treat NULL as no value);
+    a one-column unique key may hold NULLs: they go to the first partition.
+    """
+    candidates = ([("PRIMARY", table.primary_key)] if table.primary_key else []) + [
+        (u.name, u.columns) for u in table.unique_keys]
+    if not candidates:
+        return None, (), "no primary or unique key"
+    reasons = []
+    for name, columns in candidates:
+        unusable = [c for c in columns if split_kind(table.column(c)) is None]
+        if unusable:
+            reasons.append(f"{'primary key' if name == 'PRIMARY' else 'key ' + name}: "
+                           f"{', '.join(unusable)} has no usable order")
+            continue
+        if len(columns) > 1 and any(table.column(c).nullable for c in columns):
+            reasons.append(f"key {name}: nullable columns in a composite key")
+            continue
+        return name, tuple(columns), ""
+    return None, (), "; ".join(reasons)
+
+
+# ---- literals: values MySQL compares in the column's own type and collation ----
+
+_NUMBER = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
+_TEMPORAL = re.compile(r"-?[0-9 :.\-]+")
+_NAME = re.compile(r"\w+")
+
+
+def literal(column: Column, value) -> str:
+    """A boundary value as SQL. Strings and binary go as hex, so any byte is safe."""
+    kind = split_kind(column)
+    if kind == "integer":
+        return str(int(value))
+    if kind == "number":
+        text = value if isinstance(value, str) else format(Decimal(value), "f")
+        if not _NUMBER.fullmatch(text):
+            raise ValueError(f"not a number literal: {text!r}")
+        return text
+    if kind in DATE_TYPES or kind == "time":
+        if not _TEMPORAL.fullmatch(value):
+            raise ValueError(f"not a temporal literal: {value!r}")
+        return f"'{value}'"
+    if kind == "string":
+        if not (_NAME.fullmatch(column.charset) and _NAME.fullmatch(column.collation)):
+            raise ValueError(f"unexpected character set or collation {column.charset!r}/{column.collation!r}")
+        raw = value.encode(python_codec(column.charset) or "utf-8") if isinstance(value, str) else value
+        return f"CONVERT(X'{raw.hex()}' USING {column.charset}) COLLATE {column.collation}"
+    if kind == "binary":
+        return f"X'{bytes(value).hex()}'"
+    raise ValueError(f"column {column.name} has no usable order")
+
+
+def python_codec(charset: Optional[str]) -> Optional[str]:
+    return {"utf8mb4": "utf-8", "utf8mb3": "utf-8", "utf8": "utf-8", "latin1": "cp1252", "ascii": "ascii",
+            "binary": None}.get((charset or "").lower())
+
+
+# ---- predicates in the expanded form ----
+
+def _compare(columns: Sequence[str], literals: Sequence[str], last: str) -> str:
+    """key <op> tuple, expanded: a OP1 x OR (a = x AND b OP2 y) ... (op strict but the last).
+
+    columns are SQL expressions (quoted names); a shorter tuple compares its prefix only.
+    """
+    terms = []
+    for i, (column, value) in enumerate(zip(columns, literals)):
+        equal = [f"{c} = {v}" for c, v in zip(columns[:i], literals[:i])]
+        strict = last[0] if i < len(literals) - 1 else last  # '<=' / '>=' only on the last column
+        terms.append(" AND ".join(equal + [f"{column} {strict} {value}"]))
+    return " OR ".join(f"({t})" if " AND " in t else t for t in terms)
+
+
+def key_below(columns: Sequence[str], literals: Sequence[str]) -> str:
+    return _compare(columns, literals, "<")
+
+
+def key_at_least(columns: Sequence[str], literals: Sequence[str]) -> str:
+    return _compare(columns, literals, ">=")
+
+
+def key_above(columns: Sequence[str], literals: Sequence[str]) -> str:
+    return _compare(columns, literals, ">")
+
+
+def range_predicates(boundaries: Sequence[Sequence[str]], nullable_first: bool = False) -> List[str]:
+    """Half-open ranges covering every key tuple exactly once (NULL keys in the first)."""
+    if not boundaries:
+        return []
+    width = max(len(b) for b in boundaries)
+    aliases = [quote_identifier(split_alias(i)) for i in range(width)]
+    first = key_below(aliases, boundaries[0])
+    if nullable_first:
+        first = f"({first}) OR {aliases[0]} IS NULL"
+    predicates = [first]
+    for low, high in zip(boundaries, boundaries[1:]):
+        predicates.append(f"({key_at_least(aliases, low)}) AND ({key_below(aliases, high)})")
+    predicates.append(key_at_least(aliases, boundaries[-1]))
+    return predicates
 
 
 def equal_width_boundaries(low: int, high: int, parts: int) -> List[int]:
@@ -58,37 +182,106 @@ def equal_width_boundaries(low: int, high: int, parts: int) -> List[int]:
     return [low + (span * i) // parts for i in range(1, parts)]
 
 
-def quantile_boundaries(sorted_sample: Sequence[int], parts: int) -> List[int]:
-    """Inner boundaries at the sample's quantiles, without repeats (skew-proof splits)."""
-    if parts <= 1 or not sorted_sample:
-        return []
-    picked = []
-    for i in range(1, parts):
-        value = sorted_sample[min(len(sorted_sample) - 1, (len(sorted_sample) * i) // parts)]
-        if not picked or value > picked[-1]:
-            picked.append(value)
-    if picked and picked[0] <= sorted_sample[0]:
-        picked = picked[1:]
-    return picked
+# ---- midpoints: a value between two others in the column's order, or None ----
+
+_EPOCH = datetime.datetime(1, 1, 1)
 
 
-def range_predicates(boundaries: Sequence[int]) -> List[str]:
-    """Half-open ranges covering every value, NULL included in the first."""
-    p = quote_identifier(PARTITION_ALIAS)
-    if not boundaries:
-        return []
-    predicates = [f"{p} < {int(boundaries[0])} OR {p} IS NULL"]
-    for low, high in zip(boundaries, boundaries[1:]):
-        predicates.append(f"{p} >= {int(low)} AND {p} < {int(high)}")
-    predicates.append(f"{p} >= {int(boundaries[-1])}")
-    return predicates
+def midpoint(kind: str, low, high, alphabet: Sequence[str] = ()):
+    """A value strictly between low and high for bisection, or None when there is none to find."""
+    if kind == "integer":
+        middle = (int(low) + int(high)) // 2
+        return middle if int(low) < middle < int(high) else None
+    if kind == "number":
+        a, b = Decimal(low), Decimal(high)
+        middle = (a + b) / 2
+        return format(middle, "f") if a < middle < b else None
+    if kind in DATE_TYPES:
+        a, b = _micros(low), _micros(high)
+        middle = (a + b) // 2
+        return _temporal_text(kind, middle) if a < middle < b and middle >= 0 else None
+    if kind == "time":
+        a, b = _time_micros(low), _time_micros(high)
+        middle = (a + b) // 2
+        return _time_text(middle) if a < middle < b else None
+    if kind == "binary":
+        return _bytes_midpoint(bytes(low), bytes(high))
+    if kind == "string":
+        if isinstance(low, bytes):  # a character set Python has no codec for: its bytes, roughly
+            return _bytes_midpoint(low, high)
+        return _alphabet_midpoint(low, high, alphabet)
+    return None
 
 
-def hash_bucket_sql(columns: Sequence[str], buckets: int) -> str:
-    parts = ", ".join(f"IFNULL(CAST({quote_identifier(c)} AS CHAR), '')" for c in columns)
-    return f"MOD(CRC32(CONCAT_WS(CHAR(31 USING ascii), {parts})), {int(buckets)})"
+def _micros(text: str) -> int:
+    """Microseconds since 0001-01-01 of a DATE/DATETIME text; zero dates come first."""
+    if text.startswith("0000-") or "-00" in text[:10]:
+        return -1
+    date, _, time = text.partition(" ")
+    moment = datetime.datetime.strptime(date, "%Y-%m-%d")
+    if time:
+        clock, _, fraction = time.partition(".")
+        h, m, s = (int(x) for x in clock.split(":"))
+        moment += datetime.timedelta(hours=h, minutes=m, seconds=s, microseconds=int((fraction + "000000")[:6]))
+    delta = moment - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def hash_predicates(buckets: int) -> List[str]:
-    p = quote_identifier(PARTITION_ALIAS)
-    return [f"{p} = {i}" for i in range(buckets)]
+def _temporal_text(kind: str, micros: int) -> str:
+    moment = _EPOCH + datetime.timedelta(microseconds=micros)
+    return moment.strftime("%Y-%m-%d") if kind == "date" else moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _time_micros(text: str) -> int:
+    sign = -1 if text.startswith("-") else 1
+    clock, _, fraction = text.lstrip("-").partition(".")
+    h, m, s = (int(x) for x in clock.split(":"))
+    return sign * (((h * 60 + m) * 60 + s) * 1_000_000 + int((fraction + "000000")[:6]))
+
+
+def _time_text(micros: int) -> str:
+    sign = "-" if micros < 0 else ""
+    seconds, fraction = divmod(abs(micros), 1_000_000)
+    return f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}.{fraction:06d}"
+
+
+def _bytes_midpoint(low: bytes, high: bytes) -> Optional[bytes]:
+    width = max(len(low), len(high)) + 1  # one more byte of room between neighbours
+    a = int.from_bytes(low.ljust(width, b"\0"), "big")
+    b = int.from_bytes(high.ljust(width, b"\0"), "big")
+    if b - a < 2:
+        return None
+    middle = ((a + b) // 2).to_bytes(width, "big").rstrip(b"\0")
+    return middle if low < middle < high else None
+
+
+def _alphabet_midpoint(low: str, high: str, alphabet: Sequence[str]) -> Optional[str]:
+    """Midpoint of two strings read as numbers whose digits are the alphabet's groups of
+    characters, which the server has sorted (and grouped by equality) in the column's
+    collation, so the midpoint sorts between them."""
+    if not alphabet:
+        return None
+    digit = {c: i for i, group in enumerate(alphabet) for c in group}
+    base = len(alphabet) + 1  # digit 0: the end of a shorter string
+    width = max(len(low), len(high)) + 1
+
+    def number(text: str) -> Optional[int]:
+        total = 0
+        for position in range(width):
+            if position < len(text):
+                if text[position] not in digit:
+                    return None
+                total = total * base + digit[text[position]] + 1
+            else:
+                total = total * base
+        return total
+
+    a, b = number(low), number(high)
+    if a is None or b is None or b - a < 2:
+        return None
+    middle, chars = (a + b) // 2, []
+    for _ in range(width):
+        middle, d = divmod(middle, base)
+        chars.append(alphabet[d - 1][0] if d else "")
+    text = "".join(reversed(chars))
+    return text if text not in (low, high) and text else None

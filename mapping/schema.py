@@ -15,6 +15,8 @@ class Column:
     nullable: bool
     position: int
     max_bytes: Optional[int] = None  # CHARACTER_OCTET_LENGTH, None for non-string types
+    charset: Optional[str] = None  # CHARACTER_SET_NAME of string columns
+    collation: Optional[str] = None  # COLLATION_NAME of string columns: how the server orders them
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def test_dry_run_writes_the_plan_and_touches_nothing(stack, ops_db, tmp_path):
     accounts = run.table("ops_db.accounts")
     assert accounts["status"] == "planned" and accounts["target"] == "ops_db_accounts"
     assert accounts["key"] == "HASH id [primary key]"
-    assert accounts["partitions"].startswith("6 partitions on id")  # 500 rows / 100, in waves of 2 task slots
+    assert accounts["partitions"].startswith("6 partitions on (id)")  # 500 rows / 100, in waves of 2 task slots
     assert accounts["estimated_rows"] == 500 and accounts["estimated_bytes"] > 0
     wide_notes = " ".join(run.table("ops_db.wide")["notes"])
     assert "rows may exceed 400 KB" in wide_notes
@@ -84,7 +84,9 @@ def test_resume_after_the_driver_is_killed(stack, tmp_path):
     driver.wait(30)
     finished_before = len(finished_partitions(state, "resume_db", "events"))
     assert 4 <= finished_before < 16, "the kill should land mid-table"
-    assert state_entry(state, "resume_db", "events")["status"] == "loading"
+    # Unfinished: "loading", or "failed" when the driver's Python side outlived its JVM long
+    # enough to record the failure. Either way its finished partitions are trusted, nothing more.
+    assert state_entry(state, "resume_db", "events")["status"] in ("loading", "failed")
 
     resumed = run_job(stack, common[1:] + ["--resume"], tmp_path)
     assert resumed.code == 0, resumed.output[-3000:]

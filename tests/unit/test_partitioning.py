@@ -1,9 +1,10 @@
-import random
-import re
+import datetime
 
-from mapping.partitioning import (equal_width_boundaries, hash_predicates, integer_split_column, partition_count,
-                                  quantile_boundaries, range_predicates)
-from mapping.schema import Column, SourceTable
+import pytest
+
+from mapping.partitioning import (equal_width_boundaries, key_at_least, key_below, literal, midpoint, partition_count,
+                                  range_predicates, split_index, split_kind)
+from mapping.schema import Column, SourceTable, UniqueKey
 
 
 def test_small_tables_stay_one_partition():
@@ -18,39 +19,95 @@ def test_partitions_come_in_whole_waves_of_task_slots():
     assert partition_count(10 ** 9, 1000, 50, task_slots=8) == 48
 
 
-def in_range(predicate, value):
-    expression = predicate.replace("`m2d_part`", str(value)).replace(" AND ", " and ").replace(" OR ", " or ")
-    expression = re.sub(r"\d+ IS NULL", "False", expression)
-    return eval(expression)  # noqa: S307 - our own generated arithmetic comparisons
-
-
-def test_range_predicates_cover_every_value_exactly_once():
-    predicates = range_predicates([10, 20, 2 ** 64 - 5])
-    for value in [-(2 ** 63), 0, 9, 10, 19, 20, 2 ** 63, 2 ** 64 - 1]:
-        assert sum(in_range(p, value) for p in predicates) == 1, value
-
-
 def test_equal_width_boundaries():
     assert equal_width_boundaries(1, 100, 4) == [26, 51, 76]
     assert equal_width_boundaries(5, 6, 10) == [6]
 
 
-def test_quantiles_keep_skewed_keys_within_twice_the_mean():
-    rng = random.Random(1)
-    keys = sorted(set(list(range(1, 9001)) + [10 ** 12 + rng.randrange(10 ** 9) for _ in range(1000)]))
-    sample = sorted(rng.sample(keys, 500))
-    predicates = range_predicates(quantile_boundaries(sample, 8))
-    sizes = [sum(in_range(p, k) for k in keys) for p in predicates]
-    assert sum(sizes) == len(keys)
-    assert max(sizes) <= 2 * len(keys) / len(sizes), sizes
+def test_composite_predicates_are_expanded_and_half_open():
+    assert key_below(["`a`", "`b`"], ["1", "2"]) == "`a` < 1 OR (`a` = 1 AND `b` < 2)"
+    assert key_at_least(["`a`", "`b`"], ["1", "2"]) == "`a` > 1 OR (`a` = 1 AND `b` >= 2)"
+    assert key_below(["`a`", "`b`"], ["1"]) == "`a` < 1"  # a prefix compares its columns only
 
 
-def test_hash_predicates_one_bucket_each():
-    assert hash_predicates(3) == ["`m2d_part` = 0", "`m2d_part` = 1", "`m2d_part` = 2"]
+def in_range(predicate, key):
+    """Evaluate our generated predicates on a Python tuple (a, b); NULL compares as no value."""
+    a, b = key
+    expression = predicate.replace("`m2d_k0` IS NULL", str(a is None))
+    expression = expression.replace("`m2d_k0`", "A").replace("`m2d_k1`", "B").replace(" = ", " == ")
+    expression = expression.replace(" AND ", " and ").replace(" OR ", " or ")
+    if a is None:
+        return "True" in expression.split(" or ")[-1] if "IS NULL" in predicate else False
+    return eval(expression, {"A": a, "B": b})  # noqa: S307 - our own generated comparisons
 
 
-def test_split_column_is_a_not_null_integer_of_the_key():
-    columns = (Column("code", "varchar", "varchar(5)", False, 1), Column("n", "bigint", "bigint unsigned", False, 2))
-    table = SourceTable("d", "t", columns, ("code", "n"))
-    assert integer_split_column(table, ("code", "n")) == "n"
-    assert integer_split_column(table, ("code",)) == "n"
+def test_range_predicates_cover_every_key_tuple_exactly_once():
+    predicates = range_predicates([("1", "5"), ("1", "9"), ("2", "0")])
+    keys = [(a, b) for a in range(0, 4) for b in range(-1, 12)]
+    for key in keys:
+        assert sum(in_range(p, key) for p in predicates) == 1, key
+
+
+def test_nulls_of_a_nullable_unique_key_go_to_the_first_partition():
+    predicates = range_predicates([("10",)], nullable_first=True)
+    assert predicates == ["(`m2d_k0` < 10) OR `m2d_k0` IS NULL", "`m2d_k0` >= 10"]
+
+
+def column(kind, **extra):
+    return Column("k", kind, kind, False, 1, **extra)
+
+
+def test_literals_carry_any_byte_in_the_columns_own_type_and_collation():
+    text = column("varchar", charset="utf8mb4", collation="utf8mb4_unicode_ci")
+    assert literal(text, "a'b\\") == "CONVERT(X'6127625c' USING utf8mb4) COLLATE utf8mb4_unicode_ci"
+    assert literal(column("binary"), b"\x00'\xff") == "X'0027ff'"
+    assert literal(column("decimal"), "12.5000") == "12.5000"
+    assert literal(column("datetime"), "2024-01-01 00:00:00.000001") == "'2024-01-01 00:00:00.000001'"
+    with pytest.raises(ValueError):
+        literal(column("datetime"), "1' OR '1")
+    with pytest.raises(ValueError):
+        literal(column("decimal"), "1; DROP")
+
+
+@pytest.mark.parametrize("kind, low, high", [
+    ("integer", 1, 100), ("number", "1.0000", "2.0000"), ("datetime", "2024-01-01 00:00:00.000000",
+                                                            "2024-01-02 00:00:00.000000"),
+    ("date", "2020-01-01", "2024-01-01"), ("time", "-838:59:59.000000", "838:59:59.000000"),
+    ("binary", b"\x00", b"\xff\xff"),
+])
+def test_midpoints_fall_strictly_between(kind, low, high):
+    middle = midpoint(kind, low, high)
+    assert middle is not None and middle not in (low, high)
+    if kind == "binary":
+        assert low < middle < high
+    if kind == "datetime":
+        assert middle == "2024-01-01 12:00:00.000000"
+
+
+def test_no_midpoint_between_neighbours():
+    assert midpoint("integer", 5, 6) is None
+    assert midpoint("binary", b"a", b"a\x00") is None
+
+
+def test_string_midpoints_follow_the_servers_alphabet():
+    alphabet = "-0123456789abcdef"  # as a case-insensitive collation sorts UUID characters
+    middle = midpoint("string", "00000000-0000", "ffffffff-ffff", alphabet)
+    assert set(middle) <= set(alphabet) and "00000000-0000" < middle < "ffffffff-ffff"
+    assert midpoint("string", "a", "b", "") is None  # no alphabet: no guess
+
+
+def test_split_index_prefers_the_primary_key_and_skips_unordered_columns():
+    columns = (Column("id", "char", "char(36)", False, 1, charset="utf8mb4", collation="utf8mb4_general_ci"),
+               Column("g", "point", "point", False, 2), Column("n", "int", "int", True, 3))
+    table = SourceTable("d", "t", columns, ("g",), (UniqueKey("u_n", ("n",)), UniqueKey("u_id", ("id",))))
+    assert split_index(table)[:2] == ("u_n", ("n",))  # PK has no order; a nullable 1-column key is fine
+    assert split_kind(columns[1]) is None and split_kind(columns[0]) == "string"
+    bare = SourceTable("d", "t", columns, ())
+    assert split_index(bare) == (None, (), "no primary or unique key")
+
+
+def test_temporal_midpoint_keeps_microseconds():
+    low, high = "2024-01-01 00:00:00.000001", "2024-01-01 00:00:00.000003"
+    assert midpoint("datetime", low, high) == "2024-01-01 00:00:00.000002"
+    assert datetime.datetime.strptime(midpoint("timestamp", "2001-01-01 00:00:00", "2003-01-01 00:00:00"),
+                                      "%Y-%m-%d %H:%M:%S.%f").year == 2002

@@ -4,7 +4,7 @@ import threading
 from jobs.state import CHECK_FAILED, DONE, FAILED, LOADING, WRITTEN, State, remaining, resume_point
 from mapping.partitioning import Partitioning
 
-SPLIT = Partitioning("range", "`id`", ("`m2d_part` < 5", "`m2d_part` >= 5"), "2 partitions")
+SPLIT = Partitioning("range", ("`id`",), ("`m2d_k0` < 5", "`m2d_k0` >= 5"), "2 partitions")
 
 
 def test_concurrent_tables_save_one_consistent_manifest(tmp_path):
@@ -38,7 +38,7 @@ def test_tables_that_print_alike_have_their_own_entries(tmp_path):
 
 def entry(status, table_id="id-1", target="db_t", finished=None):
     return {"database": "db", "table": "t", "target": target, "table_id": table_id, "status": status,
-            "strategy": SPLIT.strategy, "column_sql": SPLIT.column_sql, "predicates": list(SPLIT.predicates),
+            "strategy": SPLIT.strategy, "split_columns": list(SPLIT.split_columns), "predicates": list(SPLIT.predicates),
             "description": SPLIT.description, "finished": finished or {}}
 
 
@@ -74,6 +74,6 @@ def test_an_older_manifest_layout_is_not_trusted(tmp_path):
 
 
 def test_remaining_partitions():
-    partitioning = Partitioning("range", "`id`", ("a", "b", "c"), "")
+    partitioning = Partitioning("range", ("`id`",), ("a", "b", "c"), "")
     assert remaining(partitioning, {0, 2}) == [1]
-    assert remaining(Partitioning("single", None, (), ""), set()) == [0]
+    assert remaining(Partitioning("single", (), (), ""), set()) == [0]
