@@ -6,7 +6,7 @@ setup(
     description="PySpark batch job that migrates whole MySQL databases into Amazon DynamoDB",
     packages=find_packages(include=["jobs", "jobs.*", "mapping", "mapping.*"]),
     python_requires=">=3.9",
-    install_requires=["boto3>=1.28", "pymysql>=1.0"],
+    install_requires=["boto3>=1.28", "pymysql>=1.0", "mysql-replication>=1.0.17,<1.1"],
     extras_require={
         "spark": ["pyspark>=3.5,<3.6"],
         # moto only serves a local S3 for the s3:// path tests

@@ -44,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="count and checksum both sides after the load (default on; --no-verify skips it)")
     add("--verify-only", action="store_true", default=None,
         help="write nothing: compare the existing DynamoDB tables with the source")
+    add("--catch-up", action="store_true", default=None,
+        help="apply the binlog from a recorded position to the migrated tables instead of loading")
+    add("--from-report", metavar="PATH", help="catch up from where this report's load or catch-up ended")
+    add("--from-position", metavar="FILE:POS", help="catch up from this binlog position")
+    add("--from-gtid", metavar="GTID_SET", help="catch up from this GTID set")
+    add("--follow", action="store_true", default=None, help="keep catching up until SIGTERM or --max-seconds")
+    add("--max-seconds", type=float, help="with --follow: stop after this many seconds")
     add("--verbose", action="store_true", default=None, help="tracebacks and Spark INFO logs")
     return parser
 
@@ -68,6 +75,12 @@ _FLAG_TO_SETTING = {
     "verify": "run.verify",
     "verify_only": "run.verify_only",
     "verbose": "run.verbose",
+    "catch_up": "run.catch_up",
+    "from_report": "catch_up.from_report",
+    "from_position": "catch_up.from_position",
+    "from_gtid": "catch_up.from_gtid",
+    "follow": "catch_up.follow",
+    "max_seconds": "catch_up.max_seconds",
 }
 
 

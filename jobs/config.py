@@ -6,6 +6,7 @@ values (a test keeps them equal). Secrets are never part of this object.
 import dataclasses
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, get_args, get_origin, get_type_hints
 
@@ -69,7 +70,6 @@ class SparkConfig:
     max_partitions: int = 2000
     max_concurrent_tables: int = 4
     progress_seconds: float = 10
-    sample_rows_per_partition: int = 50  # sampled keys per partition for skew-proof splits
     task_slots: int = 0  # tasks that run at once; 0: Spark's defaultParallelism (dry run: the CPU count)
 
 
@@ -81,8 +81,20 @@ class OutputConfig:
 
 
 @dataclass
+class CatchUpConfig:
+    from_report: Optional[str] = None  # a load's (or catch-up's) report: start where it ended
+    from_position: Optional[str] = None  # or FILE:POS
+    from_gtid: Optional[str] = None  # or a GTID set (MariaDB domain-server-sequence)
+    follow: bool = False  # keep applying until SIGTERM or max_seconds, logging the lag
+    max_seconds: float = 0  # with follow: stop after this long (0: no limit)
+    batch_rows: int = 1000  # row changes gathered before they are applied (at a transaction's end)
+    server_id: int = 4242001  # the replica id this client presents to the server; unique per client
+
+
+@dataclass
 class RunConfig:
     dry_run: bool = False  # write the plan, touch nothing
+    catch_up: bool = False  # apply the binlog from a recorded position instead of loading
     verify: bool = True  # count and checksum both sides after the load (--no-verify skips it)
     resume: bool = False  # skip tables and partitions the state records as finished
     verify_only: bool = False  # no load: compare existing DynamoDB tables with the source
@@ -106,6 +118,7 @@ class Config:
     spark: SparkConfig = field(default_factory=SparkConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    catch_up: CatchUpConfig = field(default_factory=CatchUpConfig)
     tables: Dict[str, TableOverride] = field(default_factory=dict)  # key: "database.table"
 
     def override_for(self, database: str, table: str) -> TableOverride:
@@ -137,10 +150,20 @@ class Config:
             raise ConfigError(f"setting spark.task_slots is {self.spark.task_slots}; expected 0 (automatic) or more")
         if not 0 < self.mysql.port < 65536:
             raise ConfigError(f"setting mysql.port is {self.mysql.port}; expected 1-65535")
+        if self.catch_up.max_seconds < 0:
+            raise ConfigError(f"setting catch_up.max_seconds is {self.catch_up.max_seconds}; expected 0 or more")
+        if self.run.catch_up and sum(1 for v in (self.catch_up.from_report, self.catch_up.from_position,
+                                                 self.catch_up.from_gtid) if v) != 1:
+            raise ConfigError("--catch-up needs exactly one start: --from-report, --from-position or --from-gtid")
+        if self.catch_up.from_position and not _POSITION.fullmatch(self.catch_up.from_position):
+            raise ConfigError(f"setting catch_up.from_position is {self.catch_up.from_position!r}; expected FILE:POS")
         problem = template_problem(self.naming.template)
         if problem:
             raise ConfigError(f"setting naming.template {self.naming.template!r} {problem}")
         return self
+
+
+_POSITION = re.compile(r"[^:]+:\d+")
 
 
 def _positive_settings(config: "Config"):
@@ -148,8 +171,8 @@ def _positive_settings(config: "Config"):
                         "net_read_timeout_seconds", "wait_timeout_seconds"),
               "dynamodb": ("read_capacity", "write_capacity", "on_demand_wcu", "max_retry_seconds",
                            "table_wait_seconds"),
-              "spark": ("rows_per_partition", "max_partitions", "max_concurrent_tables", "progress_seconds",
-                        "sample_rows_per_partition")}
+              "spark": ("rows_per_partition", "max_partitions", "max_concurrent_tables", "progress_seconds"),
+              "catch_up": ("batch_rows", "server_id")}
     for group, names in groups.items():
         for name in names:
             yield f"{group}.{name}", getattr(getattr(config, group), name)

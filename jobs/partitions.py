@@ -44,6 +44,7 @@ class KeySplit:
         self.quoted = [quote_identifier(c) for c in columns]
         self.source = f"{quote_table(table.database, table.name)} FORCE INDEX ({quote_identifier(index)})"
         self.nullable_first = self.columns[0].nullable
+        self.comparisons = [rules.comparison(c) for c in self.columns]
         self.total = max(1, table.estimated_rows)  # InnoDB's own row count statistic
         self._alphabets = {}
 
@@ -57,7 +58,7 @@ class KeySplit:
     def _select(self) -> str:
         fetch = []
         for column, kind, quoted in zip(self.columns, self.kinds, self.quoted):
-            if kind in ("string", "binary"):
+            if kind in ("string", "binary", "enum"):
                 fetch.append(f"HEX({quoted})")  # the exact bytes, in the column's character set
             elif kind == "integer":
                 fetch.append(quoted)
@@ -68,9 +69,9 @@ class KeySplit:
     def _decode(self, row) -> Tuple:
         values = []
         for column, kind, value in zip(self.columns, self.kinds, row):
-            if kind in ("string", "binary"):
+            if kind in ("string", "binary", "enum"):
                 raw = bytes.fromhex(value)
-                codec = rules.python_codec(column.charset) if kind == "string" else None
+                codec = rules.python_codec(column.charset) if kind != "binary" else None
                 values.append(raw.decode(codec) if codec else raw)
             elif kind == "integer":
                 values.append(int(value))
@@ -89,9 +90,9 @@ class KeySplit:
     def inside(self, low: Sequence, high: Sequence, candidate: Sequence) -> Optional[Tuple]:
         """A real key strictly between low and high in the server's order, as near the candidate
         as the index gives: the first at or after it, else the last before it."""
-        between = (f"({rules.key_above(self.quoted, self.literals(low))}) AND "
-                   f"({rules.key_below(self.quoted, self.literals(high))})")
-        at = rules.key_at_least(self.quoted, self.literals(candidate))
+        between = (f"({rules.key_above(self.quoted, self.literals(low), self.comparisons)}) AND "
+                   f"({rules.key_below(self.quoted, self.literals(high), self.comparisons)})")
+        at = rules.key_at_least(self.quoted, self.literals(candidate), self.comparisons)
         return (self._edge(f"{between} AND ({at})", descending=False)
                 or self._edge(f"{between} AND NOT ({at})", descending=True))
 
@@ -99,8 +100,8 @@ class KeySplit:
         """The optimizer's estimate of the keys in [low, high): InnoDB dives into the B-tree.
         Estimates of large ranges are biased (and capped at half the table); the split only
         compares small intervals with each other, which shares the bias out."""
-        where = (f"({rules.key_at_least(self.quoted, self.literals(low))}) AND "
-                 f"({rules.key_below(self.quoted, self.literals(high))})")
+        where = (f"({rules.key_at_least(self.quoted, self.literals(low), self.comparisons)}) AND "
+                 f"({rules.key_below(self.quoted, self.literals(high), self.comparisons)})")
         with self.conn.cursor() as cur:
             cur.execute(f"EXPLAIN SELECT 1 FROM {self.source} WHERE {where}")
             names = [d[0].lower() for d in cur.description]
@@ -121,6 +122,13 @@ class KeySplit:
                 f"SELECT GROUP_CONCAT(c SEPARATOR '') FROM ({options}) AS a GROUP BY c ORDER BY c")]
         return seen[1]
 
+    def alphabet_of(self, position: int, low, high) -> List[str]:
+        if self.kinds[position] == "enum":
+            return rules.enum_values(self.columns[position].column_type)
+        if self.kinds[position] == "string" and isinstance(low, str):
+            return self.alphabet(position, low, high)
+        return []
+
     # ---- the split ----
 
     def split(self, parts: int) -> rules.Partitioning:
@@ -138,7 +146,8 @@ class KeySplit:
             keys, weights = self.skeleton(first, last, parts)
             boundaries = cut(keys, weights, parts)
             how = f"boundaries from {len(keys)} index dives weighed by the optimizer's row estimates"
-        predicates = rules.range_predicates([self.literals(b) for b in boundaries], self.nullable_first)
+        predicates = rules.range_predicates([self.literals(b) for b in boundaries], self.nullable_first,
+                                            self.comparisons)
         if not predicates:
             return rules.Partitioning("single", (), (), "1 partition")
         return rules.Partitioning(
@@ -157,7 +166,7 @@ class KeySplit:
             i = todo.pop()
             low, high = keys[i], keys[i + 1]
             j = next((n for n, (a, b) in enumerate(zip(low, high)) if a != b), None)
-            alphabet = self.alphabet(j, low[j], high[j]) if self.kinds[j] == "string" and isinstance(low[j], str) else []
+            alphabet = self.alphabet_of(j, low[j], high[j])
             middle = rules.midpoint(self.kinds[j], low[j], high[j], alphabet)
             # No value between: the start of high's block at that column is the candidate.
             candidate = low[:j] + (middle,) if middle is not None else high[:j + 1]

@@ -7,7 +7,7 @@ from jobs.errors import ConfigError, PlanningError
 from mapping import render
 from mapping.identifiers import quote_table
 from mapping.keys import KeyChoiceError, KeySchema, choose_key, collision_risk
-from mapping.items import MAX_ITEM_BYTES
+from mapping.items import MAX_ITEM_BYTES, ItemLayout
 from mapping.names import NameCollision, assign_target_names, display_name, name_matches, render_target_name
 from mapping.schema import SYSTEM_VERSIONED, Column, SkippedObject, SourceTable
 
@@ -38,6 +38,18 @@ class TablePlan:
 
     def attribute_of_column(self, column: str) -> str:
         return self.attributes[[c.name for c in self.columns].index(column)]
+
+    def layout(self, null_as: str) -> ItemLayout:
+        """How a rendered row (its columns, then a synthesised RANGE, then a row id) becomes an item."""
+        attributes = list(self.attributes)
+        if self.key.synthesized_range:
+            attributes.append(self.key.range_attribute)
+        if self.key.synthesized_hash:
+            attributes.append(self.key.hash_attribute)
+        key_attributes = tuple(self.attribute_of_column(c) for c in self.key.source_columns) or (
+            self.key.hash_attribute,)
+        return ItemLayout(tuple(attributes), self.key.hash_attribute, self.key.range_attribute, key_attributes,
+                          null_as, self.key.synthesized_hash)
 
 
 @dataclass

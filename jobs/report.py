@@ -11,6 +11,7 @@ VERIFIED = "verified"
 ALREADY_DONE = "already done"
 SKIPPED = "skipped"
 PLANNED = "planned"
+CAUGHT_UP = "caught up"
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -32,6 +33,7 @@ class TableResult:
     estimated_bytes: int = 0
     rows_read: int = 0
     items_written: int = 0
+    items_deleted: int = 0  # catch-up: items of rows deleted (or re-keyed) at the source
     rejected: int = 0
     merged_rows: int = 0  # rows whose key text another row also had: one item for both
     partitions_finished: int = 0  # in this run; a failed table's counts are those partitions'
@@ -84,6 +86,7 @@ class Report:
     started_at: str = ""
     finished_at: str = ""
     error: Optional[str] = None  # the run as a whole failed (bad input, nothing matched, planning)
+    catch_up: Optional[Dict] = None  # start, end and target positions, row changes, why it stopped
 
     def exit_code(self) -> int:
         if self.error:
@@ -108,6 +111,7 @@ class Report:
             "exit_code": self.exit_code(),
             "error": self.error,
             "source_position": self.source_position,
+            "catch_up": self.catch_up,
             "totals": self.totals(),
             "tables": [dict(asdict(t), items_per_second=round(t.items_per_second, 1)) for t in self.tables],
             "not_migrated": [asdict(o) for o in self.not_migrated],
@@ -143,6 +147,10 @@ class Report:
                 lines.append(f"  verify {t.source}: {json.dumps(t.verification, ensure_ascii=False)}")
         for other in self.not_migrated:
             lines.append(f"  not migrated {other.source} ({other.kind}): {other.reason}")
+        if self.catch_up:
+            c = self.catch_up
+            lines.append(f"  catch-up: {c.get('row_changes', 0)} row change(s) from {_position(c.get('start'))} to "
+                         f"{_position(c.get('end'))} in {c.get('seconds', 0)}s ({c.get('stopped', '')})")
         if self.error:
             lines.append(f"  error: {self.error}")
         totals = self.totals()
@@ -150,6 +158,14 @@ class Report:
                      f"{totals['items_written']} items written, {totals['rejected']} rejected; "
                      f"exit code {self.exit_code()}")
         return "\n".join(lines)
+
+
+def _position(position: Optional[Dict]) -> str:
+    if not position:
+        return "-"
+    if "binlog_file" in position:
+        return f"{position['binlog_file']}:{position['binlog_position']}"
+    return f"GTID {position.get('gtid')}"
 
 
 def _verified(result: TableResult) -> str:

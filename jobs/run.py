@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, List, Optional, Sequence
 
-from jobs import catalog, dynamo, reader, state as states, storage, transforms, verify
+from jobs import catalog, catchup, dynamo, reader, state as states, storage, transforms, verify
 from jobs.config import Config
 from jobs.errors import one_line
 from jobs.load import clear_rejects, sum_stats, write_partition
@@ -94,6 +94,11 @@ def run(config: Config, conn, dynamo_client, spark_factory: Callable, password: 
              len(plan.tables), len(plan.skipped), len(plan.not_migrated))
     if not plan.tables and not plan.skipped:
         report.error = nothing_to_migrate(config, plan)
+        return _finished(report)
+    if config.run.catch_up:
+        settings = {"host": config.mysql.host, "port": config.mysql.port, "user": config.mysql.user,
+                    "passwd": password}
+        catchup.run_catch_up(config, conn, dynamo_client, jobs, report, settings)
         return _finished(report)
     spark = None if config.run.dry_run or not jobs else spark_factory()
     # Splits are planned before any DynamoDB table is created: a table that cannot be split
@@ -311,15 +316,7 @@ class TableRunner:
         log.error("%s: %s", plan.name, result.error)
 
     def layout(self, plan: TablePlan) -> ItemLayout:
-        attributes = list(plan.attributes)
-        if plan.key.synthesized_range:
-            attributes.append(plan.key.range_attribute)
-        if plan.key.synthesized_hash:
-            attributes.append(plan.key.hash_attribute)
-        key_attributes = tuple(plan.attribute_of_column(c) for c in plan.key.source_columns) or (
-            plan.key.hash_attribute,)
-        return ItemLayout(tuple(attributes), plan.key.hash_attribute, plan.key.range_attribute, key_attributes,
-                          self.config.dynamodb.null_as, plan.key.synthesized_hash)
+        return plan.layout(self.config.dynamodb.null_as)
 
     def items_frame(self, job: TableJob, todo: Optional[List[int]] = None):
         """The table as rows of strings in the layout's order (todo: only these partitions)."""

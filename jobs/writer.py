@@ -53,11 +53,15 @@ class RateLimiter:
         self.rate = min(self.max_rate, self.rate + self.max_rate / 20)
 
 
+PUT, DELETE = "PutRequest", "DeleteRequest"
+
+
 @dataclass
 class _Pending:
-    item: dict
+    item: dict  # the item for a put, its key for a delete
     size: int
     units: int
+    request: str = PUT
     attempt: int = 0
     not_before: float = 0.0
     failing_since: Optional[float] = None
@@ -66,7 +70,7 @@ class _Pending:
 class BatchWriter:
     """Buffers puts into BatchWriteItem calls of at most 25 items / 16 MB.
 
-    - A key put twice before it is sent is sent once, with the last value.
+    - A key written twice before it is sent (put or delete) is sent once: the last request wins.
     - UnprocessedItems wait out their own exponential backoff with full jitter in a retry
       queue while new items keep flowing, so one slow item does not stall the task.
     - Throttling errors pause the whole task with the same backoff and halve its rate.
@@ -90,6 +94,7 @@ class BatchWriter:
         self._error_attempt = 0
         self._failing_since: Optional[float] = None
         self.written = 0
+        self.deleted = 0
         self.retried_items = 0
         self.throttle_events = 0
         self.collapsed_duplicates = 0
@@ -104,12 +109,19 @@ class BatchWriter:
             self.flush()
 
     def put(self, item: dict, size_bytes: int, units: int) -> None:
-        key = self._key(item)
+        self._queue(_Pending(item, size_bytes, units))
+
+    def delete(self, key: dict) -> None:
+        """Delete the item with this key (wire form, key attributes only); 1 WCU for items up to 1 KB."""
+        self._queue(_Pending(key, 0, 1, DELETE))
+
+    def _queue(self, pending: _Pending) -> None:
+        key = self._key(pending.item)
         if key in self._fresh or key in self._retry:  # the last write of a key wins
             self.collapsed_duplicates += 1
             self._fresh.pop(key, None)
             self._retry.pop(key, None)
-        self._fresh[key] = _Pending(item, size_bytes, units)
+        self._fresh[key] = pending
         if len(self._fresh) + self._due_count() >= MAX_BATCH_ITEMS:
             self._send_batch()
 
@@ -151,8 +163,8 @@ class BatchWriter:
         units = sum(p.units for _, p in batch)
         self.limiter.acquire(units)
         try:
-            response = self.client.batch_write_item(
-                RequestItems={self.table: [{"PutRequest": {"Item": p.item}} for _, p in batch]})
+            response = self.client.batch_write_item(RequestItems={self.table: [
+                {p.request: {"Item" if p.request == PUT else "Key": p.item}} for _, p in batch]})
         except Exception as error:  # noqa: BLE001 - classified just below
             if not _is_retryable(error):
                 raise WriteFailed(f"DynamoDB table {self.table}: {describe_aws_error(error)}") from error
@@ -166,12 +178,15 @@ class BatchWriter:
         self.batches += 1
         self._error_attempt, self._failing_since = 0, None
         self.limiter.on_success()
-        unprocessed = {self._key(r["PutRequest"]["Item"])
+        unprocessed = {self._key(r[PUT]["Item"] if PUT in r else r[DELETE]["Key"])
                        for r in response.get("UnprocessedItems", {}).get(self.table, [])}
         now = self._clock()
         for key, pending in batch:
             if key not in unprocessed:
-                self.written += 1
+                if pending.request == PUT:
+                    self.written += 1
+                else:
+                    self.deleted += 1
                 self.consumed_units += pending.units
                 continue
             # Unprocessed items cost no capacity: their units go back to the budget.

@@ -46,7 +46,9 @@ start_mariadb() {
   mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/mysql.sock" \
     --port="$MYSQL_PORT" --bind-address=127.0.0.1 --pid-file="$dir/mariadbd.pid" \
     --log-error="$dir/error.log" --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-    --innodb-buffer-pool-size=512M --max-allowed-packet=64M ${M2D_MYSQL_ARGS:-} >/dev/null 2>&1 &
+    --innodb-buffer-pool-size=512M --max-allowed-packet=64M \
+    --log-bin="$dir/binlog" --server-id=1 --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL \
+    ${M2D_MYSQL_ARGS:-} >/dev/null 2>&1 &
   wait_for_port "$MYSQL_PORT" mariadb 30
   mariadb --socket="$dir/mysql.sock" -uroot \
     -e "ALTER USER 'root'@'localhost' IDENTIFIED BY '${MYSQL_PASSWORD:-m2d-local-pw}';

@@ -147,3 +147,17 @@ def decode_composite(text: str) -> Tuple[str, ...]:
             current.append(char)
     parts.append("".join(current))
     return tuple(parts)
+
+
+def row_digest(values: Iterable[Optional[str]]) -> str:
+    """SHA-256 (hex) of a row's rendered values: each value tagged 'v' + escaped text, NULL 'n',
+    joined with '#'. The same rule as jobs.transforms.with_row_id, in Python (catch-up)."""
+    import hashlib
+
+    parts = ["n" if v is None else "v" + escape_component(v) for v in values]
+    return hashlib.sha256(SEPARATOR.join(parts).encode("utf-8")).hexdigest()
+
+
+def row_id(digest: str, ordinal: int) -> str:
+    """The n-th of identical rows: the digest, then '<digest>#2', '<digest>#3', ..."""
+    return digest if ordinal == 1 else f"{digest}{SEPARATOR}{ordinal}"

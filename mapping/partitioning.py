@@ -67,7 +67,15 @@ def split_kind(column: Column) -> Optional[str]:
         return "string"
     if kind in BINARY_TYPES:
         return "binary"
+    if kind == "enum" and column.charset and column.collation:
+        return "enum"
     return None
+
+
+def enum_values(column_type: str) -> List[str]:
+    """The members of enum('a','b''c') in declaration order, which is how an ENUM sorts."""
+    body = column_type[column_type.index("(") + 1:column_type.rindex(")")]
+    return [m.replace("''", "'") for m in re.findall(r"'((?:[^']|'')*)'", body)]
 
 
 def split_index(table: SourceTable) -> Tuple[Optional[str], Tuple[str, ...], str]:
@@ -122,7 +130,30 @@ def literal(column: Column, value) -> str:
         return f"CONVERT(X'{raw.hex()}' USING {column.charset}) COLLATE {column.collation}"
     if kind == "binary":
         return f"X'{bytes(value).hex()}'"
+    if kind == "enum":
+        return str(enum_values(column.column_type).index(value) + 1)  # its position; see enum_comparison
     raise ValueError(f"column {column.name} has no usable order")
+
+
+def comparison(column: Column):
+    """How `expression op literal` is written for a column: plain, except for ENUM.
+
+    MariaDB compares an ENUM with a string as text and with a number by position, and
+    answers neither inequality from the index; equality and IN lists it does. So for an
+    ENUM `e > 2` is written as `e IN (the members after the second)`.
+    """
+    if split_kind(column) != "enum":
+        return lambda expression, op, value: f"{expression} {op} {value}"
+    members = enum_values(column.column_type)
+    texts = [literal(Column(column.name, "varchar", "varchar", False, 0, charset=column.charset,
+                            collation=column.collation), m) for m in members]
+    tests = {"<": lambda i, n: i < n, "<=": lambda i, n: i <= n, ">": lambda i, n: i > n,
+             ">=": lambda i, n: i >= n, "=": lambda i, n: i == n}
+
+    def written(expression, op, value):
+        chosen = [t for i, t in enumerate(texts, start=1) if tests[op](i, int(value))]
+        return f"{expression} IN ({', '.join(chosen)})" if chosen else "0 = 1"
+    return written
 
 
 def python_codec(charset: Optional[str]) -> Optional[str]:
@@ -132,44 +163,51 @@ def python_codec(charset: Optional[str]) -> Optional[str]:
 
 # ---- predicates in the expanded form ----
 
-def _compare(columns: Sequence[str], literals: Sequence[str], last: str) -> str:
+def _plain(expression: str, op: str, value: str) -> str:
+    return f"{expression} {op} {value}"
+
+
+def _compare(columns: Sequence[str], literals: Sequence[str], last: str, comparisons=None) -> str:
     """key <op> tuple, expanded: a OP1 x OR (a = x AND b OP2 y) ... (op strict but the last).
 
-    columns are SQL expressions (quoted names); a shorter tuple compares its prefix only.
+    columns are SQL expressions (quoted names); a shorter tuple compares its prefix only;
+    comparisons (one per column, see comparison()) write each `column op value`.
     """
+    written = list(comparisons or [_plain] * len(columns))
     terms = []
     for i, (column, value) in enumerate(zip(columns, literals)):
-        equal = [f"{c} = {v}" for c, v in zip(columns[:i], literals[:i])]
+        equal = [written[n](c, "=", v) for n, (c, v) in enumerate(zip(columns[:i], literals[:i]))]
         strict = last[0] if i < len(literals) - 1 else last  # '<=' / '>=' only on the last column
-        terms.append(" AND ".join(equal + [f"{column} {strict} {value}"]))
+        terms.append(" AND ".join(equal + [written[i](column, strict, value)]))
     return " OR ".join(f"({t})" if " AND " in t else t for t in terms)
 
 
-def key_below(columns: Sequence[str], literals: Sequence[str]) -> str:
-    return _compare(columns, literals, "<")
+def key_below(columns: Sequence[str], literals: Sequence[str], comparisons=None) -> str:
+    return _compare(columns, literals, "<", comparisons)
 
 
-def key_at_least(columns: Sequence[str], literals: Sequence[str]) -> str:
-    return _compare(columns, literals, ">=")
+def key_at_least(columns: Sequence[str], literals: Sequence[str], comparisons=None) -> str:
+    return _compare(columns, literals, ">=", comparisons)
 
 
-def key_above(columns: Sequence[str], literals: Sequence[str]) -> str:
-    return _compare(columns, literals, ">")
+def key_above(columns: Sequence[str], literals: Sequence[str], comparisons=None) -> str:
+    return _compare(columns, literals, ">", comparisons)
 
 
-def range_predicates(boundaries: Sequence[Sequence[str]], nullable_first: bool = False) -> List[str]:
+def range_predicates(boundaries: Sequence[Sequence[str]], nullable_first: bool = False,
+                     comparisons=None) -> List[str]:
     """Half-open ranges covering every key tuple exactly once (NULL keys in the first)."""
     if not boundaries:
         return []
     width = max(len(b) for b in boundaries)
     aliases = [quote_identifier(split_alias(i)) for i in range(width)]
-    first = key_below(aliases, boundaries[0])
+    first = key_below(aliases, boundaries[0], comparisons)
     if nullable_first:
         first = f"({first}) OR {aliases[0]} IS NULL"
     predicates = [first]
     for low, high in zip(boundaries, boundaries[1:]):
-        predicates.append(f"({key_at_least(aliases, low)}) AND ({key_below(aliases, high)})")
-    predicates.append(key_at_least(aliases, boundaries[-1]))
+        predicates.append(f"({key_at_least(aliases, low, comparisons)}) AND ({key_below(aliases, high, comparisons)})")
+    predicates.append(key_at_least(aliases, boundaries[-1], comparisons))
     return predicates
 
 
@@ -192,6 +230,9 @@ def midpoint(kind: str, low, high, alphabet: Sequence[str] = ()):
     if kind == "integer":
         middle = (int(low) + int(high)) // 2
         return middle if int(low) < middle < int(high) else None
+    if kind == "enum":  # members by position: alphabet holds them in declaration order
+        a, b = alphabet.index(low), alphabet.index(high)
+        return alphabet[(a + b) // 2] if b - a > 1 else None
     if kind == "number":
         a, b = Decimal(low), Decimal(high)
         middle = (a + b) / 2

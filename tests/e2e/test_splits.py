@@ -31,6 +31,10 @@ SHAPES = {  # table -> (DDL, fill); every fill gives exactly ROWS rows
     "bin_key": ("CREATE TABLE bin_key (k BINARY(16) PRIMARY KEY, v INT)",
                 "INSERT INTO bin_key SELECT UNHEX(MD5(seq)), seq FROM seq_1_to_199744 UNION ALL "
                 "SELECT UNHEX(REPEAT(LPAD(HEX(seq), 2, '0'), 16)), seq FROM seq_0_to_255"),
+    # an ENUM sorts by member position, not text: its ranges are written as IN lists
+    "enum_key": ("CREATE TABLE enum_key (e ENUM('zeta', 'alpha', 'mid') NOT NULL, id INT NOT NULL, v INT,"
+                 " PRIMARY KEY (e, id))",
+                 "INSERT INTO enum_key SELECT ELT(1 + seq % 3, 'zeta', 'alpha', 'mid'), seq, seq FROM seq_1_to_200000"),
     "no_key": ("CREATE TABLE no_key (a INT, b VARCHAR(20))",
                "INSERT INTO no_key SELECT seq % 1000, CONCAT('v', seq % 777) FROM seq_1_to_200000"),
 }

@@ -34,3 +34,19 @@ def test_row_id_is_deterministic_and_numbers_exact_duplicates(spark):
     digests = {i.split("#")[0] for i in ids}
     assert len(digests) == 3
     assert sorted(i.split("#")[1] for i in ids if "#" in i) == ["2", "3"]
+
+
+def test_row_id_matches_the_pure_rule_catch_up_uses(spark):
+    from mapping.keys import row_digest, row_id
+
+    rows = TRICKY + [("1", None, "x"), ("1", None, "x"), ("6", None, None)]
+    actual = spark.createDataFrame(rows, SCHEMA).transform(with_row_id(["c0", "c1", "c2"], "rid"))
+    seen = {}
+    expected_rows = []
+    for row in rows:
+        digest = row_digest(row)
+        seen[digest] = seen.get(digest, 0) + 1
+        expected_rows.append(row + (row_id(digest, seen[digest]),))
+    expected_schema = T.StructType(SCHEMA.fields + [T.StructField("rid", T.StringType())])
+    expected = spark.createDataFrame(expected_rows, expected_schema)
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)

@@ -111,3 +111,17 @@ def test_temporal_midpoint_keeps_microseconds():
     assert midpoint("datetime", low, high) == "2024-01-01 00:00:00.000002"
     assert datetime.datetime.strptime(midpoint("timestamp", "2001-01-01 00:00:00", "2003-01-01 00:00:00"),
                                       "%Y-%m-%d %H:%M:%S.%f").year == 2002
+
+
+def test_enum_keys_split_by_member_position_with_in_lists():
+    from mapping.partitioning import comparison, enum_values
+
+    e = Column("e", "enum", "enum('zeta','it''s','mid')", False, 1, charset="utf8mb4", collation="utf8mb4_bin")
+    assert enum_values(e.column_type) == ["zeta", "it's", "mid"]
+    assert literal(e, "it's") == "2" and midpoint("enum", "zeta", "mid", enum_values(e.column_type)) == "it's"
+    written = comparison(e)
+    assert written("`e`", ">", "1") == ("`e` IN (CONVERT(X'69742773' USING utf8mb4) COLLATE utf8mb4_bin, "
+                                        "CONVERT(X'6d6964' USING utf8mb4) COLLATE utf8mb4_bin)")
+    assert written("`e`", "<", "1") == "0 = 1"
+    assert key_below(["`e`", "`id`"], ["2", "7"], [written, comparison(column("int"))]).startswith(
+        "`e` IN (CONVERT(X'7a657461'")

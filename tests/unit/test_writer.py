@@ -211,3 +211,36 @@ def test_the_row_loop_counts_rows_merged_into_one_key():
     stats = write_rows(rows, spec, writer, rejects)
     rejects.close()
     assert (stats["rows"], stats["merged_rows"], stats["rejected"], len(writer.items)) == (6, 2, 1, 5)
+
+
+class DeletingStub(StubClient):
+    """Also takes DeleteRequests; the first call leaves its last request unprocessed."""
+
+    def batch_write_item(self, RequestItems):
+        (name, requests), = RequestItems.items()
+        self.calls.append([next(iter(r)) for r in requests])
+        first = len(self.calls) == 1
+        done, rest = (requests[:-1], requests[-1:]) if first else (requests, [])
+        for request in done:
+            if "PutRequest" in request:
+                item = request["PutRequest"]["Item"]
+                self.table[item["id"]["S"]] = item
+            else:
+                self.table.pop(request["DeleteRequest"]["Key"]["id"]["S"], None)
+        return {"UnprocessedItems": {name: rest}} if rest else {}
+
+
+def test_deletes_share_batches_with_puts_and_the_last_request_for_a_key_wins():
+    client, clock = DeletingStub(), FakeClock()
+    client.table["old"] = item("old")
+    writer = make_writer(client, clock)
+    with writer:
+        writer.put(item(1), 10, 1)
+        writer.delete({"id": {"S": "1"}})  # put then delete in one batch: only the delete goes
+        writer.delete({"id": {"S": "2"}})
+        writer.put(item(2, "back"), 10, 1)  # delete then put: only the put goes
+        writer.delete({"id": {"S": "old"}})  # left unprocessed once, then retried
+    assert client.calls[0] == ["DeleteRequest", "PutRequest", "DeleteRequest"]
+    assert client.calls[1] == ["DeleteRequest"]
+    assert client.table == {"2": item(2, "back")}
+    assert (writer.written, writer.deleted, writer.collapsed_duplicates, writer.retried_items) == (1, 2, 2, 1)
