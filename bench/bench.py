@@ -10,11 +10,14 @@ All three write to the same dynalite, in one run:
       runs: an uncapped JVM grows its heap lazily, which measures GC policy, not retention.
   (d) reads: the same N rows keyed by a UUID CHAR(36) next to the BIGINT-keyed table:
       rows the server touched per row loaded (its handler counters), and the job's rows/s.
+  (e) catch-up: a burst of row changes (updates, primary-key changes, deletes) after a
+      load, applied from the binlog: changes/s, and the lag (burst committed -> applied).
 
     BENCH_ROWS=1000000 make bench        (figures go to stdout; quote ratios, not times)
     make bench BENCH_ARGS="--parts d"    (only the reads comparison)
 """
 import argparse
+import json
 import multiprocessing
 import os
 import subprocess
@@ -169,12 +172,14 @@ def command_line(pid: int) -> str:
         return ""
 
 
-def run_job(endpoint: str, rows: int, table: str = "rows"):
+def run_job(endpoint: str, rows: int, table: str = "rows", extra=()):
     """spark-submit the job; returns (rows/s, peak RSS MiB by role)."""
     client = make_client(endpoint, "us-east-1")
+    catching_up = "--catch-up" in extra
     try:
-        client.delete_table(TableName=f"bench_{table}")
-        client.get_waiter("table_not_exists").wait(TableName=f"bench_{table}", WaiterConfig={"Delay": 1})
+        if not catching_up:  # a catch-up applies to the table its load wrote
+            client.delete_table(TableName=f"bench_{table}")
+            client.get_waiter("table_not_exists").wait(TableName=f"bench_{table}", WaiterConfig={"Delay": 1})
     except client.exceptions.ResourceNotFoundException:
         pass
     command = [os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "spark-submit"),
@@ -184,7 +189,10 @@ def run_job(endpoint: str, rows: int, table: str = "rows"):
                "--rejects", os.path.join(REPO, ".stack", "bench-rejects"),
                "--state", os.path.join(REPO, ".stack", "bench-state"),
                "--no-verify",  # the migration itself is measured; verification is a second pass
-               "--set", f"dynamodb.on_demand_wcu={UNLIMITED_WCU}"]
+               "--set", f"dynamodb.on_demand_wcu={UNLIMITED_WCU}"] + list(extra)
+    if catching_up:
+        command = [c for c in command if c != "--no-verify"] + [
+            "--report", os.path.join(REPO, ".stack", "bench-load.json.catchup")]
     peaks = {"driver JVM": 0, "driver Python": 0, "Python workers (sum)": 0}
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -221,7 +229,9 @@ def main() -> None:
     parser.add_argument("--seed-sample", type=int, default=20000)
     parser.add_argument("--ceiling-rows", type=int, default=int(env("BENCH_CEILING_ROWS", "0")),
                         help="items for the ceiling; default N, the same items the job writes")
-    parser.add_argument("--parts", default="abcd", help="which parts to run, e.g. 'd'")
+    parser.add_argument("--parts", default="abcde", help="which parts to run, e.g. 'de'")
+    parser.add_argument("--burst", type=int, default=int(env("BENCH_BURST", "100000")),
+                        help="row changes in the catch-up burst (e)")
     args = parser.parse_args()
     endpoint = f"http://127.0.0.1:{env('M2D_DYNAMO_PORT', '18000')}"
     slots = os.cpu_count() or 1
@@ -230,6 +240,8 @@ def main() -> None:
     print(f"bench: {args.rows} rows x {len(COLUMNS)} columns (~200 bytes), {slots} task slots, dynalite in memory")
     if "d" in args.parts:
         reads_comparison(endpoint, args.rows)
+    if "e" in args.parts:
+        catch_up_burst(endpoint, min(args.rows, 200_000), args.burst)
     if not set(args.parts) & set("abc"):
         return
     make_table(args.rows)
@@ -247,6 +259,37 @@ def main() -> None:
     print(f"(c) job via spark-submit, {args.rows * 5} rows: {job5:,.0f} rows/s")
     print("    peak RSS at 5N: " + ", ".join(f"{k} {v:,.0f} MiB" for k, v in peaks_5n.items()))
     print("    RSS 5N / N:     " + ", ".join(f"{k} {peaks_5n[k] / max(peaks_n[k], 1):.2f}" for k in peaks_n))
+
+
+def catch_up_burst(endpoint: str, rows: int, changes: int) -> None:
+    """(e): load a table, change `changes` rows in 100 transactions, catch up from the load's report."""
+    make_table(rows, "live_rows")
+    report = os.path.join(REPO, ".stack", "bench-load.json")
+    run_job(endpoint, rows, "live_rows", ["--report", report])
+    conn = connect("bench")
+    step = max(1, changes // 100)
+    with conn.cursor() as cur:
+        for n in range(100):
+            low, high = n * step + 1, (n + 1) * step
+            kind = n % 10
+            if kind < 8:
+                cur.execute(f"UPDATE live_rows SET qty = qty + 1 WHERE id BETWEEN {low} AND {high}")
+            elif kind == 8:
+                cur.execute(f"UPDATE live_rows SET id = id + {10 * rows} WHERE id BETWEEN {low} AND {high}")
+            else:
+                cur.execute(f"DELETE FROM live_rows WHERE id BETWEEN {low} AND {high}")
+    committed = time.monotonic()
+    conn.close()
+    started = time.monotonic()
+    rate, _ = run_job(endpoint, changes, "live_rows", ["--catch-up", "--from-report", report, "--state",
+                                                       os.path.join(REPO, ".stack", "bench-catchup-state")])
+    applied = time.monotonic()
+    with open(report + ".catchup") as handle:
+        outcome = json.load(handle)["catch_up"]
+    print(f"(e) catch-up of {outcome['row_changes']} row changes after a {rows}-row load: "
+          f"{outcome['changes_per_second']:,.0f} changes/s in the apply loop, "
+          f"{outcome['row_changes'] / (applied - started):,.0f} changes/s with start-up; "
+          f"lag after the burst {applied - committed:.1f}s")
 
 
 def reads_comparison(endpoint: str, rows: int) -> None:

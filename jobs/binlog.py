@@ -122,11 +122,13 @@ def events(conn_settings: Dict, server_id: int, start: Optional[Position], gtid:
     kwargs = dict(connection_settings=conn_settings, server_id=server_id, blocking=follow, resume_stream=True,
                   only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, QueryEvent, XidEvent,
                                HeartbeatLogEvent],
-                  is_mariadb=mariadb, slave_heartbeat=1 if follow else None, enable_logging=False)
+                  slave_heartbeat=1 if follow else None, enable_logging=False)
     if start is not None:
+        # The classic file:position dump, which MariaDB serves too: in MariaDB mode the library
+        # (1.0.x) sends position 4 of the first binlog and would replay everything from there.
         kwargs.update(log_file=start.file, log_pos=start.pos)
     else:
-        kwargs.update(auto_position=gtid)
+        kwargs.update(auto_position=gtid, is_mariadb=mariadb)
     stream = BinLogStreamReader(**kwargs)
     try:
         for event in stream:

@@ -114,7 +114,6 @@ class TableApplier:
     def apply(self, images: List[Dict], writer_factory, rejects: List[Dict]) -> None:
         if not images:
             return
-        self.changes += len(images)
         self._load_images(images)
         writer = writer_factory(self)
         with writer:
@@ -187,10 +186,13 @@ class TableApplier:
                 ordinal += 1
 
 
-def run_catch_up(config, conn, client, jobs, report: Report, connection_settings: Dict) -> None:
-    """Apply the binlog to every planned table; fills report.catch_up and the tables' lines."""
+def check_preconditions(conn) -> None:
     binlog.check_server(conn)
     binlog.check_privileges(conn)
+
+
+def run_catch_up(config, conn, client, jobs, report: Report, connection_settings: Dict) -> None:
+    """Apply the binlog to every planned table; fills report.catch_up and the tables' lines."""
     start, gtid = binlog.start_position(config.catch_up)
     saved = saved_position(config)
     if start is not None and saved is not None and saved > start:
@@ -292,6 +294,7 @@ class CatchUp:
                             images += [row["before_values"], row["after_values"]]
                         else:
                             images.append(row["values"])
+                        self.appliers[identity].changes += 1
                         self.pending_rows += 1
                         events += 1
                     lag = max(0.0, time.time() - event.timestamp)

@@ -78,6 +78,8 @@ def task_slots(config: Config, spark) -> int:
 
 def run(config: Config, conn, dynamo_client, spark_factory: Callable, password: str) -> Report:
     report = Report(started_at=now(), dry_run=config.run.dry_run)
+    if config.run.catch_up:  # before anything else: each a one-line error naming the fix
+        catchup.check_preconditions(conn)
     plan = make_plan(conn, config)
     report.source_position = catalog.source_position(conn)
     report.not_migrated = [NotMigrated(o.qualified_name, o.database, o.name, o.kind, o.reason)

@@ -40,6 +40,9 @@ start_mariadb() {
   local dir="$STACK_DIR/mariadb"
   if pid_alive "$dir/mariadbd.pid"; then echo "stack: mariadb already running on $MYSQL_PORT"; return; fi
   rm -rf "$dir" && mkdir -p "$dir/data"
+  # Row-based binlog for catch-up (M2D_MYSQL_BINLOG=0: a server without one, for a test).
+  local binlog="--log-bin=$dir/binlog --server-id=1 --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL"
+  [[ "${M2D_MYSQL_BINLOG:-1}" == 1 ]] || binlog=""
   mariadb-install-db --user=root --datadir="$dir/data" --auth-root-authentication-method=normal \
     --skip-test-db >"$dir/install.log" 2>&1
   # The test password is throw-away and local; it reaches the job only through MYSQL_PASSWORD.
@@ -47,8 +50,7 @@ start_mariadb() {
     --port="$MYSQL_PORT" --bind-address=127.0.0.1 --pid-file="$dir/mariadbd.pid" \
     --log-error="$dir/error.log" --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
     --innodb-buffer-pool-size=512M --max-allowed-packet=64M \
-    --log-bin="$dir/binlog" --server-id=1 --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL \
-    ${M2D_MYSQL_ARGS:-} >/dev/null 2>&1 &
+    $binlog ${M2D_MYSQL_ARGS:-} >/dev/null 2>&1 &
   wait_for_port "$MYSQL_PORT" mariadb 30
   mariadb --socket="$dir/mysql.sock" -uroot \
     -e "ALTER USER 'root'@'localhost' IDENTIFIED BY '${MYSQL_PASSWORD:-m2d-local-pw}';

@@ -158,9 +158,22 @@ def test_system_versioned_tables_migrate_current_rows_and_every_object_is_accoun
     skipped = {o["table"]: (o["kind"], o["reason"]) for o in run.report["not_migrated"]}
     assert skipped["recent"][0] == "VIEW" and skipped["ticket_numbers"][0] == "SEQUENCE"
     assert "not migrated br[1].ticket_numbers (SEQUENCE)" in run.stdout
-    # The test server runs without a binlog: the report says so instead of an empty field.
+    assert "binlog_file" in run.report["source_position"]  # the test server logs ROW binlogs
+
+
+def test_source_position_says_why_a_field_is_missing(stack, tmp_path):
+    stack.fresh_database("nopriv_db", "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)")
+    with stack.connect().cursor() as cur:
+        cur.execute("DROP USER IF EXISTS 'm2d_reader'@'127.0.0.1'")
+        cur.execute("CREATE USER 'm2d_reader'@'127.0.0.1' IDENTIFIED BY %s", (stack.password,))
+        cur.execute("GRANT SELECT ON `nopriv_db`.* TO 'm2d_reader'@'127.0.0.1'")  # no BINLOG MONITOR
+    drop_target(stack, "nopriv_db_t")
+    run = run_job(stack, ["--database", "nopriv_db", "--mysql-user", "m2d_reader"], tmp_path)
+    assert run.code == 0, run.output[-3000:]
     position = run.report["source_position"]
-    assert "binlog_file" not in position and "binary logging is off" in position["missing"]["binlog_position"]
+    assert "binlog_file" not in position
+    assert "privilege missing" in position["missing"]["binlog_position"]
+    assert "Access denied" in position["missing"]["binlog_position"]
 
 
 # ---- 2, 3 and the resume matrix ----------------------------------------------------------
