@@ -258,3 +258,59 @@ def test_binlog_off(stack, tmp_path):
         subprocess.run([os.path.join(REPO, "local", "stack.sh"), "stop", "mariadb"], env=env,
                        stdout=subprocess.DEVNULL)
     assert "catch-up needs the binary log: the server runs with log_bin = OFF" in error_line(run)
+
+
+def test_the_fidelity_database_after_a_catch_up_that_changed_every_row(stack, tmp_path):
+    from tests.e2e import fidelity_db
+
+    fidelity_db.create(stack.connect())
+    db = fidelity_db.DATABASE
+    common = ["--database", db, "--set", "naming.prefix=cu_", "--state", str(tmp_path / "state")]
+    load = run_job(stack, common + ["--no-verify", "--report", str(tmp_path / "load.json")], tmp_path)
+    assert load.code == 3, load.output[-3000:]  # the fixture's rejects
+    conn = stack.connect(db)
+    with conn.cursor() as cur:
+        cur.execute("SET SESSION sql_mode = ''")
+        for statement in (
+                "UPDATE types SET id = id + 100",  # a key change for every row: every column re-rendered
+                "UPDATE `select` SET `from` = `from` + 10, `a b` = CONCAT(IFNULL(`a b`, ''), '#')",
+                "UPDATE stock SET qty = qty + 1, sku = CONCAT(sku, '\\\\#')",
+                "UPDATE events SET kind = CONCAT(IFNULL(kind, ''), '!')",  # duplicates stay duplicates
+                "UPDATE users_u SET name = CONCAT(IFNULL(name, 'n'), '2')",
+                "UPDATE docs SET body = CONCAT(body, 'x')",
+                "UPDATE codes SET v = v + 1",
+                "UPDATE pairs SET a = a + 1"):
+            cur.execute(statement)
+    conn.close()
+    run = run_job(stack, common + ["--catch-up", "--from-report", str(tmp_path / "load.json")], tmp_path)
+    assert run.code == 0, run.output[-3000:]
+    refused = {("docs", "id", "2"), ("codes", "code", ""), ("codes", "code", "😀" * 600),
+               ("pairs", "b", "😀" * 300)}  # as in the load: DynamoDB cannot hold these rows
+    for result in json.loads((tmp_path / "load.json").read_text())["tables"]:
+        table = result["table"]
+        expected = [present(r) for r in source_rows(stack, db, table)
+                    if not any(t == table and r.get(c) == v for t, c, v in refused)]
+        items = dynamo_items(stack.dynamodb(), result["target"])
+        items = [{k: v for k, v in i.items() if k not in ("_sort_key", "_row_id")} for i in items]
+        assert canonical(items) == canonical(expected), table
+
+
+def test_follow_applies_changes_as_they_come_until_max_seconds(stack, loaded, tmp_path):
+    with stack.connect(DB).cursor() as cur:
+        cur.execute("SHOW MASTER STATUS")
+        file, position = cur.fetchone()[:2]
+
+    def later_changes():
+        time.sleep(4)  # while the follower waits for new events
+        with stack.connect(DB).cursor() as cur:
+            cur.execute("UPDATE accounts SET owner = 'followed' WHERE id BETWEEN 20 AND 29")
+
+    thread = threading.Thread(target=later_changes)
+    thread.start()
+    run = catch_up(stack, tmp_path, ["--from-position", f"{file}:{position}", "--follow", "--max-seconds", "12"],
+                   tmp_path / "state", ["--set", "spark.progress_seconds=1"])
+    thread.join()
+    assert run.code == 0, run.output[-3000:]
+    assert run.report["catch_up"]["stopped"] == "max-seconds"
+    assert any("catch-up: at " in line and ", lag " in line for line in run.output.splitlines())
+    assert_equal_to_source(stack)
