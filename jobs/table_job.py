@@ -37,7 +37,8 @@ class TableJob:
     @property
     def partitions_trusted(self) -> bool:
         """Read partitions map to items only when items are not keyed or regrouped across them."""
-        return not self.plan.key.synthesized_hash and not self.plan.key_collision
+        redistributed = self.partitioning is not None and self.partitioning.redistribute
+        return not self.plan.key.synthesized_hash and not self.plan.key_collision and not redistributed
 
     def fail(self, status: str, error: str) -> None:
         self.result.status, self.result.error = status, error
