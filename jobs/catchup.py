@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from jobs import binlog, storage
 from jobs.binlog import Position
 from jobs.dynamo import provisioned_wcu
-from jobs.errors import SourceError, TargetError, one_line
+from jobs.errors import TargetError, one_line
 from jobs.report import CAUGHT_UP, FAILED, Report
 from jobs.writer import BatchWriter, RateLimiter
 from mapping import budget

@@ -1,19 +1,19 @@
 """Choosing each table's JDBC split (driver, pymysql): index dives and the optimizer's estimates.
 
-Boundaries are whole key tuples found by bisection: a candidate value between two keys
-(interpolated in the column's type; strings in an alphabet the server sorts in the
-column's collation), the optimizer's row estimate for `key < candidate` (EXPLAIN, which
-InnoDB answers with dives into the B-tree), and an index dive to the first real key at or
-after it. A few dozen small queries per boundary: no pass over the table, which with
-InnoDB would be a second read of the whole clustered index.
+Boundaries are whole key tuples. A skeleton of real keys is grown from the first and the
+last key: the widest interval is split at a candidate value between its ends (interpolated
+in the column's type; strings in an alphabet the server sorts in the column's collation),
+snapped by one index dive to a real key strictly inside, until no interval is estimated
+above a quarter of a partition. The estimates are the optimizer's (EXPLAIN rows, which
+InnoDB answers with dives into the B-tree); only small intervals are compared, since a
+large range's estimate is biased and capped at half the table. Then the summed weights
+are cut into equal shares. A few small queries per interval: no pass over the table,
+which with InnoDB would be a second read of the whole clustered index.
 """
-import logging
 from typing import List, Optional, Sequence, Tuple
 
 from mapping import partitioning as rules
 from mapping.identifiers import quote_identifier, quote_table
-
-log = logging.getLogger("mysql2dynamodb")
 
 # Seeds every string alphabet (the server sorts and merges them in the column's collation), so
 # early midpoints are good even when the first and last keys show few characters.
