@@ -16,12 +16,13 @@ import signal
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from jobs import binlog, storage
-from jobs.binlog import Position
-from jobs.dynamo import provisioned_wcu
+from jobs import storage
+from jobs.source import binlog
+from jobs.source.binlog import Position
+from jobs.target.dynamo import provisioned_wcu
 from jobs.errors import TargetError, one_line
 from jobs.report import CAUGHT_UP, FAILED, Report
-from jobs.writer import BatchWriter, RateLimiter
+from jobs.target.writer import BatchWriter, RateLimiter
 from mapping import budget
 from mapping.identifiers import quote_identifier, quote_table
 from mapping.items import build_item, key_of, to_wire, write_units

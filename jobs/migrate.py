@@ -36,8 +36,9 @@ def execute(config: Config) -> Report:
     import jobs
 
     log.info("mysql2dynamodb code from %s", os.path.dirname(os.path.abspath(jobs.__file__)))
-    from jobs import dynamo, secrets
-    from jobs.mysql import connect
+    from jobs import secrets
+    from jobs.target import dynamo
+    from jobs.source.mysql import connect
     from jobs.run import run
     from jobs.session import build_spark
 

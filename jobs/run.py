@@ -12,11 +12,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, List, Optional, Sequence
 
-from jobs import catalog, catchup, dynamo, reader, state as states, storage, transforms, verify
+from jobs import catchup, state as states, storage, transforms
+from jobs.source import catalog, reader
+from jobs.target import dynamo, verify
 from jobs.config import Config
 from jobs.errors import one_line
-from jobs.load import clear_rejects, sum_stats, write_partition
-from jobs.partitions import plan_partitioning
+from jobs.target.load import clear_rejects, sum_stats, write_partition
+from jobs.source.partitions import plan_partitioning
 from jobs.planner import Plan, TablePlan, build_plan
 from jobs.progress import Progress
 from jobs.report import (ALREADY_DONE, COMPLETED, COMPLETED_WITH_REJECTS, FAILED, PLANNED, SKIPPED, VERIFIED,

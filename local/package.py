@@ -3,7 +3,7 @@
 dist/migrate.py            the spark-submit entry script
 dist/glue_migrate.py       the Glue script
 dist/mysql2dynamodb.zip    jobs + mapping, for --py-files (Glue: --extra-py-files)
-dist/deps.zip              pure-Python dependencies EMR lacks (pymysql)
+dist/deps.zip              pure-Python dependencies EMR lacks (pymysql, mysql-replication)
 dist/conf/                 defaults and examples
 """
 import os
@@ -11,6 +11,7 @@ import shutil
 import zipfile
 
 import pymysql
+import pymysqlreplication
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DIST = os.path.join(REPO, "dist")
@@ -31,7 +32,9 @@ def main() -> None:
     shutil.rmtree(DIST, ignore_errors=True)
     os.makedirs(DIST)
     zip_packages(os.path.join(DIST, "mysql2dynamodb.zip"), [(REPO, "jobs"), (REPO, "mapping")])
-    zip_packages(os.path.join(DIST, "deps.zip"), [(os.path.dirname(os.path.dirname(pymysql.__file__)), "pymysql")])
+    zip_packages(os.path.join(DIST, "deps.zip"), [(os.path.dirname(os.path.dirname(pymysql.__file__)), "pymysql"),
+                                                  (os.path.dirname(os.path.dirname(pymysqlreplication.__file__)),
+                                                   "pymysqlreplication")])
     shutil.copy(os.path.join(REPO, "jobs", "migrate.py"), os.path.join(DIST, "migrate.py"))
     shutil.copy(os.path.join(REPO, "jobs", "glue_migrate.py"), os.path.join(DIST, "glue_migrate.py"))
     shutil.copytree(os.path.join(REPO, "conf"), os.path.join(DIST, "conf"), ignore=shutil.ignore_patterns("spark"))

@@ -5,9 +5,9 @@ Measured on the real MariaDB with its handler counters (rows the server touched)
 """
 import pytest
 
-from jobs import catalog, reader
+from jobs.source import catalog, reader
 from jobs.config import Config, merge
-from jobs.partitions import plan_partitioning
+from jobs.source.partitions import plan_partitioning
 from jobs.planner import build_plan
 from tests.e2e.stack import canonical, dynamo_items, present, run_job, source_rows
 

@@ -1,4 +1,4 @@
-from jobs.dynamo import provisioned_wcu
+from jobs.target.dynamo import provisioned_wcu
 from mapping.budget import table_write_rate, task_write_rate
 
 

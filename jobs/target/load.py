@@ -71,7 +71,7 @@ def write_rows(rows: Iterable, spec, writer, rejects: RejectsFile) -> Dict:
 def write_partition(rows: Iterable, spec, client=None, partition_id: Optional[int] = None) -> Iterator[Dict]:
     """Write rows; yield one stats dict for the partition. Rejected rows go to one file per partition."""
     from jobs import storage
-    from jobs.writer import BatchWriter
+    from jobs.target.writer import BatchWriter
 
     if partition_id is None:
         from pyspark import TaskContext
@@ -94,7 +94,7 @@ def write_partition(rows: Iterable, spec, client=None, partition_id: Optional[in
 
 
 def _worker_client(spec):
-    from jobs.dynamo import make_client
+    from jobs.target.dynamo import make_client
 
     key = (spec.endpoint.url, spec.endpoint.region)
     if key not in _WORKER_CLIENTS:
@@ -103,7 +103,7 @@ def _worker_client(spec):
 
 
 def _worker_limiter(spec):
-    from jobs.writer import RateLimiter
+    from jobs.target.writer import RateLimiter
 
     key = (spec.endpoint.url, spec.target, spec.rate_per_task)
     if key not in _WORKER_LIMITERS:

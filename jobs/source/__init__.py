@@ -1,0 +1,1 @@
+"""The MySQL side: catalog, connections, splits, reads, binlog."""

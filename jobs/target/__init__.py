@@ -1,0 +1,1 @@
+"""The DynamoDB side: tables, the batch writer, the load and verification tasks."""
