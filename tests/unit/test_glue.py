@@ -83,3 +83,13 @@ def test_job_init_and_commit_wrap_the_same_run(monkeypatch):
     monkeypatch.setattr(jobs.migrate, "publish", lambda report, config: events.append("publish"))
     assert glue_migrate.main(["s", "--JOB_NAME", "nightly", "--database", "shop"]) == 0
     assert events == [("GlueContext", "sc"), "Job", ("init", "nightly"), ("run", ["shop"]), "publish", "commit"]
+
+
+def test_glue_runs_a_catch_up_with_the_same_config_as_the_cli():
+    glue = ["script.py", "--JOB_NAME", "cdc", "--database", "shop", "--catch_up", "true",
+            "--from_report", "s3://bucket/load.json", "--follow", "true", "--max_seconds", "600"] + GLUE_FLAGS
+    from_glue = config_from_args(glue_migrate.cli_argv(glue_migrate.resolve_options(
+        glue, glue_migrate.REQUIRED, glue_migrate.VALUED + list(glue_migrate.SETTINGS) + glue_migrate.SWITCHES)))
+    from_cli = config_from_args(["--database", "shop", "--catch-up", "--from-report", "s3://bucket/load.json",
+                                 "--follow", "--max-seconds", "600"])
+    assert from_glue == from_cli and from_glue.run.catch_up and from_glue.catch_up.max_seconds == 600
