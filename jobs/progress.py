@@ -26,20 +26,40 @@ def progress_line(name: str, done: int, estimated: int, elapsed: float,
             f"ETA {format_eta(eta)}")
 
 
-class Progress:
-    def __init__(self, interval_seconds: float):
-        self.interval = interval_seconds
-        self._tables: Dict[str, tuple] = {}
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="progress", daemon=True)
+class Every:
+    """A daemon thread calling action every interval seconds until stopped (then once more, if asked)."""
 
-    def start(self) -> "Progress":
+    def __init__(self, interval_seconds: float, action, name: str):
+        self.interval, self.action = interval_seconds, action
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+
+    def start(self):
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = False) -> None:
         self._stop.set()
+        if wait:
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.action()
+
+
+class Progress:
+    def __init__(self, interval_seconds: float):
+        self._tables: Dict[str, tuple] = {}
+        self._lock = threading.Lock()
+        self._ticker = Every(interval_seconds, self._log_tables, "progress")
+
+    def start(self) -> "Progress":
+        self._ticker.start()
+        return self
+
+    def stop(self) -> None:
+        self._ticker.stop()
 
     def track(self, name: str, estimated: int, log, partitions: int = 0) -> None:
         """log: the table's PartitionLog (finished partitions and their rows)."""
@@ -50,11 +70,10 @@ class Progress:
         with self._lock:
             self._tables.pop(name, None)
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            with self._lock:
-                tables = list(self._tables.items())
-            for name, (estimated, partition_log, partitions, started) in tables:
-                finished = partition_log.finished()
-                done = sum(part["rows"] for part in finished.values())
-                log.info(progress_line(name, done, estimated, time.monotonic() - started, len(finished), partitions))
+    def _log_tables(self) -> None:
+        with self._lock:
+            tables = list(self._tables.items())
+        for name, (estimated, partition_log, partitions, started) in tables:
+            finished = partition_log.finished()
+            done = sum(part["rows"] for part in finished.values())
+            log.info(progress_line(name, done, estimated, time.monotonic() - started, len(finished), partitions))

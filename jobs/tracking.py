@@ -9,6 +9,8 @@ state every second, so a driver killed mid-table loses at most that second.
 import threading
 from typing import Dict, List, Tuple
 
+from jobs.progress import Every
+
 Identity = Tuple[str, str]
 
 
@@ -38,19 +40,16 @@ class Checkpointer:
 
     def __init__(self, state, interval_seconds: float = 1.0):
         self.state = state
-        self.interval = interval_seconds
         self._tables: Dict[Identity, Tuple[PartitionLog, set]] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="checkpoint", daemon=True)
+        self._ticker = Every(interval_seconds, self._record_all, "checkpoint")
 
     def start(self) -> "Checkpointer":
-        self._thread.start()
+        self._ticker.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
+        self._ticker.stop(wait=True)
 
     def track(self, identity: Identity, log: PartitionLog) -> None:
         with self._lock:
@@ -73,9 +72,8 @@ class Checkpointer:
         if new:
             self.state.record_partitions(identity, new)
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            with self._lock:
-                identities = list(self._tables)
-            for identity in identities:
-                self._record(identity)
+    def _record_all(self) -> None:
+        with self._lock:
+            identities = list(self._tables)
+        for identity in identities:
+            self._record(identity)

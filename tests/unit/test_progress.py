@@ -18,3 +18,15 @@ def test_progress_line_before_anything_is_done_and_past_the_estimate():
 
 def test_eta_formats():
     assert format_eta(59) == "0m59s" and format_eta(3725) == "1h02m" and format_eta(float("inf")) == "?"
+
+
+def test_every_calls_its_action_until_stopped():
+    import threading
+
+    from jobs.progress import Every
+
+    calls = threading.Semaphore(0)
+    ticker = Every(0.001, calls.release, "test").start()
+    assert all(calls.acquire(timeout=5) for _ in range(3))  # counts, not a clock window
+    ticker.stop(wait=True)
+    assert not ticker._thread.is_alive()
