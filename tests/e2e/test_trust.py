@@ -284,19 +284,18 @@ def test_a_read_connection_killed_mid_partition_never_leaves_a_trusted_partition
     args = ["--database", "cut_db", "--state", state, "--rows-per-partition", "10000",
             "--set", "spark.task_slots=2", "--set", "dynamodb.on_demand_wcu=4000",  # 4 partitions, ~10 s each
             "--set", "mysql.fetch_size=100"]  # the driver fetches 100 rows at a time: the server keeps sending
-    seen, killed, job_ended = set(), [], threading.Event()
+    killed, job_ended = [], threading.Event()
 
     def killer():
+        # Counts, not clocks: once the state records a finished partition, kill a read in flight.
         while not job_ended.is_set() and not killed:
-            for connection_id, seconds in read_connections(stack):
-                seen.add(connection_id)
-                # A third read connection means a partition finished; kill a read well under way.
-                if len(seen) >= 3 and seconds >= 1:
+            if state_entry(state, "cut_db", "wide").get("finished"):
+                for connection_id, _ in read_connections(stack):
                     with stack.connect().cursor() as cur:
                         cur.execute(f"KILL CONNECTION {int(connection_id)}")
                     killed.append(connection_id)
                     break
-            time.sleep(0.1)
+            time.sleep(0.05)
 
     thread = threading.Thread(target=killer)
     thread.start()
@@ -305,7 +304,7 @@ def test_a_read_connection_killed_mid_partition_never_leaves_a_trusted_partition
     finally:
         job_ended.set()
         thread.join()
-    assert killed, "no read connection was killed"
+    assert killed, f"no read connection was killed: {first.output[-2000:]}"
     assert first.code == 1, first.output[-3000:]
     failed = first.table("cut_db.wide")
     assert failed["status"] == "failed" and "Traceback" not in failed["error"]
