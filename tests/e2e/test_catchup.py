@@ -105,7 +105,8 @@ def test_load_while_writing_then_catch_up_until_equal(stack, live, tmp_path):
     writer.start()
     try:
         load = run_job(stack, ["--database", DB, "--no-verify", "--rows-per-partition", "20000",
-                               "--report", str(tmp_path / "load.json")], tmp_path)
+                               "--set", "dynamodb.on_demand_wcu=100000", "--report", str(tmp_path / "load.json")],
+                       tmp_path)
         assert load.code == 0, load.output[-3000:]
         with open(tmp_path / "load.json") as handle:
             (tmp_path / "load-saved.json").write_text(handle.read())
