@@ -285,10 +285,15 @@ def test_a_read_connection_killed_mid_partition_never_leaves_a_trusted_partition
     killed, job_ended = [], threading.Event()
 
     def killer():
-        # Counts, not clocks: once the state records a finished partition, kill a read in flight.
+        # Counts, not clocks: with 2 task slots a third partition read starts only after a
+        # partition finished, and it has its whole partition (14 MB, far more than the buffers
+        # hold) still to send: kill it as soon as it shows.
+        seen = []
         while not job_ended.is_set() and not killed:
-            if state_entry(state, "cut_db", "wide").get("finished"):
-                for connection_id, _ in read_connections(stack):
+            for connection_id, _ in read_connections(stack):
+                if connection_id not in seen:
+                    seen.append(connection_id)
+                if len(seen) >= 3 and connection_id == seen[2]:
                     with stack.connect().cursor() as cur:
                         cur.execute(f"KILL CONNECTION {int(connection_id)}")
                     killed.append(connection_id)
