@@ -19,13 +19,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from jobs import storage
 from jobs.source import binlog
 from jobs.source.binlog import Position
-from jobs.target.dynamo import provisioned_wcu
+from jobs.target.dynamo import table_write_rate
 from jobs.errors import TargetError, one_line
 from jobs.report import CAUGHT_UP, FAILED, Report
 from jobs.target.writer import BatchWriter, RateLimiter
-from mapping import budget
 from mapping.identifiers import quote_identifier, quote_table
-from mapping.items import build_item, key_of, to_wire, write_units
+from mapping.items import build_item, key_of, reject_record, to_wire, write_units
 from mapping.keys import encode_composite, row_digest, row_id
 
 log = logging.getLogger("mysql2dynamodb")
@@ -61,9 +60,7 @@ class TableApplier:
         self.columns = list(self.plan.key.source_columns) if self.keyed else [c.name for c in self.plan.columns]
         self.temp = quote_table(self.plan.source.database, f"m2d_catchup_{slot}")
         self.kinds = {c.name: c.data_type.lower() for c in self.plan.source.columns}
-        self.rate = budget.table_write_rate(provisioned_wcu(job.description or {}), config.dynamodb.write_percent,
-                                            config.dynamodb.on_demand_wcu)
-        self.limiter = RateLimiter(self.rate)
+        self.limiter = RateLimiter(table_write_rate(job.description, config.dynamodb))
         self.changes = self.puts = self.deletes = self.rejected = 0
         self._created = False
 
@@ -136,9 +133,7 @@ class TableApplier:
             item, size, reason = build_item(self._values(row), self.layout)
             present.add(key_of(item, self.layout))
             if reason is not None:
-                rejects.append({"database": self.plan.source.database, "table": self.plan.source.name,
-                                "key": {a: item.get(a) for a in self.layout.key_attributes}, "reason": reason,
-                                "item_bytes": size})
+                rejects.append(self._reject(item, reason, size))
                 self.rejected += 1
                 self._delete(writer, key_of(item, self.layout))  # the old item no longer stands for the row
                 continue
@@ -152,6 +147,9 @@ class TableApplier:
             item_key = (hash_value, range_value) if key.range_attribute else (hash_value,)
             if item_key not in present:
                 self._delete(writer, item_key)
+
+    def _reject(self, item: Dict, reason: str, size: int) -> Dict:
+        return reject_record(self.plan.source.database, self.plan.source.name, item, self.layout, reason, size)
 
     def _delete(self, writer, item_key: Tuple) -> None:
         if any(v is None or v == "" for v in item_key):
@@ -171,8 +169,7 @@ class TableApplier:
             for ordinal in range(1, count + 1):
                 item, size, reason = build_item(values + [row_id(digest, ordinal)], self.layout)
                 if reason is not None:
-                    rejects.append({"database": self.plan.source.database, "table": self.plan.source.name,
-                                    "key": {}, "reason": reason, "item_bytes": size})
+                    rejects.append(self._reject(item, reason, size))
                     self.rejected += 1
                     continue
                 writer.put(to_wire(item), size, write_units(size))

@@ -346,7 +346,6 @@ class TableRunner:
         return frame
 
     def rate_per_task(self, description: dict, partitions: int) -> float:
-        table_rate = budget.table_write_rate(dynamo.provisioned_wcu(description), self.config.dynamodb.write_percent,
-                                             self.config.dynamodb.on_demand_wcu)
+        table_rate = dynamo.table_write_rate(description, self.config.dynamodb)
         return budget.task_write_rate(table_rate, partitions, task_slots(self.config, self.spark))
 

@@ -105,3 +105,10 @@ def build_item(row: Sequence, layout: ItemLayout) -> Tuple[Dict, int, Optional[s
 
 def key_of(item: Mapping[str, Optional[str]], layout: ItemLayout) -> Tuple:
     return tuple(item.get(a) for a in layout.item_key)
+
+
+def reject_record(database: str, table: str, item: Mapping[str, Optional[str]], layout: ItemLayout,
+                  reason: str, size_bytes: int) -> Dict:
+    """The rejects line for a row DynamoDB cannot hold (the load and the catch-up write the same)."""
+    return {"database": database, "table": table, "key": {a: item.get(a) for a in layout.key_attributes},
+            "reason": reason, "item_bytes": size_bytes}

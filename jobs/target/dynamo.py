@@ -131,3 +131,11 @@ def _key_text(schema, definitions) -> str:
     types = {d["AttributeName"]: d["AttributeType"] for d in definitions}
     return ", ".join(f"{k['KeyType']} {k['AttributeName']} ({types.get(k['AttributeName'], '?')})" for k in schema)
 
+
+
+def table_write_rate(description: Dict, dynamodb_config) -> float:
+    """The table's write budget in WCU/s, from its DescribeTable and the settings."""
+    from mapping import budget
+
+    return budget.table_write_rate(provisioned_wcu(description or {}), dynamodb_config.write_percent,
+                                   dynamodb_config.on_demand_wcu)

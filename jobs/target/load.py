@@ -9,7 +9,7 @@ import tempfile
 import time
 from typing import Dict, Iterable, Iterator, Optional
 
-from mapping.items import build_item, key_of, to_wire, write_units
+from mapping.items import build_item, key_of, reject_record, to_wire, write_units
 from mapping.keys import SEPARATOR
 
 # Spark reuses Python workers across tasks: one client and one budget per worker and
@@ -56,7 +56,7 @@ def write_rows(rows: Iterable, spec, writer, rejects: RejectsFile) -> Dict:
         if layout.row_id and SEPARATOR in item.get(layout.hash_attribute, ""):
             stats["duplicate_rows"] += 1  # row ids of exact duplicates carry '#<n>'
         if reason is not None:
-            rejects.add(_reject_record(spec, item, reason, size))
+            rejects.add(reject_record(spec.database, spec.table, item, layout, reason, size))
             continue
         if spec.count_merged:
             key = key_of(item, layout)
@@ -114,16 +114,6 @@ def _worker_limiter(spec):
 def part_file_name(partition: int, suffix: str) -> str:
     """The one rule for per-partition file names (a retried task replaces its own file)."""
     return f"part-{partition:05d}{suffix}"
-
-
-def _reject_record(spec, item: Dict, reason: str, size: int) -> Dict:
-    return {
-        "database": spec.database,
-        "table": spec.table,
-        "key": {a: item.get(a) for a in spec.layout.key_attributes},
-        "reason": reason,
-        "item_bytes": size,
-    }
 
 
 def sum_stats(parts: Iterable[Dict]) -> Dict:
