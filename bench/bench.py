@@ -12,6 +12,9 @@ All three write to the same dynalite, in one run:
       rows the server touched per row loaded (its handler counters), and the job's rows/s.
   (e) catch-up: a burst of row changes (updates, primary-key changes, deletes) after a
       load, applied from the binlog: changes/s, and the lag (burst committed -> applied).
+  (f) import vs write: the same N rows loaded by BatchWriteItem into dynalite and by import
+      mode (staged on S3, ImportTable) into moto's server, and what each would cost at AWS
+      prices for 1 million and 1 billion rows of this shape (the plan's own estimate).
 
     BENCH_ROWS=1000000 make bench        (figures go to stdout; quote ratios, not times)
     make bench BENCH_ARGS="--parts d"    (only the reads comparison)
@@ -229,7 +232,7 @@ def main() -> None:
     parser.add_argument("--seed-sample", type=int, default=20000)
     parser.add_argument("--ceiling-rows", type=int, default=int(env("BENCH_CEILING_ROWS", "0")),
                         help="items for the ceiling; default N, the same items the job writes")
-    parser.add_argument("--parts", default="abcde", help="which parts to run, e.g. 'de'")
+    parser.add_argument("--parts", default="abcdef", help="which parts to run, e.g. 'de'")
     parser.add_argument("--burst", type=int, default=int(env("BENCH_BURST", "100000")),
                         help="row changes in the catch-up burst (e)")
     args = parser.parse_args()
@@ -242,6 +245,8 @@ def main() -> None:
         reads_comparison(endpoint, args.rows)
     if "e" in args.parts:
         catch_up_burst(endpoint, min(args.rows, 200_000), args.burst)
+    if "f" in args.parts:
+        import_vs_write(endpoint, args.rows)
     if not set(args.parts) & set("abc"):
         return
     make_table(args.rows)
@@ -290,6 +295,69 @@ def catch_up_burst(endpoint: str, rows: int, changes: int) -> None:
           f"{outcome['changes_per_second']:,.0f} changes/s in the apply loop, "
           f"{outcome['row_changes'] / (applied - started):,.0f} changes/s with start-up; "
           f"lag after the burst {applied - committed:.1f}s")
+
+
+def import_vs_write(endpoint: str, rows: int) -> None:
+    """(f): one table by both load modes; then the plan's estimate scaled to 1M and 1B rows."""
+    from jobs.config import Config
+    from mapping import cost
+
+    make_table(rows, "import_rows")
+    report = os.path.join(REPO, ".stack", "bench-import.json")
+    write_rate, _ = run_job(endpoint, rows, "import_rows", ["--report", report])
+    with open(report) as handle:
+        shape = json.load(handle)["tables"][0]["estimate"]
+    port = free_port()
+    moto = subprocess.Popen([os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "python"),
+                             os.path.join(REPO, "local", "moto_server.py"), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    moto_endpoint = f"http://127.0.0.1:{port}"
+    try:
+        wait_listening(port)
+        import boto3
+
+        boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket="bench")
+        os.environ["AWS_ENDPOINT_URL_S3"] = moto_endpoint
+        import_rate, _ = run_job(moto_endpoint, rows, "import_rows",
+                                 ["--load-mode", "import", "--staging", "s3://bench/staging", "--report", report])
+        with open(report) as handle:
+            imported = json.load(handle)["tables"][0]
+    finally:
+        os.environ.pop("AWS_ENDPOINT_URL_S3", None)
+        moto.send_signal(2)
+        moto.wait(30)
+    print(f"(f) {rows} rows: write mode {write_rate:,.0f} rows/s (dynalite), import mode {import_rate:,.0f} rows/s "
+          f"(staging + moto's ImportTable, one Python thread); import / write = {import_rate / write_rate:.2f}")
+    print(f"    staged {imported['items_staged']} items, {imported['imported']['ImportedItemCount']} imported; "
+          f"average item {shape['item_bytes']} bytes as planned")
+    config = Config()
+    attributes = len(COLUMNS)
+    for count in (1_000_000, 1_000_000_000):
+        e = cost.estimate(count, shape["item_bytes"], attributes, config.dynamodb.on_demand_wcu, config.price_list)
+        print(f"    {count:>13,} rows at AWS prices ({config.prices.as_of}): write ${e.write_usd:,.2f} "
+              f"({e.write_units:,} WRU, {e.write_seconds / 3600:,.1f} h at {e.write_rate:,.0f} WCU/s), "
+              f"import ${e.import_usd:,.2f} ({e.import_bytes / 1024 ** 3:,.1f} GB); "
+              f"write / import = {e.write_usd / e.import_usd:.1f}")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port: int) -> None:
+    import socket
+
+    for _ in range(150):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"bench: nothing listens on {port}")
 
 
 def reads_comparison(endpoint: str, rows: int) -> None:

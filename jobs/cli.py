@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--mysql-port", type=int, help="source server port")
     add("--mysql-user", help="source user (the password: MYSQL_PASSWORD or the conf's mysql.password_*)")
     add("--billing-mode", choices=["PAY_PER_REQUEST", "PROVISIONED"])
+    add("--load-mode", choices=["write", "import", "auto"],
+        help="write items (default), import new tables from S3 staging, or auto: import where much cheaper")
+    add("--staging", metavar="S3_PREFIX", help="s3:// prefix for the DynamoDB JSON that import mode stages")
     add("--rows-per-partition", type=int)
     add("--max-concurrent-tables", type=int)
     add("--set", action="append", metavar="KEY=VALUE", default=[],
@@ -69,6 +72,8 @@ _FLAG_TO_SETTING = {
     "mysql_port": "mysql.port",
     "mysql_user": "mysql.user",
     "billing_mode": "dynamodb.billing_mode",
+    "load_mode": "dynamodb.load_mode",
+    "staging": "output.staging",
     "rows_per_partition": "spark.rows_per_partition",
     "max_concurrent_tables": "spark.max_concurrent_tables",
     "dry_run": "run.dry_run",

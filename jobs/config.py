@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, get_args, get_origin, get_type_hints
 
 from jobs.errors import ConfigError
+from mapping.cost import LOAD_MODES, WRITE, Prices
 from mapping.identifiers import quote_table
 from mapping.names import template_problem
 
@@ -54,6 +55,21 @@ class DynamoDBConfig:
     max_retry_seconds: float = 300.0  # a batch that cannot be written for this long fails the task
     null_as: str = "absent"  # "absent": NULL columns are left out; "null": written as NULL
     table_wait_seconds: int = 600
+    # "write": BatchWriteItem into new or existing tables; "import": stage DynamoDB JSON under
+    # output.staging and ImportTable (new tables only); "auto": import where it is much cheaper.
+    load_mode: str = "write"
+    import_min_saving: float = 2.0  # auto imports only when writes would cost this many times more
+    import_min_rows: int = 100000  # auto writes smaller tables: an import takes minutes whatever its size
+    import_wait_seconds: int = 86400  # how long to wait for one ImportTable to finish
+
+
+@dataclass
+class PricesConfig:
+    """AWS list prices for the plan's estimates (us-east-1, on-demand writes as cut on 2024-11-01)."""
+    as_of: str = "2024-11-01 us-east-1"
+    on_demand_usd_per_million_writes: float = 0.625
+    provisioned_usd_per_wcu_hour: float = 0.00065
+    import_usd_per_gb: float = 0.15
 
 
 @dataclass
@@ -78,6 +94,7 @@ class OutputConfig:
     report: Optional[str] = None  # local path or s3:// for the JSON report
     rejects: str = "rejects"  # local folder or s3:// prefix for rejected rows
     state: str = "mysql2dynamodb-state"  # folder or s3:// prefix of the resume state
+    staging: Optional[str] = None  # s3:// prefix where import mode stages DynamoDB JSON, one prefix per table
 
 
 @dataclass
@@ -119,6 +136,7 @@ class Config:
     output: OutputConfig = field(default_factory=OutputConfig)
     run: RunConfig = field(default_factory=RunConfig)
     catch_up: CatchUpConfig = field(default_factory=CatchUpConfig)
+    prices: PricesConfig = field(default_factory=PricesConfig)
     tables: Dict[str, TableOverride] = field(default_factory=dict)  # key: "database.table"
 
     def override_for(self, database: str, table: str) -> TableOverride:
@@ -129,6 +147,11 @@ class Config:
             found = self.tables.get(f"{database}.{table}")
         return found or TableOverride()
 
+    @property
+    def price_list(self) -> Prices:
+        return Prices(self.prices.on_demand_usd_per_million_writes, self.prices.provisioned_usd_per_wcu_hour,
+                      self.prices.import_usd_per_gb)
+
     def to_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -137,6 +160,7 @@ class Config:
         choices = {
             "dynamodb.billing_mode": (self.dynamodb.billing_mode, ("PAY_PER_REQUEST", "PROVISIONED")),
             "dynamodb.null_as": (self.dynamodb.null_as, ("absent", "null")),
+            "dynamodb.load_mode": (self.dynamodb.load_mode, LOAD_MODES),
         }
         for key, (value, allowed) in choices.items():
             if value not in allowed:
@@ -157,6 +181,12 @@ class Config:
             raise ConfigError("--catch-up needs exactly one start: --from-report, --from-position or --from-gtid")
         if self.catch_up.from_position and not _POSITION.fullmatch(self.catch_up.from_position):
             raise ConfigError(f"setting catch_up.from_position is {self.catch_up.from_position!r}; expected FILE:POS")
+        if self.dynamodb.load_mode != WRITE and not (self.output.staging or "").startswith("s3://"):
+            raise ConfigError(f"setting dynamodb.load_mode is {self.dynamodb.load_mode!r}, which needs "
+                              f"output.staging (--staging) to be an s3:// prefix (ImportTable reads from S3); "
+                              f"it is {self.output.staging!r}")
+        if self.dynamodb.import_min_rows < 0:
+            raise ConfigError(f"setting dynamodb.import_min_rows is {self.dynamodb.import_min_rows}; expected 0 or more")
         problem = template_problem(self.naming.template)
         if problem:
             raise ConfigError(f"setting naming.template {self.naming.template!r} {problem}")
@@ -170,7 +200,8 @@ def _positive_settings(config: "Config"):
     groups = {"mysql": ("fetch_size", "connect_timeout_seconds", "net_write_timeout_seconds",
                         "net_read_timeout_seconds", "wait_timeout_seconds"),
               "dynamodb": ("read_capacity", "write_capacity", "on_demand_wcu", "max_retry_seconds",
-                           "table_wait_seconds"),
+                           "table_wait_seconds", "import_min_saving", "import_wait_seconds"),
+              "prices": ("on_demand_usd_per_million_writes", "provisioned_usd_per_wcu_hour", "import_usd_per_gb"),
               "spark": ("rows_per_partition", "max_partitions", "max_concurrent_tables", "progress_seconds"),
               "catch_up": ("batch_rows", "server_id")}
     for group, names in groups.items():

@@ -39,6 +39,19 @@ class TablePlan:
     def attribute_of_column(self, column: str) -> str:
         return self.attributes[[c.name for c in self.columns].index(column)]
 
+    def declared_value_bytes(self) -> int:
+        """The largest rendered row the declared types allow (binary grows by base64's 4/3),
+        plus the synthesised key values; for estimates only."""
+        total = 0
+        for column in self.columns:
+            declared = column.max_bytes if column.max_bytes is not None else 64
+            total += declared * 4 // 3 if render.is_binary(column) else declared
+        if self.key.synthesized_range:
+            total += sum(self.source.column(c).max_bytes or 32 for c in self.key.range_columns)
+        if self.key.synthesized_hash:
+            total += 70  # sha256 hex and a duplicate ordinal
+        return total
+
     def layout(self, null_as: str) -> ItemLayout:
         """How a rendered row (its columns, then a synthesised RANGE, then a row id) becomes an item."""
         attributes = list(self.attributes)

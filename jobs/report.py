@@ -29,10 +29,15 @@ class TableResult:
     status: str = PLANNED
     table_action: str = ""  # created / reused
     partitions: str = ""
+    load_mode: str = ""  # write or import, and why (the plan's estimates are in estimate)
+    load_mode_reason: str = ""
+    estimate: Optional[Dict] = None
     estimated_rows: int = 0
     estimated_bytes: int = 0
     rows_read: int = 0
     items_written: int = 0
+    items_staged: int = 0  # import mode: items staged as DynamoDB JSON (items_written: what the import wrote)
+    imported: Optional[Dict] = None  # import mode: the import's ARN, status and counts as AWS reports them
     items_deleted: int = 0  # catch-up: items of rows deleted (or re-keyed) at the source
     rejected: int = 0
     merged_rows: int = 0  # rows whose key text another row also had: one item for both
@@ -87,6 +92,7 @@ class Report:
     finished_at: str = ""
     error: Optional[str] = None  # the run as a whole failed (bad input, nothing matched, planning)
     catch_up: Optional[Dict] = None  # start, end and target positions, row changes, why it stopped
+    prices: Optional[Dict] = None  # the price list the estimates used, with its date
 
     def exit_code(self) -> int:
         if self.error:
@@ -112,6 +118,7 @@ class Report:
             "error": self.error,
             "source_position": self.source_position,
             "catch_up": self.catch_up,
+            "prices": self.prices,
             "totals": self.totals(),
             "tables": [dict(asdict(t), items_per_second=round(t.items_per_second, 1)) for t in self.tables],
             "not_migrated": [asdict(o) for o in self.not_migrated],
@@ -124,9 +131,10 @@ class Report:
         rows = [[t.source, t.status, str(t.rows_read), str(t.items_written), str(t.rejected), _verified(t),
                  f"{t.seconds:.1f}", f"{t.items_per_second:.0f}", t.target, t.key] for t in self.tables]
         if self.dry_run:
-            headers = ["source table", "est. rows", "est. bytes", "target", "key", "partitions"]
-            rows = [[t.source, str(t.estimated_rows), str(t.estimated_bytes), t.target, t.key, t.partitions]
-                    for t in self.tables]
+            headers = ["source table", "est. rows", "est. bytes", "mode", "est. WRU", "write $", "write time",
+                       "import $", "target", "key", "partitions"]
+            rows = [[t.source, str(t.estimated_rows), str(t.estimated_bytes), t.load_mode] + _estimate_cells(t)
+                    + [t.target, t.key, t.partitions] for t in self.tables]
         widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
         lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)),
                  "  ".join("-" * w for w in widths)]
@@ -143,6 +151,15 @@ class Report:
                              f"and were merged into its item")
             if t.duplicate_rows:
                 lines.append(f"  duplicates {t.source}: {t.duplicate_rows} exact duplicate row(s) kept as separate items")
+            if t.load_mode and t.load_mode_reason and (self.dry_run or t.load_mode != "write"):
+                lines.append(f"  mode {t.source}: {t.load_mode} ({t.load_mode_reason})")
+            if t.imported:
+                lines.append(f"  import {t.source}: {t.imported.get('ImportStatus')} {t.imported.get('ImportArn')}: "
+                             f"{t.imported.get('ImportedItemCount')} imported of {t.items_staged} staged, "
+                             f"{t.imported.get('ErrorCount')} error(s), {t.imported.get('ProcessedSizeBytes')} bytes")
+            if t.estimate and not self.dry_run and t.status not in (SKIPPED, PLANNED):
+                lines.append(f"  estimate {t.source}: {t.estimate['items']} items, {t.estimate['write_units']} WRU "
+                             f"estimated; {t.rows_read} rows read, {t.items_written} items written")
             if t.verification and not t.verification["match"]:
                 lines.append(f"  verify {t.source}: {json.dumps(t.verification, ensure_ascii=False)}")
         for other in self.not_migrated:
@@ -153,11 +170,41 @@ class Report:
                          f"{_position(c.get('end'))} in {c.get('seconds', 0)}s ({c.get('stopped', '')})")
         if self.error:
             lines.append(f"  error: {self.error}")
+        if self.dry_run:
+            lines.append(_cost_total(self.tables) + (f" (prices of {self.prices['as_of']})" if self.prices else ""))
         totals = self.totals()
         lines.append(f"total: {len(self.tables)} table(s), {totals['rows_read']} rows read, "
                      f"{totals['items_written']} items written, {totals['rejected']} rejected; "
                      f"exit code {self.exit_code()}")
         return "\n".join(lines)
+
+
+def _estimate_cells(result: TableResult) -> List[str]:
+    e = result.estimate
+    if not e:
+        return ["-", "-", "-", "-"]
+    return [str(e["write_units"]), f"{e['write_usd']:.2f}", _duration(e["write_seconds"]), f"{e['import_usd']:.2f}"]
+
+
+def _cost_total(tables: List[TableResult]) -> str:
+    """The run's estimate: each table in the mode chosen for it, and both modes for comparison."""
+    estimates = [(t.load_mode, t.estimate) for t in tables if t.estimate]
+    chosen = sum(e["import_usd"] if mode == "import" else e["write_usd"] for mode, e in estimates)
+    writes = sum(e["write_usd"] for _, e in estimates)
+    imports = sum(e["import_usd"] for _, e in estimates)
+    write_time = sum(e["write_seconds"] for mode, e in estimates if mode != "import")
+    return (f"estimate: ${chosen:.2f} in the chosen modes (all writes ${writes:.2f}, all imports ${imports:.2f}); "
+            f"{_duration(write_time)} of writing at the tables' rates, one table after another")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"
 
 
 def _position(position: Optional[Dict]) -> str:

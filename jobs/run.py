@@ -14,20 +14,20 @@ from typing import Callable, List, Optional, Sequence
 
 from jobs import catchup, state as states, storage, transforms
 from jobs.source import catalog, reader
-from jobs.target import dynamo, verify
+from jobs.target import dynamo, importer, verify
 from jobs.config import Config
-from jobs.errors import one_line
-from jobs.target.load import clear_rejects, sum_stats, write_partition
+from jobs.errors import TargetError, one_line
+from jobs.target.load import STAGED_SUFFIX, clear_rejects, clear_staged, sum_stats, write_partition
 from jobs.source.partitions import plan_partitioning
 from jobs.planner import Plan, TablePlan, build_plan
 from jobs.progress import Progress
 from jobs.report import (ALREADY_DONE, COMPLETED, COMPLETED_WITH_REJECTS, FAILED, PLANNED, SKIPPED, VERIFIED,
                          VERIFY_FAILED, NotMigrated, Report, TableResult)
 from jobs.spec import Endpoint, LoadSpec, VerifySpec
-from jobs.state import State, remaining, resume_point
+from jobs.state import ResumePoint, State, remaining, resume_point
 from jobs.table_job import TableJob
 from jobs.tracking import Checkpointer, PartitionLog
-from mapping import budget
+from mapping import budget, cost
 from mapping.items import ItemLayout
 from mapping.names import path_component
 
@@ -84,6 +84,7 @@ def run(config: Config, conn, dynamo_client, spark_factory: Callable, password: 
         catchup.check_preconditions(conn)
     plan = make_plan(conn, config)
     report.source_position = catalog.source_position(conn)
+    report.prices = dataclasses.asdict(config.prices)
     report.not_migrated = [NotMigrated(o.qualified_name, o.database, o.name, o.kind, o.reason)
                            for o in plan.not_migrated]
     jobs = [TableJob(p, planned_result(p)) for p in plan.tables]
@@ -109,16 +110,18 @@ def run(config: Config, conn, dynamo_client, spark_factory: Callable, password: 
     # fails alone, and nothing is left created and empty.
     plan_splits(conn, jobs, config, task_slots(config, spark))
     active = [j for j in jobs if j.result.status == PLANNED]
+    if not config.run.verify_only:
+        plan_load_modes(dynamo_client, active, config)
     if config.run.dry_run or not active:
         return _finished(report)
-    runner = TableRunner(spark, config, password)
+    runner = TableRunner(spark, config, password, dynamo_client=dynamo_client)
     if config.run.verify_only:
         attach_existing(dynamo_client, active)
         for job in active:
             if job.verification_owed:
                 runner.verify(job)
         return _finished(report)
-    create_targets(dynamo_client, active, config)
+    create_targets(dynamo_client, [j for j in active if j.load_mode == cost.WRITE], config)
     state = State.load(config.output.state) if config.run.resume else State(config.output.state)
     runner.state = state
     ready = [j for j in active if j.result.status == PLANNED]
@@ -129,6 +132,16 @@ def run(config: Config, conn, dynamo_client, spark_factory: Callable, password: 
             if job.verification_owed:
                 runner.verify(job)
     return _finished(report)
+
+
+def _raise_error(plan, error):
+    raise error
+
+
+def _import_token() -> str:
+    import uuid
+
+    return uuid.uuid4().hex
 
 
 def _finished(report: Report) -> Report:
@@ -145,6 +158,49 @@ def plan_splits(conn, jobs: Sequence[TableJob], config: Config, slots: int) -> N
             log.error("%s: %s", job.name, job.result.error)
             continue
         job.result.partitions = job.partitioning.description
+
+
+def plan_load_modes(dynamo_client, jobs: Sequence[TableJob], config: Config) -> None:
+    """Each table's load mode, with the estimates it was chosen on (also shown by the dry run).
+
+    Targets are described (read-only) only when import is possible: in write mode the dry run
+    touches no DynamoDB table and the estimates assume the configured rate.
+    """
+    setting = config.dynamodb.load_mode
+    for job in jobs:
+        if setting != cost.WRITE:
+            try:
+                job.description = dynamo.describe_if_exists(dynamo_client, job.plan.target, config.dynamodb)
+            except TargetError as e:
+                job.fail(FAILED, str(e))
+                continue
+        job.estimate = estimate_load(job, config)
+        job.load_mode, reason = cost.choose_load_mode(
+            setting, job.description is not None, job.estimate, config.dynamodb.import_min_saving,
+            config.dynamodb.import_min_rows)
+        job.result.load_mode, job.result.load_mode_reason = job.load_mode, reason
+        job.result.estimate = job.estimate.to_dict()
+        log.info("%s: %s (%s); estimated %d items, %d WRU: write $%.4f in %.0fs at %.0f WCU/s, import $%.4f",
+                 job.name, job.load_mode, reason, job.estimate.items, job.estimate.write_units,
+                 job.estimate.write_usd, job.estimate.write_seconds, job.estimate.write_rate,
+                 job.estimate.import_usd)
+
+
+def estimate_load(job: TableJob, config: Config) -> cost.Estimate:
+    """The table's cost and time estimate at its write rate (an existing table's, or a new one's)."""
+    plan, settings = job.plan, config.dynamodb
+    if job.description is not None:
+        provisioned = dynamo.provisioned_wcu(job.description)
+    else:
+        provisioned = settings.write_capacity if settings.billing_mode == "PROVISIONED" else None
+    rate = budget.table_write_rate(provisioned, settings.write_percent, settings.on_demand_wcu)
+    source = plan.source
+    average_row = source.estimated_bytes / source.estimated_rows if source.estimated_rows else 0
+    layout = plan.layout(settings.null_as)
+    item_bytes = cost.average_item_bytes(sum(len(a.encode("utf-8")) for a in layout.attributes),
+                                         plan.declared_value_bytes(), average_row)
+    return cost.estimate(source.estimated_rows, item_bytes, len(layout.attributes), rate, config.price_list,
+                         provisioned)
 
 
 def create_targets(dynamo_client, jobs: List[TableJob], config: Config) -> None:
@@ -183,9 +239,13 @@ def decide_resume(jobs: List[TableJob], state: State, config: Config) -> List[Ta
     """Set each table's resume point; return the tables that have something to load."""
     to_load = []
     for job in jobs:
-        if config.run.resume:
-            job.resume = resume_point(state.entry(job.identity), job.plan.target, job.table_id,
-                                      config.run.verify, job.partitions_trusted)
+        entry = state.entry(job.identity) if config.run.resume else None
+        if job.load_mode == cost.IMPORT and job.description is not None:
+            if not _resume_import(job, entry, config):
+                continue
+        elif config.run.resume:
+            job.resume = resume_point(entry, job.plan.target, job.table_id, config.run.verify,
+                                      job.partitions_trusted)
         if job.resume.note:
             job.result.notes.append(job.resume.note)
         if job.resume.action == "load":
@@ -195,6 +255,25 @@ def decide_resume(jobs: List[TableJob], state: State, config: Config) -> List[Ta
         job.verification_owed = job.resume.action == "verify"
         log.info("%s: %s", job.name, job.resume.note)
     return to_load
+
+
+def _resume_import(job: TableJob, entry: Optional[dict], config: Config) -> bool:
+    """An import-mode table whose DynamoDB table exists: the earlier run's own import (finished,
+    or still running: then this run waits for it), or a table this run must not touch."""
+    arn = (entry or {}).get("import_arn")
+    if entry and entry.get("status") == states.IMPORTING and arn and job.plan.target in arn.split("/import/")[0]:
+        job.adopted_import = arn
+        job.resume = ResumePoint("load", note=f"an earlier run's import {arn} is taken up")
+        return True
+    if entry:
+        job.resume = resume_point(entry, job.plan.target, job.table_id, config.run.verify, False)
+        if job.resume.action != "load":
+            return True
+    job.fail(FAILED, f"DynamoDB table {job.plan.target} exists and ImportTable only creates tables; nothing "
+                     f"was written (drop it, resume the run that imported it with --resume, or use "
+                     f"--load-mode write or auto)")
+    log.error("%s: %s", job.name, job.result.error)
+    return False
 
 
 def load_tables(runner: "TableRunner", jobs: List[TableJob], state: State, config: Config) -> None:
@@ -213,15 +292,19 @@ def load_tables(runner: "TableRunner", jobs: List[TableJob], state: State, confi
 class TableRunner:
     """Loads and verifies tables with Spark; one instance per run, shared by the table threads."""
 
-    def __init__(self, spark, config: Config, password: str, state: Optional[State] = None):
+    def __init__(self, spark, config: Config, password: str, state: Optional[State] = None, dynamo_client=None):
         self.spark = spark
         self.config = config
         self.state = state
+        self.dynamo_client = dynamo_client  # the driver's: imports and the tables they create
         self.url = reader.jdbc_url(config.mysql)
         self.properties = reader.jdbc_properties(config.mysql, password)
         self.endpoint = Endpoint(config.dynamodb.endpoint_url, config.dynamodb.region)
 
     def load(self, job: TableJob, progress: Progress, checkpointer: Checkpointer) -> None:
+        if job.load_mode == cost.IMPORT:
+            self.stage_and_import(job, progress)
+            return
         plan, result = job.plan, job.result
         started = time.monotonic()
         result.started_at = now_precise()
@@ -232,8 +315,7 @@ class TableRunner:
             job.partitioning = job.resume.partitioning  # the same split as the interrupted run
             result.partitions = job.partitioning.description
         todo = remaining(job.partitioning, job.resume.finished)
-        rejects_path = storage.join(self.config.output.rejects, path_component(plan.source.database),
-                                    path_component(plan.source.name))
+        rejects_path = self.table_path(self.config.output.rejects, plan)
         partition_log = PartitionLog(sc)
         try:
             if not job.resume.finished:
@@ -252,6 +334,10 @@ class TableRunner:
             progress.done(plan.name)
             result.finished_at = now_precise()
         self._record(job, checkpointer, partition_log, rejects_path, started)
+        self._finish_load(job)
+
+    def _finish_load(self, job: TableJob) -> None:
+        plan, result = job.plan, job.result
         job.verification_owed = self.config.run.verify  # with merged rows too: it names the shared keys
         if result.merged_rows:
             job.fail(FAILED, f"{result.merged_rows} row(s) merged into other rows' items: {plan.key_collision}")
@@ -262,6 +348,93 @@ class TableRunner:
         self.state.set_status(job.identity, states.WRITTEN if job.verification_owed else states.DONE)
         log.info("%s: %s, %d rows read, %d items written, %d rejected in %.1fs", plan.name, result.status,
                  result.rows_read, result.items_written, result.rejected, result.seconds)
+
+    def stage_and_import(self, job: TableJob, progress: Progress) -> None:
+        """Import mode: stage the items as DynamoDB JSON (rejects decided as in write mode), then
+        ImportTable, which creates the table. Staging is redone whole if the import did not finish."""
+        plan, result = job.plan, job.result
+        started = time.monotonic()
+        result.started_at = now_precise()
+        rejects_path = self.table_path(self.config.output.rejects, plan)
+        staging_path = self.table_path(self.config.output.staging, plan)
+        try:
+            if job.adopted_import:
+                staged = int(self.state.entry(job.identity).get("staged_items", 0))
+                result.items_staged = staged
+                self._import(job, staging_path, staged, arn=job.adopted_import)
+            else:
+                clear_rejects(rejects_path)
+                clear_staged(staging_path)
+                self.state.start_table(job.identity, plan.target, "", job.partitioning, {})
+                totals, partitions = self._stage(job, rejects_path, staging_path, progress)
+                result.record_load(totals, partitions, rejects_path, time.monotonic() - started)
+                result.items_staged, result.items_written = totals["written"], 0
+                if result.merged_rows:
+                    self._finish_load(job)  # fails the table before anything is imported
+                    return
+                self._import(job, staging_path, totals["written"])
+        except Exception as e:  # noqa: BLE001 - one table's failure must not stop the others
+            job.fail(FAILED, one_line(e))
+            self.state.set_status(job.identity, states.FAILED)
+            log.error("%s failed: %s", plan.name, result.error)
+            return
+        finally:
+            progress.done(plan.name)
+            result.finished_at = now_precise()
+            result.seconds = time.monotonic() - started
+        self._finish_load(job)
+
+    def _stage(self, job: TableJob, rejects_path: str, staging_path: str, progress: Progress):
+        plan = job.plan
+        sc = self.spark.sparkContext
+        sc.setJobGroup(plan.target, f"stage {plan.name}")
+        sc.setLocalProperty("spark.scheduler.pool", plan.target)
+        frame = self.staging_frame(job)
+        spec = LoadSpec(plan.source.database, plan.source.name, plan.target, self.endpoint, self.layout(plan),
+                        1.0, self.config.dynamodb.max_retry_seconds, rejects_path,
+                        count_merged=bool(plan.key_collision), staging_path=staging_path)
+        partition_log = PartitionLog(sc)
+        progress.track(plan.name, plan.source.estimated_rows, partition_log, frame.rdd.getNumPartitions())
+        accumulator = partition_log.accumulator
+
+        def task(rows):
+            for stats in write_partition(rows, spec):
+                accumulator.add([stats])
+                yield stats["rows"]
+
+        frame.rdd.mapPartitions(task).count()
+        finished = partition_log.finished()
+        log.info("%s: staged %d objects under %s", plan.name, len(finished), staging_path)
+        return sum_stats(finished.values()), len(finished)
+
+    def _import(self, job: TableJob, staging_path: str, staged: int, arn: Optional[str] = None) -> None:
+        """ImportTable over the staged objects (or take up an earlier run's), wait, check, bind the state."""
+        plan, result, client = job.plan, job.result, self.dynamo_client
+        if staged == 0 and arn is None:  # nothing to import: an empty table is created directly
+            created = dynamo.ensure_tables(client, [plan], self.config.dynamodb, _raise_error)
+            job.description = created[plan.target]["table"]
+            result.table_action, result.table_id = "created (empty)", job.table_id
+            self.state.bind_table(job.identity, job.table_id)
+            return
+        if arn is None:
+            arn = importer.start_import(client, plan, self.config.dynamodb, staging_path, token=_import_token())
+            self.state.record_import(job.identity, arn, staged)
+            log.info("%s: import %s started over %d staged item(s)", plan.name, arn, staged)
+
+        def waiting(description):
+            log.info("%s: import %s: %s, %s item(s) processed", plan.name, arn, description.get("ImportStatus"),
+                     description.get("ProcessedItemCount", 0))
+
+        description = importer.wait_import(client, arn, self.config.dynamodb.import_wait_seconds, waiting)
+        result.imported = importer.import_summary(description)
+        failure = importer.import_failure(description, staged)
+        if failure:
+            raise TargetError(failure)
+        result.items_written = int(description.get("ImportedItemCount") or 0)
+        job.description = dynamo.wait_active(client, plan.target, self.config.dynamodb)
+        result.table_action, result.table_id = "imported", job.table_id
+        self.state.bind_table(job.identity, job.table_id)
+        log.info("%s: import %s completed: %d item(s)", plan.name, arn, result.items_written)
 
     def _write(self, job: TableJob, todo: List[int], rejects_path: str, partition_log: PartitionLog,
                progress: Progress, checkpointer: Checkpointer) -> None:
@@ -319,6 +492,10 @@ class TableRunner:
             self.state.set_status(job.identity, states.CHECK_FAILED)
         log.error("%s: %s", plan.name, result.error)
 
+    def table_path(self, base: str, plan: TablePlan) -> str:
+        """A table's own folder under base (rejects, staging): one per (database, table)."""
+        return storage.join(base, path_component(plan.source.database), path_component(plan.source.name))
+
     def layout(self, plan: TablePlan) -> ItemLayout:
         return plan.layout(self.config.dynamodb.null_as)
 
@@ -339,11 +516,29 @@ class TableRunner:
             frame = frame.repartition(task_slots(self.config, self.spark))
         if plan.key_collision:
             # Rows whose key text may repeat meet in one task, adjacent, so the load counts merges.
-            key_columns = [position[key.hash_column]] + (
-                ["k_range"] if key.synthesized_range else [position[c] for c in key.range_columns])
+            key_columns = self.item_key_columns(plan)
             frame = frame.repartition(max(1, frame.rdd.getNumPartitions()), *key_columns) \
                 .sortWithinPartitions(*key_columns)
         return frame
+
+    @staticmethod
+    def item_key_columns(plan: TablePlan) -> List[str]:
+        """The frame's columns that make an item's key (synthesised ones included)."""
+        key = plan.key
+        position = {c.name: reader.spark_column(i) for i, c in enumerate(plan.columns)}
+        hash_column = ["k_row"] if key.synthesized_hash else [position[key.hash_column]]
+        return hash_column + (["k_range"] if key.synthesized_range else [position[c] for c in key.range_columns])
+
+    def staging_frame(self, job: TableJob):
+        """The items frame shuffled for ImportTable: each object holds keys spread by a hash of the
+        key (never in key order), equal keys adjacent (so merges are counted). Deterministic, so a
+        retried task stages the same object."""
+        from pyspark.sql import functions as F
+
+        frame = self.items_frame(job)
+        key_columns = self.item_key_columns(job.plan)
+        return frame.repartition(max(1, frame.rdd.getNumPartitions()), *key_columns) \
+            .sortWithinPartitions(F.xxhash64(*key_columns), *key_columns)
 
     def rate_per_task(self, description: dict, partitions: int) -> float:
         table_rate = dynamo.table_write_rate(description, self.config.dynamodb)

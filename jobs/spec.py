@@ -27,6 +27,7 @@ class LoadSpec:
     rejects_path: str
     partition_ids: Tuple[int, ...] = ()  # the original numbers of the partitions read (a resume reads a subset)
     count_merged: bool = False  # rows arrive sorted by key: a row with its predecessor's key is merged
+    staging_path: str = ""  # import mode: stage DynamoDB JSON objects here instead of writing items
 
     def partition_number(self, spark_partition: int) -> int:
         return self.partition_ids[spark_partition] if self.partition_ids else spark_partition

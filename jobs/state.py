@@ -23,6 +23,7 @@ FAILED = "failed"  # the load failed; recorded partitions are still trusted
 WRITTEN = "written"  # every partition written; verification still owed
 DONE = "done"  # everything promised held: written, and verified when verification was on
 CHECK_FAILED = "check failed"  # verification failed or rows merged: the table is loaded again whole
+IMPORTING = "importing"  # import mode: staged, ImportTable started (import_arn); a resume waits for it
 
 Identity = Tuple[str, str]
 
@@ -72,6 +73,17 @@ class State:
             finished = self.entries[identity]["finished"]
             for part in stats:
                 finished[str(part["partition"])] = part
+        self.save()
+
+    def record_import(self, identity: Identity, import_arn: str, staged_items: int) -> None:
+        with self._lock:
+            self.entries[identity].update(status=IMPORTING, import_arn=import_arn, staged_items=staged_items)
+        self.save()
+
+    def bind_table(self, identity: Identity, table_id: str) -> None:
+        """An imported table exists only once its import ends: the entry is tied to it then."""
+        with self._lock:
+            self.entries[identity]["table_id"] = table_id
         self.save()
 
     def set_status(self, identity: Identity, status: str) -> None:

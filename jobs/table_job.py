@@ -5,6 +5,7 @@ from typing import Dict, Optional, Tuple
 from jobs.planner import TablePlan
 from jobs.report import TableResult
 from jobs.state import ResumePoint
+from mapping.cost import WRITE, Estimate
 from mapping.partitioning import Partitioning
 
 
@@ -16,6 +17,9 @@ class TableJob:
     description: Optional[Dict] = None  # DescribeTable of the DynamoDB target
     resume: ResumePoint = field(default_factory=ResumePoint)
     verification_owed: bool = False  # set once a load finished, or a resume found a table to re-check
+    load_mode: str = WRITE  # write (BatchWriteItem) or import (staged on S3, then ImportTable)
+    estimate: Optional[Estimate] = None  # items, write units, cost and time, by either mode
+    adopted_import: Optional[str] = None  # an earlier run's ImportArn this run waits for instead of staging
 
     @property
     def identity(self) -> Tuple[str, str]:

@@ -112,3 +112,15 @@ def reject_record(database: str, table: str, item: Mapping[str, Optional[str]], 
     """The rejects line for a row DynamoDB cannot hold (the load and the catch-up write the same)."""
     return {"database": database, "table": table, "key": {a: item.get(a) for a in layout.key_attributes},
             "reason": reason, "item_bytes": size_bytes}
+
+
+
+def import_line(wire_item: Mapping[str, Mapping]) -> str:
+    """One line of DynamoDB JSON as ImportTable reads it: {"Item": {attribute: {"S": ...}}}.
+
+    Takes the item in the typed form BatchWriteItem sends (to_wire), so both paths put the
+    same item. Non-ASCII text stays UTF-8: ImportTable reads UTF-8 and bills uncompressed bytes.
+    """
+    import json
+
+    return json.dumps({"Item": wire_item}, ensure_ascii=False, separators=(",", ":"))

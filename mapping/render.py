@@ -49,6 +49,10 @@ def render_sql(column: Column, table: str = "") -> str:
     )
 
 
+def is_binary(column: Column) -> bool:
+    return column.data_type.lower() in BINARY_TYPES
+
+
 def rendering_note(column: Column) -> Optional[str]:
     """A line for the dry-run plan when a column is not printed as plain MySQL text."""
     kind = column.data_type.lower()

@@ -35,15 +35,7 @@ def start_table(client, plan, dynamodb_config) -> str:
     from botocore.exceptions import ClientError
 
     wanted = key_schema_of(plan)
-    try:
-        existing = client.describe_table(TableName=plan.target)["Table"]
-    except ClientError as e:
-        if e.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise TargetError(f"DynamoDB table {plan.target}: {describe_aws_error(e)}") from e
-        existing = None
-    except Exception as e:  # noqa: BLE001 - endpoint unreachable, no credentials, ...
-        raise EndpointUnreachable(f"DynamoDB endpoint {dynamodb_config.endpoint_url or 'AWS ' + dynamodb_config.region}: "
-                          f"{type(e).__name__}: {e}") from e
+    existing = describe_if_exists(client, plan.target, dynamodb_config)
     if existing is not None:
         found = _key_text(existing.get("KeySchema", []), existing.get("AttributeDefinitions", []))
         expected = _key_text(wanted["KeySchema"], wanted["AttributeDefinitions"])
@@ -108,6 +100,26 @@ def ensure_tables(client, plans, dynamodb_config, on_error) -> Dict[str, Dict]:
         ready[plan.target] = {"action": started[plan.target],
                               "table": client.describe_table(TableName=plan.target)["Table"]}
     return ready
+
+
+def describe_if_exists(client, table: str, dynamodb_config) -> Optional[Dict]:
+    """DescribeTable, or None when the table does not exist."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return client.describe_table(TableName=table)["Table"]
+    except ClientError as e:
+        if e.response["Error"]["Code"] == "ResourceNotFoundException":
+            return None
+        raise TargetError(f"DynamoDB table {table}: {describe_aws_error(e)}") from e
+    except Exception as e:  # noqa: BLE001 - endpoint unreachable, no credentials, ...
+        raise EndpointUnreachable(f"DynamoDB endpoint {dynamodb_config.endpoint_url or 'AWS ' + dynamodb_config.region}: "
+                                  f"{type(e).__name__}: {e}") from e
+
+
+def wait_active(client, table: str, dynamodb_config) -> Dict:
+    _wait(client, table, dynamodb_config)
+    return client.describe_table(TableName=table)["Table"]
 
 
 def _wait(client, table: str, dynamodb_config) -> None:

@@ -18,7 +18,7 @@ _WORKER_CLIENTS: Dict[tuple, object] = {}
 _WORKER_LIMITERS: Dict[tuple, object] = {}
 
 STAT_FIELDS = ("rows", "written", "rejected", "merged_rows", "retried_items", "throttle_events",
-               "collapsed_duplicates", "duplicate_rows", "consumed_units", "seconds")
+               "collapsed_duplicates", "duplicate_rows", "consumed_units", "staged_bytes", "seconds")
 
 
 class RejectsFile:
@@ -46,7 +46,8 @@ class RejectsFile:
 
 
 def write_rows(rows: Iterable, spec, writer, rejects: RejectsFile) -> Dict:
-    """The row loop: build each item, reject what DynamoDB would refuse, put the rest."""
+    """The row loop: build each item, reject what DynamoDB would refuse, put the rest
+    (writer: a BatchWriter, or a StagedObject in import mode: the same items either way)."""
     stats = dict.fromkeys(STAT_FIELDS, 0)
     layout = spec.layout
     previous_key = None
@@ -77,8 +78,13 @@ def write_partition(rows: Iterable, spec, client=None, partition_id: Optional[in
         from pyspark import TaskContext
 
         partition_id = spec.partition_number(TaskContext.get().partitionId())
-    writer = BatchWriter(client or _worker_client(spec), spec.target, spec.layout.item_key,
-                         _worker_limiter(spec), spec.max_retry_seconds)
+    if spec.staging_path:
+        from jobs.target.staging import StagedObject
+
+        writer = StagedObject(storage.join(spec.staging_path, part_file_name(partition_id, STAGED_SUFFIX)))
+    else:
+        writer = BatchWriter(client or _worker_client(spec), spec.target, spec.layout.item_key,
+                             _worker_limiter(spec), spec.max_retry_seconds)
     started = time.monotonic()
     rejects = RejectsFile()
     try:
@@ -89,7 +95,8 @@ def write_partition(rows: Iterable, spec, client=None, partition_id: Optional[in
     rejects.publish(storage.join(spec.rejects_path, part_file_name(partition_id, ".jsonl")))
     stats.update(partition=partition_id, written=writer.written, retried_items=writer.retried_items,
                  throttle_events=writer.throttle_events, collapsed_duplicates=writer.collapsed_duplicates,
-                 consumed_units=writer.consumed_units, seconds=time.monotonic() - started)
+                 consumed_units=writer.consumed_units, staged_bytes=getattr(writer, "staged_bytes", 0),
+                 seconds=time.monotonic() - started)
     yield stats
 
 
@@ -111,6 +118,9 @@ def _worker_limiter(spec):
     return _WORKER_LIMITERS[key]
 
 
+STAGED_SUFFIX = ".json.gz"
+
+
 def part_file_name(partition: int, suffix: str) -> str:
     """The one rule for per-partition file names (a retried task replaces its own file)."""
     return f"part-{partition:05d}{suffix}"
@@ -122,6 +132,15 @@ def sum_stats(parts: Iterable[Dict]) -> Dict:
         for name in STAT_FIELDS:
             total[name] += part.get(name, 0)
     return total
+
+
+def clear_staged(path: str) -> None:
+    """Remove a table's staged objects before it is staged again (ImportTable reads every part-)."""
+    from jobs import storage
+
+    for name in storage.list_names(path):
+        if name.startswith("part-") and name.endswith(STAGED_SUFFIX):
+            storage.remove_file(path, name)
 
 
 def clear_rejects(path: str) -> None:

@@ -99,3 +99,19 @@ def test_overrides_can_name_a_table_unambiguously():
     assert config.override_for("a.b", "c").target == "t1"
     assert config.override_for("a", "b.c").target is None
     assert config.override_for("x", "y").target == "t2"
+
+
+def test_import_modes_need_an_s3_staging_prefix():
+    from jobs.cli import config_from_args
+
+    with pytest.raises(ConfigError, match=r"dynamodb.load_mode is 'import', which needs output.staging \(--staging\) "
+                                          r"to be an s3:// prefix .* it is None"):
+        config_from_args(["--database", "d", "--load-mode", "import"])
+    with pytest.raises(ConfigError, match="it is '/tmp/stage'"):
+        config_from_args(["--database", "d", "--load-mode", "auto", "--staging", "/tmp/stage"])
+    config = config_from_args(["--database", "d", "--load-mode", "auto", "--staging", "s3://b/p"])
+    assert (config.dynamodb.load_mode, config.output.staging) == ("auto", "s3://b/p")
+    with pytest.raises(ConfigError, match="setting dynamodb.load_mode is 'copy'; expected one of write, import, auto"):
+        config_from_args(["--database", "d", "--set", "dynamodb.load_mode=copy"])
+    with pytest.raises(ConfigError, match="setting prices.import_usd_per_gb is 0"):
+        config_from_args(["--database", "d", "--set", "prices.import_usd_per_gb=0"])

@@ -1,0 +1,165 @@
+"""Import mode end to end: stage DynamoDB JSON on S3, ImportTable, verify (moto's S3 and DynamoDB).
+
+dynalite has no ImportTable, so every table of these runs lives in moto's server; the source,
+the oracle and spark-submit are the same real parts as in write mode.
+"""
+import gzip
+import json
+import os
+import signal
+import sys
+
+import boto3
+import pytest
+
+from local import demo_data
+from tests.e2e import fidelity_db
+from tests.e2e.stack import REPO, canonical, dynamo_items, free_port, present, run_job, source_rows, start_server, \
+    without
+from tests.e2e.test_demo_migration import KEYS as DEMO_KEYS
+
+STAGING = "s3://m2d/staging"
+
+
+class Moto:
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+        credentials = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="local",
+                           aws_secret_access_key="local")
+        self.s3 = boto3.client("s3", **credentials)
+        self.dynamodb = boto3.client("dynamodb", **credentials)
+
+    def run(self, stack, args, tmp_path, **kwargs):
+        """The job with every DynamoDB and S3 call going to moto (the last --dynamodb-endpoint wins)."""
+        env = dict(kwargs.pop("env", {}), AWS_ENDPOINT_URL_S3=self.endpoint)
+        return run_job(stack, args + ["--dynamodb-endpoint", self.endpoint], tmp_path, env=env, **kwargs)
+
+    def staged_lines(self, prefix: str):
+        """{object key: [parsed lines]} under prefix."""
+        found = {}
+        for entry in self.s3.list_objects_v2(Bucket="m2d", Prefix=prefix).get("Contents", []):
+            body = gzip.decompress(self.s3.get_object(Bucket="m2d", Key=entry["Key"])["Body"].read())
+            found[entry["Key"]] = [json.loads(line) for line in body.decode("utf-8").splitlines()]
+        return found
+
+
+@pytest.fixture(scope="module")
+def moto(stack):
+    port = free_port()
+    server = start_server([sys.executable, os.path.join(REPO, "local", "moto_server.py"), "-H", "127.0.0.1",
+                           "-p", str(port)], port)
+    running = Moto(f"http://127.0.0.1:{port}")
+    running.s3.create_bucket(Bucket="m2d")
+    yield running
+    server.send_signal(signal.SIGINT)  # moto stops on SIGINT, not SIGTERM
+    server.wait(10)
+
+
+@pytest.fixture(scope="module")
+def demo_import(stack, moto, tmp_path_factory):
+    counts = demo_data.create(stack.connect(), "demo_imp", scale=1)
+    tmp = tmp_path_factory.mktemp("demo_import")
+    run = moto.run(stack, ["--database", "demo_imp", "--rows-per-partition", "400", "--load-mode", "import",
+                           "--staging", STAGING], tmp)
+    return counts, run
+
+
+def test_demo_is_imported_and_verified(demo_import):
+    counts, run = demo_import
+    assert run.code == 0, run.output[-3000:]
+    for table, rows in counts.items():
+        result = run.table(f"demo_imp.{table}")
+        assert (result["status"], result["load_mode"], result["table_action"]) == ("completed", "import", "imported")
+        assert result["rows_read"] == result["items_staged"] == result["items_written"] == rows, table
+        assert result["imported"]["ImportStatus"] == "COMPLETED" and result["imported"]["ErrorCount"] == 0
+        assert result["imported"]["ImportedItemCount"] == rows
+        assert result["verification"]["match"] and result["verification"]["dynamodb_items"] == rows, table
+
+
+@pytest.mark.parametrize("table", sorted(DEMO_KEYS))
+def test_imported_items_equal_the_source_rows(stack, moto, demo_import, table):
+    _, synthesized = DEMO_KEYS[table]
+    expected = [present(r) for r in source_rows(stack, "demo_imp", table)]
+    items = dynamo_items(moto.dynamodb, f"demo_imp_{table}")
+    assert canonical(without(i, *synthesized) for i in items) == canonical(expected)
+
+
+def test_staged_objects_are_gzip_dynamodb_json_not_in_key_order(moto, demo_import):
+    counts, run = demo_import
+    staged = moto.staged_lines("staging/demo_imp/orders/")
+    assert staged and all(key.endswith(".json.gz") and "/part-" in key for key in staged)
+    assert sum(len(lines) for lines in staged.values()) == counts["orders"]
+    for lines in staged.values():
+        assert all(set(line) == {"Item"} and all(set(v) <= {"S", "NULL"} for v in line["Item"].values())
+                   for line in lines)
+    ids = [int(line["Item"]["id"]["S"]) for lines in staged.values() for line in lines]
+    biggest = max(staged.values(), key=len)
+    in_object = [int(line["Item"]["id"]["S"]) for line in biggest]
+    assert len(set(ids)) == len(ids) == counts["orders"]
+    assert in_object != sorted(in_object)  # shuffled: sorted keys would import into one partition at a time
+
+
+def test_fidelity_database_by_import_equals_the_oracle_and_rejects_as_write_mode(stack, moto, tmp_path):
+    fidelity_db.create(stack.connect())
+    database = fidelity_db.DATABASE
+    run = moto.run(stack, ["--database", database, "--load-mode", "import", "--staging", STAGING], tmp_path)
+    assert run.code == 3, run.output[-3000:]
+    assert all(t["load_mode"] == "import" and t["status"].startswith("completed") and t["verification"]["match"]
+               for t in run.report["tables"]), [(t["table"], t["status"], t["error"]) for t in run.report["tables"]]
+    for table, synthesized in (("types", ()), ("select", ()), ("stock", ("_sort_key",)), ("events", ("_row_id",)),
+                               ("users_u", ())):
+        expected = [present(r) for r in source_rows(stack, database, table)]
+        items = dynamo_items(moto.dynamodb, run.table(f"{database}.{table}")["target"])
+        assert canonical(without(i, *synthesized) for i in items) == canonical(expected), table
+    found = {}
+    for table in ("docs", "codes", "pairs"):
+        folder = os.path.join(str(tmp_path), "rejects", database, table)
+        for name in sorted(os.listdir(folder)):
+            with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                for line in handle:
+                    record = json.loads(line)
+                    found[(table, next(iter(record["key"].values())))] = record["reason"]
+    assert set(found) == set(fidelity_db.EXPECTED_REJECTS)
+    for key, fragment in fidelity_db.EXPECTED_REJECTS.items():
+        assert fragment in found[key]
+    assert sum(t["rejected"] for t in run.report["tables"]) == 4
+    empty = run.table(f"{database}.empty_one")
+    assert (empty["items_written"], empty["table_action"]) == (0, "created (empty)")
+
+
+def test_auto_imports_new_tables_and_writes_existing_and_small_ones(stack, moto, tmp_path):
+    rows = [(i, f"name {i}") for i in range(1, 301)]
+    stack.fresh_database("auto_db", "CREATE TABLE big (id INT PRIMARY KEY, name VARCHAR(40))",
+                         "CREATE TABLE tiny (id INT PRIMARY KEY, name VARCHAR(40))",
+                         "CREATE TABLE kept (id INT PRIMARY KEY, name VARCHAR(40))",
+                         rows={"big": rows, "tiny": rows[:5], "kept": rows})
+    moto.dynamodb.create_table(TableName="auto_db_kept", BillingMode="PAY_PER_REQUEST",
+                               KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                               AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    args = ["--database", "auto_db", "--load-mode", "auto", "--staging", STAGING, "--set",
+            "dynamodb.import_min_rows=100", "--state", str(tmp_path / "state")]
+    planned = moto.run(stack, args + ["--dry-run"], tmp_path)
+    assert planned.code == 0, planned.output[-3000:]
+    modes = {t["table"]: (t["load_mode"], t["load_mode_reason"]) for t in planned.report["tables"]}
+    assert modes["big"][0] == "import" and "costs at most 1/2 of writes" in modes["big"][1]
+    assert modes["tiny"] == ("write", "5 estimated rows, under dynamodb.import_min_rows (100)")
+    assert modes["kept"] == ("write", "the DynamoDB table exists and ImportTable only creates tables")
+    assert planned.table("auto_db.big")["estimate"]["write_units"] == 300
+    assert "estimate: $" in planned.stdout and "prices of 2024-11-01 us-east-1" in planned.stdout
+
+    run = moto.run(stack, args, tmp_path)
+    assert run.code == 0, run.output[-3000:]
+    assert {t["table"]: (t["load_mode"], t["status"]) for t in run.report["tables"]} == {
+        "big": ("import", "completed"), "tiny": ("write", "completed"), "kept": ("write", "completed")}
+    for table, count in (("big", 300), ("tiny", 5), ("kept", 300)):
+        assert len(dynamo_items(moto.dynamodb, f"auto_db_{table}")) == count
+
+    resumed = moto.run(stack, args + ["--resume"], tmp_path)
+    assert resumed.code == 0, resumed.output[-3000:]
+    big = resumed.table("auto_db.big")  # the state is tied to the table the import created
+    assert (big["load_mode"], big["status"], big["verification"]["match"]) == ("write", "already done", True)
+
+    refused = moto.run(stack, ["--database", "auto_db", "--tables", "big", "--load-mode", "import",
+                               "--staging", STAGING], tmp_path)
+    assert refused.code == 1
+    assert "DynamoDB table auto_db_big exists and ImportTable only creates tables" in refused.table("auto_db.big")["error"]
