@@ -329,7 +329,8 @@ def import_vs_write(endpoint: str, rows: int) -> None:
     print(f"(f) {rows} rows: write mode {write_rate:,.0f} rows/s (dynalite), import mode {import_rate:,.0f} rows/s "
           f"(staging + moto's ImportTable, one Python thread); import / write = {import_rate / write_rate:.2f}")
     print(f"    staged {imported['items_staged']} items, {imported['imported']['ImportedItemCount']} imported; "
-          f"average item {shape['item_bytes']} bytes as planned")
+          f"planned {shape['item_bytes']} bytes per item and {shape['import_bytes'] / max(1, shape['items']):.0f} "
+          f"staged bytes per item, staged {imported['bytes_staged'] / max(1, imported['items_staged']):.0f}")
     config = Config()
     attributes = len(COLUMNS)
     for count in (1_000_000, 1_000_000_000):

@@ -37,6 +37,7 @@ class TableResult:
     rows_read: int = 0
     items_written: int = 0
     items_staged: int = 0  # import mode: items staged as DynamoDB JSON (items_written: what the import wrote)
+    bytes_staged: int = 0  # import mode: uncompressed DynamoDB JSON staged, what ImportTable bills
     imported: Optional[Dict] = None  # import mode: the import's ARN, status and counts as AWS reports them
     items_deleted: int = 0  # catch-up: items of rows deleted (or re-keyed) at the source
     rejected: int = 0
@@ -68,6 +69,7 @@ class TableResult:
 
 
 LOAD_TOTALS = {"rows_read": "rows", "items_written": "written", "rejected": "rejected", "merged_rows": "merged_rows",
+               "bytes_staged": "staged_bytes",
                "duplicate_rows": "duplicate_rows", "collapsed_duplicates": "collapsed_duplicates",
                "retried_items": "retried_items", "throttle_events": "throttle_events"}
 

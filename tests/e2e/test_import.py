@@ -96,6 +96,9 @@ def test_staged_objects_are_gzip_dynamodb_json_not_in_key_order(moto, demo_impor
     biggest = max(staged.values(), key=len)
     in_object = [int(line["Item"]["id"]["S"]) for line in biggest]
     assert len(set(ids)) == len(ids) == counts["orders"]
+    staged_bytes = sum(len(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode("utf-8")) + 1
+                       for lines in staged.values() for line in lines)
+    assert run.table("demo_imp.orders")["bytes_staged"] == staged_bytes  # what ImportTable bills
     assert in_object != sorted(in_object)  # shuffled: sorted keys would import into one partition at a time
 
 
@@ -158,6 +161,19 @@ def test_auto_imports_new_tables_and_writes_existing_and_small_ones(stack, moto,
     assert resumed.code == 0, resumed.output[-3000:]
     big = resumed.table("auto_db.big")  # the state is tied to the table the import created
     assert (big["load_mode"], big["status"], big["verification"]["match"]) == ("write", "already done", True)
+
+    import_args = ["--database", "auto_db", "--tables", "big", "--load-mode", "import", "--staging", STAGING,
+                   "--state", str(tmp_path / "state"), "--resume"]
+    again = moto.run(stack, import_args, tmp_path)  # import mode, resumed: the imported table is done
+    assert again.code == 0, again.output[-3000:]
+    assert (again.table("auto_db.big")["status"], again.table("auto_db.big")["verification"]["match"]) == (
+        "already done", True)
+    moto.dynamodb.delete_table(TableName="auto_db_big")  # gone since: staged and imported again
+    restaged = moto.run(stack, import_args, tmp_path)
+    assert restaged.code == 0, restaged.output[-3000:]
+    big = restaged.table("auto_db.big")
+    assert (big["status"], big["table_action"], big["items_written"]) == ("completed", "imported", 300)
+    assert any("not the table an earlier run wrote" in note for note in big["notes"])
 
     refused = moto.run(stack, ["--database", "auto_db", "--tables", "big", "--load-mode", "import",
                                "--staging", STAGING], tmp_path)
