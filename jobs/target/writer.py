@@ -23,16 +23,30 @@ class RateLimiter:
 
     The bucket starts empty and holds at most one second of budget, so over any run the
     units consumed never exceed rate x elapsed time by more than one batch.
+
+    With a ceiling above the starting rate (an on-demand table climbing to target_wcu), a
+    rate that held for probe_seconds without throttling becomes the rate to return to, and
+    the next probe asks probe_step more. A throttle during a probe goes back to the rate that
+    held (not half of it) and doubles the wait before the next probe, so while DynamoDB has not
+    grown yet, probing costs a few throttled calls per wait, fewer and fewer.
     """
 
+    MAX_PROBE_WAIT = 60.0
+
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, minimum: float = 1.0):
-        self.max_rate = float(rate)
+                 sleep: Callable[[float], None] = time.sleep, minimum: float = 1.0,
+                 ceiling: Optional[float] = None, probe_seconds: float = 4.0, probe_step: float = 0.1):
+        self.max_rate = float(rate)  # the highest rate known to hold: throttling recovers to it
+        self.ceiling = max(self.max_rate, float(ceiling or rate))
         self.rate = float(rate)
         self.minimum = min(minimum, self.max_rate)
+        self.probe_seconds, self.probe_step = probe_seconds, probe_step
+        self.probes = self.failed_probes = 0
         self._clock, self._sleep = clock, sleep
         self._tokens = 0.0
         self._last = clock()
+        self._probe_wait = probe_seconds
+        self._next_probe = self._last + probe_seconds
 
     def acquire(self, units: float) -> None:
         now = self._clock()
@@ -46,11 +60,33 @@ class RateLimiter:
         """Give back units acquired for items DynamoDB did not process."""
         self._tokens = min(self.rate, self._tokens + units)
 
+    @property
+    def probing(self) -> bool:
+        return self.rate > self.max_rate
+
     def on_throttle(self) -> None:
-        self.rate = max(self.minimum, self.rate / 2)
+        now = self._clock()
+        if self.probing:
+            self.failed_probes += 1
+            self.rate = self.max_rate
+            self._probe_wait = min(self.MAX_PROBE_WAIT, self._probe_wait * 2)
+        else:
+            self.rate = max(self.minimum, self.rate / 2)
+        self._next_probe = now + self._probe_wait
 
     def on_success(self) -> None:
-        self.rate = min(self.max_rate, self.rate + self.max_rate / 20)
+        if self.rate < self.max_rate:
+            self.rate = min(self.max_rate, self.rate + self.max_rate / 20)
+            return
+        if self.ceiling <= self.max_rate or self._clock() < self._next_probe:
+            return
+        if self.probing:  # the probe held for a whole wait: its rate is the new floor to return to
+            self.max_rate = self.rate
+            self._probe_wait = self.probe_seconds
+        if self.max_rate < self.ceiling:
+            self.probes += 1
+            self.rate = min(self.ceiling, self.max_rate * (1 + self.probe_step))
+        self._next_probe = self._clock() + self._probe_wait
 
 
 PUT, DELETE = "PutRequest", "DeleteRequest"
@@ -72,7 +108,8 @@ class BatchWriter:
 
     - A key written twice before it is sent (put or delete) is sent once: the last request wins.
     - UnprocessedItems wait out their own exponential backoff with full jitter in a retry
-      queue while new items keep flowing, so one slow item does not stall the task.
+      queue while new items keep flowing, so one slow item does not stall the task; once
+      only retries are left, the token bucket paces them instead (see _pace_tail).
     - Throttling errors pause the whole task with the same backoff and halve its rate.
     - An item that cannot be written for max_retry_seconds fails the task (WriteFailed).
     """
@@ -128,12 +165,22 @@ class BatchWriter:
     def flush(self) -> None:
         while self._fresh or self._retry:
             if not self._fresh:
-                # Only retries are left: wait until a full batch of them is due (each has
-                # waited at least its own backoff), rather than sending them one by one.
-                times = sorted(p.not_before for p in self._retry.values())
-                ready_at = times[min(MAX_BATCH_ITEMS, len(times)) - 1]
-                self._sleep(max(0.0, ready_at - self._clock()))
+                self._pace_tail()
             self._send_batch()
+
+    def _pace_tail(self) -> None:
+        """Only retries are left: the budget is idle, so the next batch of them waits for the
+        token bucket's pace (its units at the current rate, at least base_delay), not for
+        backoffs that grow past it. It goes when its items are all due or the pace has passed,
+        whichever comes first; an item DynamoDB keeps refusing is resent every base_delay at
+        most (boto3's own batch writer resends at once)."""
+        waiting = sorted(self._retry.values(), key=lambda p: p.not_before)[:MAX_BATCH_ITEMS]
+        now = self._clock()
+        paced_at = now + max(self.base_delay, sum(p.units for p in waiting) / self.limiter.rate)
+        send_at = min(waiting[-1].not_before, paced_at)
+        for pending in waiting:
+            pending.not_before = min(pending.not_before, send_at)
+        self._sleep(max(0.0, send_at - now))
 
     def _key(self, item: dict) -> Tuple:
         return tuple(next(iter(item[a].values())) for a in self.key_attributes)
@@ -216,7 +263,7 @@ class BatchWriter:
                 f"(dynamodb.max_retry_seconds={self.max_retry_seconds:g}): {what}")
 
     def _jitter(self, attempt: int) -> float:
-        return self._rng.uniform(0, min(self.max_delay, self.base_delay * (2 ** attempt)))  # full jitter
+        return self._rng.uniform(0, min(self.max_delay, self.base_delay * (2 ** min(attempt, 30))))  # full jitter
 
 
 def _is_retryable(error) -> bool:

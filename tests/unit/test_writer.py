@@ -97,12 +97,14 @@ def test_unprocessed_items_are_retried_with_backoff_until_written():
     assert len(client.table) == 25 and writer.written == 25
     assert writer.retried_items == 13
     # Each unprocessed item draws its own full-jitter delay (base 0.05 s, doubling per attempt);
-    # with only retries left, the writer waits until all of them are due, and no longer.
+    # with only retries left, the writer waits until all of them are due or the budget's pace
+    # (at least the base delay) has passed, whichever comes first.
     draws = random.Random(0)
-    first_wait = max(draws.uniform(0, 0.05) for _ in range(10))
-    second_wait = max(draws.uniform(0, 0.10) for _ in range(3))
+    first_wait = min(0.05, max(draws.uniform(0, 0.05) for _ in range(10)))
+    second_wait = min(0.05, max(draws.uniform(0, 0.10) for _ in range(3)))
     gaps = [b - a for a, b in zip(client.call_times, client.call_times[1:])]
     assert gaps == [pytest.approx(first_wait, abs=1e-6), pytest.approx(second_wait, abs=1e-6)]
+    assert second_wait == 0.05  # the second round's own backoffs would have waited longer
 
 
 def test_unprocessed_items_wait_but_new_items_keep_flowing():
@@ -244,3 +246,73 @@ def test_deletes_share_batches_with_puts_and_the_last_request_for_a_key_wins():
     assert client.calls[1] == ["DeleteRequest"]
     assert client.table == {"2": item(2, "back")}
     assert (writer.written, writer.deleted, writer.collapsed_duplicates, writer.retried_items) == (1, 2, 2, 1)
+
+
+def test_adaptive_rate_climbs_while_not_throttled_and_probes_back_off():
+    clock = FakeClock()
+    limiter = RateLimiter(1000, clock=clock, sleep=clock.sleep, ceiling=3000, probe_seconds=2, probe_step=0.2)
+
+    def succeed_for(seconds):
+        end = clock.now + seconds
+        while clock.now < end:
+            clock.now += 0.1
+            limiter.on_success()
+
+    succeed_for(2.05)
+    assert (limiter.rate, limiter.max_rate) == (1200, 1000)  # probing 20% higher
+    limiter.on_throttle()  # the probe failed: back to what held, not to half of it
+    assert (limiter.rate, limiter.failed_probes) == (1000, 1)
+    succeed_for(3.9)
+    assert limiter.rate == 1000  # waits twice as long (4 s) before probing again
+    succeed_for(0.2)
+    assert limiter.rate == 1200
+    succeed_for(3.7)
+    assert (limiter.max_rate, limiter.rate) == (1000, 1200)  # after a failure a probe must hold 4 s
+    succeed_for(0.4)  # it held: it becomes the floor, the wait is 2 s again, the next probe starts
+    assert (limiter.max_rate, limiter.rate) == (1200, 1440)
+    succeed_for(20)
+    assert limiter.rate == limiter.max_rate == 3000  # up to the ceiling, never past it
+    limiter.on_throttle()  # throttled at a rate that held: real overload, halve as before
+    assert limiter.rate == 1500
+
+
+def test_without_a_ceiling_the_rate_never_climbs():
+    clock = FakeClock()
+    limiter = RateLimiter(1000, clock=clock, sleep=clock.sleep)
+    for _ in range(1000):
+        clock.now += 0.1
+        limiter.on_success()
+    assert limiter.rate == 1000 and limiter.probes == 0
+
+
+class RandomlyUnprocessed(StubClient):
+    """Leaves each item unprocessed with a fixed probability (seeded), like the throttling proxy."""
+
+    def __init__(self, share, seed, clock):
+        super().__init__(clock=clock)
+        self.rng = random.Random(seed)
+        self.share = share
+
+    def batch_write_item(self, RequestItems):
+        (name, requests), = RequestItems.items()
+        self.calls.append(len(requests))
+        rest = [r for r in requests if self.rng.random() < self.share]
+        for request in requests:
+            if not any(request is r for r in rest):
+                self.table[request["PutRequest"]["Item"]["id"]["S"]] = request["PutRequest"]["Item"]
+        return {"UnprocessedItems": {name: rest}} if rest else {}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_tail_of_retries_is_paced_by_the_budget_not_by_growing_backoff(seed):
+    """500 WCU/s, 3 WCU items, 30% of every batch unprocessed: the whole partition, its last
+    retries included, takes about what its units take at 500 WCU/s (counted on a fake clock)."""
+    clock = FakeClock()
+    client = RandomlyUnprocessed(0.3, seed, clock)
+    writer = BatchWriter(client, "t", ["id"], RateLimiter(500, clock=clock, sleep=clock.sleep),
+                         clock=clock, sleep=clock.sleep, rng=random.Random(seed))
+    with writer:
+        for i in range(2000):
+            writer.put(item(i), 2500, 3)
+    assert len(client.table) == 2000 and writer.consumed_units == 6000
+    assert clock.now <= 6000 / 500 * 1.05  # within 5% of the budget's own pace: no idle tail
