@@ -60,7 +60,8 @@ class TableApplier:
         self.columns = list(self.plan.key.source_columns) if self.keyed else [c.name for c in self.plan.columns]
         self.temp = quote_table(self.plan.source.database, f"m2d_catchup_{slot}")
         self.kinds = {c.name: c.data_type.lower() for c in self.plan.source.columns}
-        self.limiter = RateLimiter(table_write_rate(job.description, config.dynamodb))
+        rate = table_write_rate(job.description, config.dynamodb, job.hash_values)
+        self.limiter = RateLimiter(rate.start, ceiling=rate.ceiling)
         self.changes = self.puts = self.deletes = self.rejected = 0
         self._created = False
 

@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--load-mode", choices=["write", "import", "auto"],
         help="write items (default), import new tables from S3 staging, or auto: import where much cheaper")
     add("--staging", metavar="S3_PREFIX", help="s3:// prefix for the DynamoDB JSON that import mode stages")
+    add("--target-wcu", type=int, metavar="WCU",
+        help="write rate to aim at per table: pre-warms new on-demand tables, or climbs to it")
     add("--rows-per-partition", type=int)
     add("--max-concurrent-tables", type=int)
     add("--set", action="append", metavar="KEY=VALUE", default=[],
@@ -73,6 +75,7 @@ _FLAG_TO_SETTING = {
     "mysql_user": "mysql.user",
     "billing_mode": "dynamodb.billing_mode",
     "load_mode": "dynamodb.load_mode",
+    "target_wcu": "dynamodb.target_wcu",
     "staging": "output.staging",
     "rows_per_partition": "spark.rows_per_partition",
     "max_concurrent_tables": "spark.max_concurrent_tables",

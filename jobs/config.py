@@ -51,7 +51,12 @@ class DynamoDBConfig:
     read_capacity: int = 5
     write_capacity: int = 5
     write_percent: float = 0.5  # share of a provisioned table's WCU this job may use
-    on_demand_wcu: int = 4000  # starting target rate for on-demand tables (AIMD adjusts it)
+    on_demand_wcu: int = 4000  # starting rate for on-demand tables (a new table's initial throughput)
+    # The rate aimed at per table (0: on_demand_wcu is also the ceiling). On-demand tables are
+    # pre-warmed to it (warm_throughput) or climb to it while DynamoDB does not throttle.
+    target_wcu: int = 0
+    warm_throughput: str = "new"  # new: pre-warm tables the job creates; all: existing ones too; none
+    partition_key_wcu: int = 1000  # DynamoDB's write limit per partition key value, for hot-key caps
     max_retry_seconds: float = 300.0  # a batch that cannot be written for this long fails the task
     null_as: str = "absent"  # "absent": NULL columns are left out; "null": written as NULL
     table_wait_seconds: int = 600
@@ -161,6 +166,7 @@ class Config:
             "dynamodb.billing_mode": (self.dynamodb.billing_mode, ("PAY_PER_REQUEST", "PROVISIONED")),
             "dynamodb.null_as": (self.dynamodb.null_as, ("absent", "null")),
             "dynamodb.load_mode": (self.dynamodb.load_mode, LOAD_MODES),
+            "dynamodb.warm_throughput": (self.dynamodb.warm_throughput, ("new", "all", "none")),
         }
         for key, (value, allowed) in choices.items():
             if value not in allowed:
@@ -185,6 +191,8 @@ class Config:
             raise ConfigError(f"setting dynamodb.load_mode is {self.dynamodb.load_mode!r}, which needs "
                               f"output.staging (--staging) to be an s3:// prefix (ImportTable reads from S3); "
                               f"it is {self.output.staging!r}")
+        if self.dynamodb.target_wcu < 0:
+            raise ConfigError(f"setting dynamodb.target_wcu is {self.dynamodb.target_wcu}; expected 0 (off) or more")
         if self.dynamodb.import_min_rows < 0:
             raise ConfigError(f"setting dynamodb.import_min_rows is {self.dynamodb.import_min_rows}; expected 0 or more")
         problem = template_problem(self.naming.template)
@@ -200,7 +208,7 @@ def _positive_settings(config: "Config"):
     groups = {"mysql": ("fetch_size", "connect_timeout_seconds", "net_write_timeout_seconds",
                         "net_read_timeout_seconds", "wait_timeout_seconds"),
               "dynamodb": ("read_capacity", "write_capacity", "on_demand_wcu", "max_retry_seconds",
-                           "table_wait_seconds", "import_min_saving", "import_wait_seconds"),
+                           "table_wait_seconds", "import_min_saving", "import_wait_seconds", "partition_key_wcu"),
               "prices": ("on_demand_usd_per_million_writes", "provisioned_usd_per_wcu_hour", "import_usd_per_gb"),
               "spark": ("rows_per_partition", "max_partitions", "max_concurrent_tables", "progress_seconds"),
               "catch_up": ("batch_rows", "server_id")}

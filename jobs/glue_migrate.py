@@ -9,7 +9,7 @@ Job parameters (Glue passes each as --name value):
             --resume true --verify false --dry_run true --verify_only true
             --catch_up true --from_report s3://b/load.json (or --from_position / --from_gtid)
             --follow true --max_seconds 3600
-            --load_mode import|auto --staging s3://b/staging
+            --load_mode import|auto --staging s3://b/staging --target_wcu 20000
 The password comes from the Glue connection (--glue_connection) or a Secrets Manager
 secret (--secret_id), never from an argument.
 """
@@ -21,7 +21,7 @@ from jobs.errors import ConfigError
 REQUIRED = ["JOB_NAME", "database"]
 VALUED = ["conf_file", "tables", "exclude", "region", "report", "rejects", "state", "dynamodb_endpoint",
           "mysql_host", "mysql_port", "mysql_user", "from_report", "from_position", "from_gtid", "max_seconds",
-          "load_mode", "staging"]
+          "load_mode", "staging", "target_wcu"]
 SETTINGS = {"glue_connection": "mysql.glue_connection", "secret_id": "mysql.secret_id"}
 SWITCHES = ["resume", "verify", "dry_run", "verify_only", "verbose", "catch_up", "follow"]
 

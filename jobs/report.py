@@ -32,6 +32,7 @@ class TableResult:
     load_mode: str = ""  # write or import, and why (the plan's estimates are in estimate)
     load_mode_reason: str = ""
     estimate: Optional[Dict] = None
+    write_rate: Optional[Dict] = None  # WCU/s the load starts at and may climb to, and why
     estimated_rows: int = 0
     estimated_bytes: int = 0
     rows_read: int = 0
@@ -155,6 +156,11 @@ class Report:
                 lines.append(f"  duplicates {t.source}: {t.duplicate_rows} exact duplicate row(s) kept as separate items")
             if t.load_mode and t.load_mode_reason and (self.dry_run or t.load_mode != "write"):
                 lines.append(f"  mode {t.source}: {t.load_mode} ({t.load_mode_reason})")
+            if t.write_rate and t.load_mode != "import" and (self.dry_run or t.write_rate["ceiling"] != t.write_rate["start"]
+                                                              or "capped" in t.write_rate["reason"]):
+                r = t.write_rate
+                span = f"{r['start']:g}" if r["start"] == r["ceiling"] else f"{r['start']:g} -> {r['ceiling']:g}"
+                lines.append(f"  rate {t.source}: {span} WCU/s ({r['reason']})")
             if t.imported:
                 lines.append(f"  import {t.source}: {t.imported.get('ImportStatus')} {t.imported.get('ImportArn')}: "
                              f"{t.imported.get('ImportedItemCount')} imported of {t.items_staged} staged, "

@@ -7,6 +7,7 @@ held (written, and verified when verification is on).
 import dataclasses
 import datetime
 import logging
+import math
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,7 @@ from jobs.target import dynamo, importer, verify
 from jobs.config import Config
 from jobs.errors import TargetError, one_line
 from jobs.target.load import STAGED_SUFFIX, clear_rejects, clear_staged, sum_stats, write_partition
-from jobs.source.partitions import plan_partitioning
+from jobs.source.partitions import count_hash_values, plan_partitioning
 from jobs.planner import Plan, TablePlan, build_plan
 from jobs.progress import Progress
 from jobs.report import (ALREADY_DONE, COMPLETED, COMPLETED_WITH_REJECTS, FAILED, PLANNED, SKIPPED, VERIFIED,
@@ -158,6 +159,26 @@ def plan_splits(conn, jobs: Sequence[TableJob], config: Config, slots: int) -> N
             log.error("%s: %s", job.name, job.result.error)
             continue
         job.result.partitions = job.partitioning.description
+        find_hot_keys(conn, job, config)
+
+
+def find_hot_keys(conn, job: TableJob, config: Config) -> None:
+    """A HASH attribute with so few values that DynamoDB's per-value limit is below the rate the
+    table could be written at: the load is capped there, and its rows interleaved across values."""
+    settings = config.dynamodb
+    provisioned = settings.write_capacity * settings.write_percent if settings.billing_mode == "PROVISIONED" else 0
+    highest = max(settings.on_demand_wcu, settings.target_wcu, provisioned)
+    try:
+        values = count_hash_values(conn, job.plan, math.ceil(highest / settings.partition_key_wcu))
+    except Exception as e:  # noqa: BLE001 - an estimate only: the load goes on without it
+        log.warning("%s: cannot count the HASH key's values: %s", job.name, one_line(e))
+        return
+    if values is None or values * settings.partition_key_wcu >= highest:
+        return
+    job.hash_values = values
+    job.result.notes.append(
+        f"HASH {job.plan.key.hash_attribute} has {values} distinct value(s): writes capped at {values} x "
+        f"{settings.partition_key_wcu} WCU/s (DynamoDB's limit per key value) and interleaved across values")
 
 
 def plan_load_modes(dynamo_client, jobs: Sequence[TableJob], config: Config) -> None:
@@ -193,13 +214,19 @@ def estimate_load(job: TableJob, config: Config) -> cost.Estimate:
         provisioned = dynamo.provisioned_wcu(job.description)
     else:
         provisioned = settings.write_capacity if settings.billing_mode == "PROVISIONED" else None
-    rate = budget.table_write_rate(provisioned, settings.write_percent, settings.on_demand_wcu)
+    warm = dynamo.warm_write_units(job.description)
+    if job.description is None and budget.warm_throughput_request(
+            provisioned is None, settings.target_wcu, settings.warm_throughput, False, None):
+        warm = settings.target_wcu  # the table will be created pre-warmed
+    rate = budget.plan_write_rate(provisioned, settings.write_percent, settings.on_demand_wcu, settings.target_wcu,
+                                  warm, job.hash_values, settings.partition_key_wcu)
+    job.result.write_rate = rate.to_dict()
     source = plan.source
     average_row = source.estimated_bytes / source.estimated_rows if source.estimated_rows else 0
     layout = plan.layout(settings.null_as)
     item_bytes = cost.average_item_bytes(sum(len(a.encode("utf-8")) for a in layout.attributes),
                                          plan.declared_value_bytes(), average_row)
-    return cost.estimate(source.estimated_rows, item_bytes, len(layout.attributes), rate, config.price_list,
+    return cost.estimate(source.estimated_rows, item_bytes, len(layout.attributes), rate.ceiling, config.price_list,
                          provisioned)
 
 
@@ -441,10 +468,11 @@ class TableRunner:
         plan = job.plan
         frame = self.items_frame(job, todo)
         partitions = frame.rdd.getNumPartitions()
+        start, ceiling = self.rates_per_task(job, partitions)
         spec = LoadSpec(plan.source.database, plan.source.name, plan.target, self.endpoint, self.layout(plan),
-                        self.rate_per_task(job.description, partitions), self.config.dynamodb.max_retry_seconds,
+                        start, self.config.dynamodb.max_retry_seconds,
                         rejects_path, partition_ids=tuple(todo) if job.partitions_trusted else (),
-                        count_merged=bool(plan.key_collision))
+                        count_merged=bool(plan.key_collision), ceiling_per_task=ceiling)
         checkpointer.track(job.identity, partition_log)
         progress.track(plan.name, plan.source.estimated_rows, partition_log, partitions)
         accumulator = partition_log.accumulator
@@ -519,7 +547,19 @@ class TableRunner:
             key_columns = self.item_key_columns(plan)
             frame = frame.repartition(max(1, frame.rdd.getNumPartitions()), *key_columns) \
                 .sortWithinPartitions(*key_columns)
+        elif job.hash_values and todo is not None:
+            frame = self.spread_keys(frame, plan)  # few HASH values: never one value's items back to back
         return frame
+
+    def spread_keys(self, frame, plan: TablePlan):
+        """Rows spread over partitions by a hash of the whole key and ordered by it within each,
+        so consecutive items alternate between HASH values (and no object or task holds a key
+        range). Deterministic, so a retried task sees the same rows in the same order."""
+        from pyspark.sql import functions as F
+
+        key_columns = self.item_key_columns(plan)
+        return frame.repartition(max(1, frame.rdd.getNumPartitions()), *key_columns) \
+            .sortWithinPartitions(F.xxhash64(*key_columns), *key_columns)
 
     @staticmethod
     def item_key_columns(plan: TablePlan) -> List[str]:
@@ -533,14 +573,13 @@ class TableRunner:
         """The items frame shuffled for ImportTable: each object holds keys spread by a hash of the
         key (never in key order), equal keys adjacent (so merges are counted). Deterministic, so a
         retried task stages the same object."""
-        from pyspark.sql import functions as F
+        return self.spread_keys(self.items_frame(job), job.plan)
 
-        frame = self.items_frame(job)
-        key_columns = self.item_key_columns(job.plan)
-        return frame.repartition(max(1, frame.rdd.getNumPartitions()), *key_columns) \
-            .sortWithinPartitions(F.xxhash64(*key_columns), *key_columns)
-
-    def rate_per_task(self, description: dict, partitions: int) -> float:
-        table_rate = dynamo.table_write_rate(description, self.config.dynamodb)
-        return budget.task_write_rate(table_rate, partitions, task_slots(self.config, self.spark))
+    def rates_per_task(self, job: TableJob, partitions: int):
+        """Each task's starting rate and ceiling: the table's, split over the tasks writing at once."""
+        rate = dynamo.table_write_rate(job.description, self.config.dynamodb, job.hash_values)
+        job.result.write_rate = rate.to_dict()
+        slots = task_slots(self.config, self.spark)
+        return (budget.task_write_rate(rate.start, partitions, slots),
+                budget.task_write_rate(rate.ceiling, partitions, slots))
 

@@ -22,12 +22,13 @@ class LoadSpec:
     target: str
     endpoint: Endpoint
     layout: ItemLayout
-    rate_per_task: float
+    rate_per_task: float  # WCU/s each task starts at
     max_retry_seconds: float
     rejects_path: str
     partition_ids: Tuple[int, ...] = ()  # the original numbers of the partitions read (a resume reads a subset)
     count_merged: bool = False  # rows arrive sorted by key: a row with its predecessor's key is merged
     staging_path: str = ""  # import mode: stage DynamoDB JSON objects here instead of writing items
+    ceiling_per_task: float = 0.0  # WCU/s each task may climb to (0: rate_per_task is also the ceiling)
 
     def partition_number(self, spark_partition: int) -> int:
         return self.partition_ids[spark_partition] if self.partition_ids else spark_partition

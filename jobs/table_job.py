@@ -20,6 +20,7 @@ class TableJob:
     load_mode: str = WRITE  # write (BatchWriteItem) or import (staged on S3, then ImportTable)
     estimate: Optional[Estimate] = None  # items, write units, cost and time, by either mode
     adopted_import: Optional[str] = None  # an earlier run's ImportArn this run waits for instead of staging
+    hash_values: Optional[int] = None  # distinct HASH values when few (counted at planning): caps the rate
 
     @property
     def identity(self) -> Tuple[str, str]:
@@ -42,7 +43,7 @@ class TableJob:
     def partitions_trusted(self) -> bool:
         """Read partitions map to items only when items are not keyed or regrouped across them."""
         redistributed = self.partitioning is not None and self.partitioning.redistribute
-        return not self.plan.key.synthesized_hash and not self.plan.key_collision and not redistributed
+        return not (self.plan.key.synthesized_hash or self.plan.key_collision or redistributed or self.hash_values)
 
     def fail(self, status: str, error: str) -> None:
         self.result.status, self.result.error = status, error

@@ -1,13 +1,19 @@
 """A DynamoDB proxy for tests: a per-table write budget and partial batches.
 
 Sits in front of dynalite (which never throttles and never returns UnprocessedItems) and
-behaves like a provisioned table under load:
+behaves like DynamoDB under load:
 - BatchWriteItem / PutItem above the table's WCU budget (token bucket, one second of
   burst) get ProvisionedThroughputExceededException;
-- a configurable fraction of each batch's items comes back as UnprocessedItems.
+- a configurable fraction of each batch's items comes back as UnprocessedItems;
+- --per-key-wcu: each partition key value takes at most this many WCU/s (DynamoDB: 1,000);
+  items over it come back as UnprocessedItems, and a call none of whose items fit is
+  throttled, as BatchWriteItem does;
+- --double-after: an on-demand table that starts at --wcu and doubles its capacity once it
+  has been used at 90% or more of it for that many seconds in a row.
 GET /stats returns what each table consumed, and when.
 
     python local/throttle_proxy.py --port 28001 --upstream http://127.0.0.1:28000 --wcu 500 --unprocessed 0.3
+    python local/throttle_proxy.py --port 28001 --upstream ... --wcu 2000 --double-after 10 --per-key-wcu 1000
 """
 import argparse
 import http.client
@@ -35,11 +41,32 @@ def item_units(item: dict) -> int:
     return max(1, math.ceil(size / 1024))
 
 
+class Bucket:
+    """A token bucket holding one second of its rate."""
+
+    def __init__(self, rate: float):
+        self.rate = rate
+        self.tokens = rate
+        self.last = time.monotonic()
+
+    def refill(self, now: float) -> None:
+        self.tokens = min(self.rate, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+
+
+SUSTAINED_SHARE = 0.9  # on-demand: a second counts toward doubling at this share of capacity
+
+
 class Budget:
-    def __init__(self, wcu: float):
+    def __init__(self, wcu: float, double_after: float = 0, per_key_wcu: float = 0):
         self.wcu = wcu
         self.tokens = wcu
         self.last = time.monotonic()
+        self.double_after = double_after
+        self.per_key_wcu = per_key_wcu
+        self.keys = {}  # partition key value -> Bucket
+        self.key_throttled = 0  # items held back by the per-key limit
+        self.doublings = []  # (second, new capacity)
         self.consumed = 0
         self.first = None
         self.latest = None
@@ -51,6 +78,7 @@ class Budget:
 
     def take(self, units: int) -> bool:
         now = time.monotonic()
+        self._grow(now)
         self.tokens = min(self.wcu, self.tokens + (now - self.last) * self.wcu)
         self.last = now
         self.calls += 1
@@ -65,23 +93,65 @@ class Budget:
         self.per_second[second] = self.per_second.get(second, 0) + units
         return True
 
+    def key_allows(self, value: str, units: int) -> bool:
+        """The per-key-value limit: False holds the item back (its units are not spent)."""
+        if not self.per_key_wcu:
+            return True
+        bucket = self.keys.setdefault(value, Bucket(self.per_key_wcu))
+        bucket.refill(time.monotonic())
+        if units > bucket.tokens:
+            self.key_throttled += 1
+            return False
+        bucket.tokens -= units
+        return True
+
+    def _grow(self, now: float) -> None:
+        """On-demand: capacity doubles after double_after whole seconds in a row at >= 90% of it."""
+        if not self.double_after or self.first is None:
+            return
+        current = int(now - self.first)
+        window = range(current - int(self.double_after), current)
+        since = self.doublings[-1][0] if self.doublings else 0
+        if window.start < since:
+            return
+        if all(self.per_second.get(s, 0) >= SUSTAINED_SHARE * self.wcu for s in window):
+            self.wcu *= 2
+            self.doublings.append((current, self.wcu))
+
 
 class Proxy(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address, upstream: str, wcu: float, unprocessed: float, seed: int):
+    def __init__(self, address, upstream: str, wcu: float, unprocessed: float, seed: int,
+                 double_after: float = 0, per_key_wcu: float = 0):
         super().__init__(address, Handler)
         self.upstream = urlparse(upstream)
         self.wcu = wcu
         self.unprocessed = unprocessed
+        self.double_after = double_after
+        self.per_key_wcu = per_key_wcu
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.budgets = {}
+        self.hash_attributes = {}  # table -> its HASH attribute, asked of the upstream once
 
     def budget(self, table: str) -> Budget:
         if table not in self.budgets:
-            self.budgets[table] = Budget(self.wcu)
+            self.budgets[table] = Budget(self.wcu, self.double_after, self.per_key_wcu)
         return self.budgets[table]
+
+    def hash_attribute(self, table: str, headers) -> str:
+        if table not in self.hash_attributes:
+            upstream = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=60)
+            forwarded = {k: v for k, v in headers.items()
+                         if k.lower() not in ("host", "content-length", "connection", "x-amz-target")}
+            body = json.dumps({"TableName": table}).encode()
+            forwarded.update({"X-Amz-Target": "DynamoDB_20120810.DescribeTable", "Content-Length": str(len(body))})
+            upstream.request("POST", "/", body=body, headers=forwarded)
+            schema = json.loads(upstream.getresponse().read())["Table"]["KeySchema"]
+            upstream.close()
+            self.hash_attributes[table] = next(k["AttributeName"] for k in schema if k["KeyType"] == "HASH")
+        return self.hash_attributes[table]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -96,6 +166,7 @@ class Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             stats = {name: {"consumed": b.consumed, "first": b.first, "last": b.latest, "throttled": b.throttled, "calls": b.calls,
                             "unprocessed": b.unprocessed, "items": b.items, "wcu": b.wcu,
+                            "key_throttled": b.key_throttled, "doublings": b.doublings,
                             "per_second": [b.per_second.get(i, 0) for i in range(max(b.per_second, default=-1) + 1)]}
                      for name, b in self.server.budgets.items()}
         self._reply(200, json.dumps(stats).encode())
@@ -115,11 +186,22 @@ class Handler(BaseHTTPRequestHandler):
 
     def _batch_write(self, request: dict):
         kept, held_back = {}, {}
+        hash_of = {table: self.server.hash_attribute(table, self.headers) if self.server.per_key_wcu else None
+                   for table in request["RequestItems"]}
         with self.server.lock:
             for table, writes in request["RequestItems"].items():
                 budget = self.server.budget(table)
                 back = [w for w in writes if self.server.rng.random() < self.server.unprocessed]
                 ids = {id(w) for w in back}
+                over_key = [w for w in writes if hash_of[table] and id(w) not in ids and "PutRequest" in w
+                            and not budget.key_allows(json.dumps(w["PutRequest"]["Item"][hash_of[table]]),
+                                                      item_units(w["PutRequest"]["Item"]))]
+                if over_key and len(over_key) + len(back) == len(writes) and not back:
+                    budget.calls += 1
+                    budget.throttled += 1
+                    return self._reply(400, json.dumps(THROTTLED).encode())
+                back += over_key
+                ids |= {id(w) for w in over_key}
                 go = [w for w in writes if id(w) not in ids]
                 units = sum(item_units(w["PutRequest"]["Item"]) for w in go if "PutRequest" in w)
                 if go and not budget.take(units):
@@ -172,8 +254,12 @@ def main():
     parser.add_argument("--wcu", type=float, default=500.0, help="write units per second per table")
     parser.add_argument("--unprocessed", type=float, default=0.0, help="fraction of batch items left unprocessed")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--double-after", type=float, default=0,
+                        help="on-demand: double the capacity after this many seconds in a row at >= 90%% of it")
+    parser.add_argument("--per-key-wcu", type=float, default=0, help="WCU/s per partition key value (0: no limit)")
     args = parser.parse_args()
-    Proxy((args.host, args.port), args.upstream, args.wcu, args.unprocessed, args.seed).serve_forever()
+    Proxy((args.host, args.port), args.upstream, args.wcu, args.unprocessed, args.seed, args.double_after,
+          args.per_key_wcu).serve_forever()
 
 
 if __name__ == "__main__":

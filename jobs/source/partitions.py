@@ -34,6 +34,27 @@ def plan_partitioning(conn, plan, spark_config, task_slots: int) -> rules.Partit
     return KeySplit(conn, table, index, columns).split(parts)
 
 
+def count_hash_values(conn, plan, limit: int) -> Optional[int]:
+    """How many distinct values the HASH column holds, counted by index dives up to limit (None:
+    at least limit, or no index starts with it). One dive per value: cheap exactly when the
+    count matters, i.e. when the values are few."""
+    key, table = plan.key, plan.source
+    if key.synthesized_hash or limit < 1:
+        return None
+    indexes = [("PRIMARY", table.primary_key)] + [(u.name, u.columns) for u in table.unique_keys]
+    index = next((name for name, columns in indexes if columns and columns[0] == key.hash_column), None)
+    if index is None or rules.split_kind(table.column(key.hash_column)) is None:
+        return None
+    leading = KeySplit(conn, table, index, [key.hash_column])
+    value = leading.edge(f"{leading.quoted[0]} IS NOT NULL", descending=False)
+    count = 0
+    while value is not None and count < limit:
+        count += 1
+        above = rules.key_above(leading.quoted, leading.literals(value), leading.comparisons)
+        value = leading.edge(above, descending=False)
+    return count if count < limit else None
+
+
 class KeySplit:
     def __init__(self, conn, table, index: str, columns: Sequence[str]):
         self.conn = conn
@@ -82,7 +103,7 @@ class KeySplit:
     def literals(self, key: Sequence) -> List[str]:
         return [rules.literal(c, v) for c, v in zip(self.columns, key)]
 
-    def _edge(self, where: str, descending: bool) -> Optional[Tuple]:
+    def edge(self, where: str, descending: bool) -> Optional[Tuple]:
         order = ", ".join(f"{q} {'DESC' if descending else 'ASC'}" for q in self.quoted)
         rows = self._fetch(f"SELECT {self._select()} FROM {self.source} WHERE {where} ORDER BY {order} LIMIT 1")
         return self._decode(rows[0]) if rows else None
@@ -93,8 +114,8 @@ class KeySplit:
         between = (f"({rules.key_above(self.quoted, self.literals(low), self.comparisons)}) AND "
                    f"({rules.key_below(self.quoted, self.literals(high), self.comparisons)})")
         at = rules.key_at_least(self.quoted, self.literals(candidate), self.comparisons)
-        return (self._edge(f"{between} AND ({at})", descending=False)
-                or self._edge(f"{between} AND NOT ({at})", descending=True))
+        return (self.edge(f"{between} AND ({at})", descending=False)
+                or self.edge(f"{between} AND NOT ({at})", descending=True))
 
     def weight(self, low: Sequence, high: Sequence) -> int:
         """The optimizer's estimate of the keys in [low, high): InnoDB dives into the B-tree.
@@ -133,8 +154,8 @@ class KeySplit:
 
     def split(self, parts: int) -> rules.Partitioning:
         not_null = f"{self.quoted[0]} IS NOT NULL"
-        first = self._edge(not_null, descending=False)
-        last = self._edge(not_null, descending=True)
+        first = self.edge(not_null, descending=False)
+        last = self.edge(not_null, descending=True)
         names = ", ".join(c.name for c in self.columns)
         if first is None or first == last:
             return rules.Partitioning("single", (), (), "1 partition (at most one key)")

@@ -44,6 +44,14 @@ def start_table(client, plan, dynamodb_config) -> str:
                 f"DynamoDB table {plan.target} exists with key {found}, but {plan.name} needs {expected}; "
                 f"nothing was written (drop it or set tables.{plan.name}.target)"
             )
+        warm = warm_request(existing, dynamodb_config)
+        if warm:
+            try:
+                client.update_table(TableName=plan.target, WarmThroughput={"WriteUnitsPerSecond": warm})
+            except ClientError as e:
+                raise TargetError(f"cannot raise the warm throughput of DynamoDB table {plan.target} to "
+                                  f"{warm} WCU/s: {describe_aws_error(e)}") from e
+            return f"reused, warm throughput raised to {warm} WCU/s"
         return "reused"
     arguments = dict(TableName=plan.target, **wanted)
     if dynamodb_config.billing_mode == "PROVISIONED":
@@ -54,6 +62,9 @@ def start_table(client, plan, dynamodb_config) -> str:
         }
     else:
         arguments["BillingMode"] = "PAY_PER_REQUEST"
+    warm = warm_request(None, dynamodb_config)
+    if warm:
+        arguments["WarmThroughput"] = {"WriteUnitsPerSecond": warm}
     try:
         client.create_table(**arguments)
     except ClientError as e:
@@ -63,7 +74,18 @@ def start_table(client, plan, dynamodb_config) -> str:
         if code == "LimitExceededException":
             raise TooManyCreating(plan.target) from e
         raise TargetError(f"cannot create DynamoDB table {plan.target}: {describe_aws_error(e)}") from e
-    return "created"
+    return f"created, pre-warmed to {warm} WCU/s" if warm else "created"
+
+
+def warm_request(existing: Optional[Dict], dynamodb_config) -> Optional[int]:
+    """The warm write throughput to ask for (mapping.budget.warm_throughput_request), or None."""
+    from mapping import budget
+
+    on_demand = (dynamodb_config.billing_mode != "PROVISIONED" if existing is None
+                 else provisioned_wcu(existing) is None)
+    current = ((existing or {}).get("WarmThroughput") or {}).get("WriteUnitsPerSecond")
+    return budget.warm_throughput_request(on_demand, dynamodb_config.target_wcu, dynamodb_config.warm_throughput,
+                                          existing is not None, current)
 
 
 class TooManyCreating(Exception):
@@ -125,10 +147,26 @@ def wait_active(client, table: str, dynamodb_config) -> Dict:
 def _wait(client, table: str, dynamodb_config) -> None:
     # botocore's default waiter polls every 20 s; a new table is usually ACTIVE in seconds.
     delay = 1
-    client.get_waiter("table_exists").wait(
-        TableName=table,
-        WaiterConfig={"Delay": delay, "MaxAttempts": max(1, dynamodb_config.table_wait_seconds // delay)},
-    )
+    config = {"Delay": delay, "MaxAttempts": max(1, dynamodb_config.table_wait_seconds // delay)}
+    client.get_waiter("table_exists").wait(TableName=table, WaiterConfig=config)
+    if dynamodb_config.target_wcu and dynamodb_config.warm_throughput != "none":
+        warm_waiter(client).wait(TableName=table, WaiterConfig=config)
+
+
+WARM_WAITER = {"version": 2, "waiters": {"WarmThroughputActive": {
+    "operation": "DescribeTable", "delay": 1, "maxAttempts": 600,
+    "acceptors": [
+        {"matcher": "path", "argument": "Table.WarmThroughput.Status", "expected": "ACTIVE", "state": "success"},
+        # DynamoDB Local and emulators report no warm throughput: nothing to wait for
+        {"matcher": "path", "argument": "Table.WarmThroughput == null", "expected": True, "state": "success"},
+    ]}}}
+
+
+def warm_waiter(client):
+    """botocore has no waiter for warm throughput; this one polls DescribeTable until it is ACTIVE."""
+    from botocore.waiter import WaiterModel, create_waiter_with_client
+
+    return create_waiter_with_client("WarmThroughputActive", WaiterModel(WARM_WAITER), client)
 
 
 def provisioned_wcu(description: Dict) -> Optional[int]:
@@ -145,9 +183,18 @@ def _key_text(schema, definitions) -> str:
 
 
 
-def table_write_rate(description: Dict, dynamodb_config) -> float:
-    """The table's write budget in WCU/s, from its DescribeTable and the settings."""
+def warm_write_units(description: Dict) -> Optional[int]:
+    """The table's warm write throughput once active (None: not reported, or still warming)."""
+    warm = (description or {}).get("WarmThroughput") or {}
+    if warm.get("Status", "ACTIVE") != "ACTIVE" or not warm.get("WriteUnitsPerSecond"):
+        return None
+    return int(warm["WriteUnitsPerSecond"])
+
+
+def table_write_rate(description: Dict, dynamodb_config, hash_values: Optional[int] = None):
+    """The table's write budget (mapping.budget.WriteRate), from its DescribeTable and the settings."""
     from mapping import budget
 
-    return budget.table_write_rate(provisioned_wcu(description or {}), dynamodb_config.write_percent,
-                                   dynamodb_config.on_demand_wcu)
+    return budget.plan_write_rate(provisioned_wcu(description or {}), dynamodb_config.write_percent,
+                                  dynamodb_config.on_demand_wcu, dynamodb_config.target_wcu,
+                                  warm_write_units(description), hash_values, dynamodb_config.partition_key_wcu)

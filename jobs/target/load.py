@@ -112,9 +112,9 @@ def _worker_client(spec):
 def _worker_limiter(spec):
     from jobs.target.writer import RateLimiter
 
-    key = (spec.endpoint.url, spec.target, spec.rate_per_task)
+    key = (spec.endpoint.url, spec.target, spec.rate_per_task, spec.ceiling_per_task)
     if key not in _WORKER_LIMITERS:
-        _WORKER_LIMITERS[key] = RateLimiter(spec.rate_per_task)
+        _WORKER_LIMITERS[key] = RateLimiter(spec.rate_per_task, ceiling=spec.ceiling_per_task or None)
     return _WORKER_LIMITERS[key]
 
 
