@@ -36,10 +36,11 @@ def plan_partitioning(conn, plan, spark_config, task_slots: int) -> rules.Partit
 
 def count_hash_values(conn, plan, limit: int) -> Optional[int]:
     """How many distinct values the HASH column holds, counted by index dives up to limit (None:
-    at least limit, or no index starts with it). One dive per value: cheap exactly when the
-    count matters, i.e. when the values are few."""
+    at least limit, no index starts with it, or the key has no RANGE part: then each HASH value
+    holds one item, written once, and the per-value limit never binds). One dive per value:
+    cheap exactly when the count matters, i.e. when the values are few."""
     key, table = plan.key, plan.source
-    if key.synthesized_hash or limit < 1:
+    if key.synthesized_hash or key.range_attribute is None or limit < 1:
         return None
     indexes = [("PRIMARY", table.primary_key)] + [(u.name, u.columns) for u in table.unique_keys]
     index = next((name for name, columns in indexes if columns and columns[0] == key.hash_column), None)

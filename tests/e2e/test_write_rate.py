@@ -65,7 +65,9 @@ def test_few_hash_values_cap_the_rate_and_interleave_the_writes(stack, tmp_path)
     stack.fresh_database(
         "hot_db", "CREATE TABLE orders (tenant TINYINT NOT NULL, id INT NOT NULL, note VARCHAR(600), "
                   "PRIMARY KEY (tenant, id))",
-        f"INSERT INTO orders SELECT seq % 3, seq, REPEAT('n', 500) FROM seq_1_to_{rows}", "ANALYZE TABLE orders")
+        f"INSERT INTO orders SELECT seq % 3, seq, REPEAT('n', 500) FROM seq_1_to_{rows}", "ANALYZE TABLE orders",
+        # a HASH-only key holds one item per value, written once: two values are no cap
+        "CREATE TABLE pair (id INT PRIMARY KEY)", "INSERT INTO pair VALUES (1), (2)")
     with proxy(stack, "--wcu", "100000", "--per-key-wcu", "500") as url:
         run = run_job(stack, ["--database", "hot_db", "--dynamodb-endpoint", url, "--no-verify",
                               "--set", "dynamodb.partition_key_wcu=500", "--rows-per-partition", "1500"], tmp_path)
@@ -76,6 +78,9 @@ def test_few_hash_values_cap_the_rate_and_interleave_the_writes(stack, tmp_path)
     assert "capped at 1500 WCU/s: 3 HASH key value(s) x 500 WCU/s per value" in result["write_rate"]["reason"]
     assert any("HASH tenant has 3 distinct value(s): writes capped at 3 x 500 WCU/s" in n for n in result["notes"])
     assert "HASH tenant has 3 distinct value(s)" in run.stdout  # in the plan the log prints
+    pair = run.table("hot_db.pair")
+    assert pair["write_rate"]["ceiling"] == 4000 and "capped" not in pair["write_rate"]["reason"]
+    assert not any("distinct value" in n for n in pair["notes"])
     assert len(dynamo_items(stack.dynamodb(), "hot_db_orders")) == result["items_written"] == rows
     rate = stats["consumed"] / (stats["last"] - stats["first"])
     print(f"{rate:.0f} WCU/s; calls {stats['calls']}, throttled {stats['throttled']}, "
