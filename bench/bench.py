@@ -15,6 +15,10 @@ All three write to the same dynalite, in one run:
   (f) import vs write: the same N rows loaded by BatchWriteItem into dynalite and by import
       mode (staged on S3, ImportTable) into moto's server, and what each would cost at AWS
       prices for 1 million and 1 billion rows of this shape (the plan's own estimate).
+  (g) the write budget: the N-row table with default settings (paced at a new on-demand
+      table's 4,000 WCU/s) next to uncapped; then 3,000 rows of ~2.5 KB through the
+      throttling proxy (500 WCU/s, 30% of every batch unprocessed): the share of the budget
+      used over the whole load, its tail included, and the last seconds' consumption.
 
     BENCH_ROWS=1000000 make bench        (figures go to stdout; quote ratios, not times)
     make bench BENCH_ARGS="--parts d"    (only the reads comparison)
@@ -232,7 +236,7 @@ def main() -> None:
     parser.add_argument("--seed-sample", type=int, default=20000)
     parser.add_argument("--ceiling-rows", type=int, default=int(env("BENCH_CEILING_ROWS", "0")),
                         help="items for the ceiling; default N, the same items the job writes")
-    parser.add_argument("--parts", default="abcdef", help="which parts to run, e.g. 'de'")
+    parser.add_argument("--parts", default="abcdefg", help="which parts to run, e.g. 'de'")
     parser.add_argument("--burst", type=int, default=int(env("BENCH_BURST", "100000")),
                         help="row changes in the catch-up burst (e)")
     args = parser.parse_args()
@@ -247,6 +251,8 @@ def main() -> None:
         catch_up_burst(endpoint, min(args.rows, 200_000), args.burst)
     if "f" in args.parts:
         import_vs_write(endpoint, args.rows)
+    if "g" in args.parts:
+        write_budget(endpoint, args.rows)
     if not set(args.parts) & set("abc"):
         return
     make_table(args.rows)
@@ -339,6 +345,44 @@ def import_vs_write(endpoint: str, rows: int) -> None:
               f"({e.write_units:,} WRU, {e.write_seconds / 3600:,.1f} h at {e.write_rate:,.0f} WCU/s), "
               f"import ${e.import_usd:,.2f} ({e.import_bytes / 1024 ** 3:,.1f} GB); "
               f"write / import = {e.write_usd / e.import_usd:.1f}")
+
+
+def write_budget(endpoint: str, rows: int) -> None:
+    """(g): what the default pacing costs on this machine, and the budget used through the proxy."""
+    make_table(rows, "budget_rows")
+    default_rate, _ = run_job(endpoint, rows, "budget_rows", ["--set", "dynamodb.on_demand_wcu=4000"])
+    uncapped, _ = run_job(endpoint, rows, "budget_rows")
+    print(f"(g) {rows} rows: defaults (4,000 WCU/s) {default_rate:,.0f} rows/s, uncapped {uncapped:,.0f} rows/s; "
+          f"defaults / uncapped = {default_rate / uncapped:.2f}")
+    conn = connect("bench")
+    with conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS budget_proxy")
+        cur.execute("CREATE TABLE budget_proxy (id INT PRIMARY KEY, payload VARCHAR(3000))")
+        cur.execute("INSERT INTO budget_proxy SELECT seq, CONCAT(LPAD(seq, 8, '0'), '-', REPEAT('p', 2500)) "
+                    "FROM seq_0_to_2999")
+        cur.execute("ANALYZE TABLE budget_proxy")
+        cur.fetchall()
+    conn.close()
+    port = free_port()
+    proxy = subprocess.Popen([os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "python"),
+                              os.path.join(REPO, "local", "throttle_proxy.py"), "--port", str(port), "--upstream",
+                              endpoint, "--wcu", "500", "--unprocessed", "0.3"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_listening(port)
+        run_job(f"http://127.0.0.1:{port}", 3000, "budget_proxy",
+                ["--rows-per-partition", "375", "--set", "dynamodb.on_demand_wcu=500"])
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats") as response:
+            stats = json.load(response)["bench_budget_proxy"]
+    finally:
+        proxy.terminate()
+        proxy.wait(10)
+    used = stats["consumed"] / ((stats["last"] - stats["first"]) * 500)
+    print(f"    through the proxy (500 WCU/s, 30% unprocessed, {len(os.sched_getaffinity(0))} core(s)): {stats['consumed']} WCU in "
+          f"{stats['last'] - stats['first']:.1f}s = {used:.0%} of the budget, tail included; "
+          f"last 7 s {stats['per_second'][-7:]}, {stats['throttled']} of {stats['calls']} calls throttled")
 
 
 def free_port() -> int:
