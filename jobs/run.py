@@ -201,10 +201,10 @@ def plan_load_modes(dynamo_client, jobs: Sequence[TableJob], config: Config) -> 
             config.dynamodb.import_min_rows)
         job.result.load_mode, job.result.load_mode_reason = job.load_mode, reason
         job.result.estimate = job.estimate.to_dict()
-        log.info("%s: %s (%s); estimated %d items, %d WRU: write $%.4f in %.0fs at %.0f WCU/s, import $%.4f",
+        log.info("%s: %s (%s); estimated %d items, %d WRU: write $%.4f in %.0fs at %.0f WCU/s (%s), import $%.4f",
                  job.name, job.load_mode, reason, job.estimate.items, job.estimate.write_units,
                  job.estimate.write_usd, job.estimate.write_seconds, job.estimate.write_rate,
-                 job.estimate.import_usd)
+                 job.result.write_rate["reason"], job.estimate.import_usd)
 
 
 def estimate_load(job: TableJob, config: Config) -> cost.Estimate:

@@ -78,6 +78,7 @@ def test_few_hash_values_cap_the_rate_and_interleave_the_writes(stack, tmp_path)
     assert "capped at 1500 WCU/s: 3 HASH key value(s) x 500 WCU/s per value" in result["write_rate"]["reason"]
     assert any("HASH tenant has 3 distinct value(s): writes capped at 3 x 500 WCU/s" in n for n in result["notes"])
     assert "HASH tenant has 3 distinct value(s)" in run.stdout  # in the plan the log prints
+    assert "at 1500 WCU/s (on-demand at on_demand_wcu 4000; capped at 1500 WCU/s" in run.stdout
     pair = run.table("hot_db.pair")
     assert pair["write_rate"]["ceiling"] == 4000 and "capped" not in pair["write_rate"]["reason"]
     assert not any("distinct value" in n for n in pair["notes"])
