@@ -166,8 +166,8 @@ def find_hot_keys(conn, job: TableJob, config: Config) -> None:
     """A HASH attribute with so few values that DynamoDB's per-value limit is below the rate the
     table could be written at: the load is capped there, and its rows interleaved across values."""
     settings = config.dynamodb
-    provisioned = settings.write_capacity * settings.write_percent if settings.billing_mode == "PROVISIONED" else 0
-    highest = max(settings.on_demand_wcu, settings.target_wcu, provisioned)
+    highest = budget.plan_write_rate(configured_wcu(settings), settings.write_percent, settings.on_demand_wcu,
+                                     settings.target_wcu).ceiling
     try:
         values = count_hash_values(conn, job.plan, math.ceil(highest / settings.partition_key_wcu))
     except Exception as e:  # noqa: BLE001 - an estimate only: the load goes on without it
@@ -179,6 +179,11 @@ def find_hot_keys(conn, job: TableJob, config: Config) -> None:
     job.result.notes.append(
         f"HASH {job.plan.key.hash_attribute} has {values} distinct value(s): writes capped at {values} x "
         f"{settings.partition_key_wcu} WCU/s (DynamoDB's limit per key value) and interleaved across values")
+
+
+def configured_wcu(settings) -> Optional[int]:
+    """The provisioned WCU a table the job creates will have (None: on-demand)."""
+    return settings.write_capacity if settings.billing_mode == "PROVISIONED" else None
 
 
 def plan_load_modes(dynamo_client, jobs: Sequence[TableJob], config: Config) -> None:
@@ -211,13 +216,9 @@ def estimate_load(job: TableJob, config: Config) -> cost.Estimate:
     """The table's cost and time estimate at its write rate (an existing table's, or a new one's)."""
     plan, settings = job.plan, config.dynamodb
     if job.description is not None:
-        provisioned = dynamo.provisioned_wcu(job.description)
-    else:
-        provisioned = settings.write_capacity if settings.billing_mode == "PROVISIONED" else None
-    warm = dynamo.warm_write_units(job.description)
-    if job.description is None and budget.warm_throughput_request(
-            provisioned is None, settings.target_wcu, settings.warm_throughput, False, None):
-        warm = settings.target_wcu  # the table will be created pre-warmed
+        provisioned, warm = dynamo.provisioned_wcu(job.description), dynamo.warm_write_units(job.description)
+    else:  # a table the job will create, with the capacity and warm throughput it asks for
+        provisioned, warm = configured_wcu(settings), dynamo.warm_request(None, settings)
     rate = budget.plan_write_rate(provisioned, settings.write_percent, settings.on_demand_wcu, settings.target_wcu,
                                   warm, job.hash_values, settings.partition_key_wcu)
     job.result.write_rate = rate.to_dict()

@@ -20,13 +20,6 @@ class WriteRate:
         return asdict(self)
 
 
-def table_write_rate(provisioned_wcu: Optional[int], write_percent: float, on_demand_wcu: float) -> float:
-    """The table's budget in WCU/s: a share of provisioned capacity, or the on-demand starting rate."""
-    if provisioned_wcu:
-        return provisioned_wcu * write_percent
-    return float(on_demand_wcu)
-
-
 def plan_write_rate(provisioned_wcu: Optional[int], write_percent: float, on_demand_wcu: float,
                     target_wcu: float = 0, warm_wcu: Optional[float] = None, hash_values: Optional[int] = None,
                     partition_key_wcu: float = 1000) -> WriteRate:

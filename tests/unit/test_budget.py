@@ -1,17 +1,17 @@
 from jobs.target.dynamo import provisioned_wcu
-from mapping.budget import table_write_rate, task_write_rate
+from mapping.budget import plan_write_rate, task_write_rate
 
 
 def test_provisioned_tables_get_their_share_of_wcu():
     description = {"BillingModeSummary": {"BillingMode": "PROVISIONED"}, "ProvisionedThroughput": {"WriteCapacityUnits": 1000}}
-    assert table_write_rate(provisioned_wcu(description), 0.5, 4000) == 500
+    assert plan_write_rate(provisioned_wcu(description), 0.5, 4000).ceiling == 500
 
 
 def test_on_demand_tables_get_the_configured_target():
     description = {"BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
                    "ProvisionedThroughput": {"WriteCapacityUnits": 0}}
     assert provisioned_wcu(description) is None
-    assert table_write_rate(None, 0.5, 4000) == 4000
+    assert plan_write_rate(None, 0.5, 4000).ceiling == 4000
 
 
 def test_budget_is_split_over_concurrent_tasks_only():
@@ -21,8 +21,6 @@ def test_budget_is_split_over_concurrent_tasks_only():
 
 
 def test_write_rate_rule():
-    from mapping.budget import plan_write_rate
-
     provisioned = plan_write_rate(1000, 0.5, 4000, target_wcu=20000)
     assert (provisioned.start, provisioned.ceiling) == (500, 500)
     assert provisioned.reason == "provisioned 1000 WCU x write_percent 0.5"
