@@ -49,9 +49,14 @@ class Bucket:
         self.tokens = rate
         self.last = time.monotonic()
 
-    def refill(self, now: float) -> None:
+    def take(self, units: int, now: float) -> bool:
+        """Refill for the time since the last call; spend units if there are that many."""
         self.tokens = min(self.rate, self.tokens + (now - self.last) * self.rate)
         self.last = now
+        if units > self.tokens:
+            return False
+        self.tokens -= units
+        return True
 
 
 SUSTAINED_SHARE = 0.9  # on-demand: a second counts toward doubling at this share of capacity
@@ -59,9 +64,7 @@ SUSTAINED_SHARE = 0.9  # on-demand: a second counts toward doubling at this shar
 
 class Budget:
     def __init__(self, wcu: float, double_after: float = 0, per_key_wcu: float = 0):
-        self.wcu = wcu
-        self.tokens = wcu
-        self.last = time.monotonic()
+        self.bucket = Bucket(wcu)  # the table's capacity
         self.double_after = double_after
         self.per_key_wcu = per_key_wcu
         self.keys = {}  # partition key value -> Bucket
@@ -79,13 +82,10 @@ class Budget:
     def take(self, units: int) -> bool:
         now = time.monotonic()
         self._grow(now)
-        self.tokens = min(self.wcu, self.tokens + (now - self.last) * self.wcu)
-        self.last = now
         self.calls += 1
-        if units > self.tokens:
+        if not self.bucket.take(units, now):
             self.throttled += 1
             return False
-        self.tokens -= units
         self.consumed += units
         self.first = self.first if self.first is not None else now
         self.latest = now
@@ -97,13 +97,14 @@ class Budget:
         """The per-key-value limit: False holds the item back (its units are not spent)."""
         if not self.per_key_wcu:
             return True
-        bucket = self.keys.setdefault(value, Bucket(self.per_key_wcu))
-        bucket.refill(time.monotonic())
-        if units > bucket.tokens:
+        if not self.keys.setdefault(value, Bucket(self.per_key_wcu)).take(units, time.monotonic()):
             self.key_throttled += 1
             return False
-        bucket.tokens -= units
         return True
+
+    @property
+    def wcu(self) -> float:
+        return self.bucket.rate
 
     def _grow(self, now: float) -> None:
         """On-demand: capacity doubles after double_after whole seconds in a row at >= 90% of it."""
@@ -115,7 +116,7 @@ class Budget:
         if window.start < since:
             return
         if all(self.per_second.get(s, 0) >= SUSTAINED_SHARE * self.wcu for s in window):
-            self.wcu *= 2
+            self.bucket.rate *= 2
             self.doublings.append((current, self.wcu))
 
 
