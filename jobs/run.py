@@ -317,6 +317,20 @@ def load_tables(runner: "TableRunner", jobs: List[TableJob], state: State, confi
         progress.stop()
 
 
+def run_write_tasks(frame, spec: LoadSpec, partition_log: PartitionLog) -> None:
+    """write_partition over every partition of frame (items, or staged objects with
+    spec.staging_path); each finished partition's stats reach the driver through the log's
+    accumulator. A module function, so the task Spark ships captures only spec and accumulator."""
+    accumulator = partition_log.accumulator
+
+    def task(rows):
+        for stats in write_partition(rows, spec):
+            accumulator.add([stats])
+            yield stats["rows"]
+
+    frame.rdd.mapPartitions(task).count()
+
+
 class TableRunner:
     """Loads and verifies tables with Spark; one instance per run, shared by the table threads."""
 
@@ -423,14 +437,7 @@ class TableRunner:
                         count_merged=bool(plan.key_collision), staging_path=staging_path)
         partition_log = PartitionLog(sc)
         progress.track(plan.name, plan.source.estimated_rows, partition_log, frame.rdd.getNumPartitions())
-        accumulator = partition_log.accumulator
-
-        def task(rows):
-            for stats in write_partition(rows, spec):
-                accumulator.add([stats])
-                yield stats["rows"]
-
-        frame.rdd.mapPartitions(task).count()
+        run_write_tasks(frame, spec, partition_log)
         finished = partition_log.finished()
         log.info("%s: staged %d objects under %s", plan.name, len(finished), staging_path)
         return sum_stats(finished.values()), len(finished)
@@ -476,14 +483,7 @@ class TableRunner:
                         count_merged=bool(plan.key_collision), ceiling_per_task=ceiling)
         checkpointer.track(job.identity, partition_log)
         progress.track(plan.name, plan.source.estimated_rows, partition_log, partitions)
-        accumulator = partition_log.accumulator
-
-        def task(rows):
-            for stats in write_partition(rows, spec):
-                accumulator.add([stats])
-                yield stats["rows"]
-
-        frame.rdd.mapPartitions(task).count()
+        run_write_tasks(frame, spec, partition_log)
 
     def _record(self, job: TableJob, checkpointer: Checkpointer, partition_log: PartitionLog,
                 rejects_path: str, started: float) -> None:
