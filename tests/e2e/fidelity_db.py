@@ -1,4 +1,6 @@
 """A database that covers every MySQL type and every awkward table shape."""
+import json
+import os
 import random
 
 from mapping.identifiers import quote_identifier
@@ -108,3 +110,17 @@ def create(conn) -> None:
             cur.execute("INSERT INTO types VALUES " + row, TYPES_PARAMS if "%(" in row else None)
         for statement in STATEMENTS[1:]:
             cur.execute(statement)
+
+
+def rejected_rows(rejects_root: str, database: str = DATABASE) -> dict:
+    """(table, key value) -> reason, from the rejects files the job wrote for the tables that reject."""
+    found = {}
+    for table in ("docs", "codes", "pairs"):
+        folder = os.path.join(rejects_root, database, table)
+        for name in sorted(os.listdir(folder)):
+            with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                for line in handle:
+                    record = json.loads(line)
+                    assert (record["database"], record["table"]) == (database, table)
+                    found[(table, next(iter(record["key"].values())))] = record["reason"]
+    return found

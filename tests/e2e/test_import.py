@@ -114,14 +114,7 @@ def test_fidelity_database_by_import_equals_the_oracle_and_rejects_as_write_mode
         expected = [present(r) for r in source_rows(stack, database, table)]
         items = dynamo_items(moto.dynamodb, run.table(f"{database}.{table}")["target"])
         assert canonical(without(i, *synthesized) for i in items) == canonical(expected), table
-    found = {}
-    for table in ("docs", "codes", "pairs"):
-        folder = os.path.join(str(tmp_path), "rejects", database, table)
-        for name in sorted(os.listdir(folder)):
-            with open(os.path.join(folder, name), encoding="utf-8") as handle:
-                for line in handle:
-                    record = json.loads(line)
-                    found[(table, next(iter(record["key"].values())))] = record["reason"]
+    found = fidelity_db.rejected_rows(os.path.join(str(tmp_path), "rejects"), database)
     assert set(found) == set(fidelity_db.EXPECTED_REJECTS)
     for key, fragment in fidelity_db.EXPECTED_REJECTS.items():
         assert fragment in found[key]
