@@ -3,7 +3,7 @@
 All three write to the same dynalite, in one run:
   (a) seed: one SELECT per column, one PutItem per row (20,000-row sample);
   (b) ceiling: items built in advance, written by one process per Spark task slot
-      straight through jobs.target.writer (no Spark, no MySQL);
+      straight through jobs.dynamodb.writer (no Spark, no MySQL);
   (c) job: spark-submit jobs/migrate.py on local[*], Spark start-up included,
       at N and 5N rows, with the peak RSS of the driver JVM, the driver's Python and
       the Python workers (sampled from /proc). The driver heap is capped (1g) for both
@@ -35,8 +35,8 @@ import pymysql
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from jobs.target.dynamo import make_client  # the package is installed in the venv (pip install -e .)
-from jobs.target.writer import BatchWriter, RateLimiter
+from jobs.dynamodb.tables import make_client  # the package is installed in the venv (pip install -e .)
+from jobs.dynamodb.writer import BatchWriter, RateLimiter
 from mapping.items import item_size, to_wire, write_units
 
 COLUMNS = ["id", "customer_id", "sku", "qty", "price", "status", "created_at", "note", "score", "flag"]

@@ -17,12 +17,12 @@ import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from jobs import storage
-from jobs.source import binlog
-from jobs.source.binlog import Position
-from jobs.target.dynamo import table_write_rate
+from jobs.mysql import binlog
+from jobs.mysql.binlog import Position
+from jobs.dynamodb.tables import table_write_rate
 from jobs.errors import TargetError, one_line
 from jobs.report import CAUGHT_UP, FAILED, Report
-from jobs.target.writer import BatchWriter, RateLimiter
+from jobs.dynamodb.writer import BatchWriter, RateLimiter
 from mapping.identifiers import quote_identifier, quote_table
 from mapping.items import build_item, key_of, reject_record, to_wire, write_units
 from mapping.keys import encode_composite, row_digest, row_id

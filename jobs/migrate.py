@@ -37,8 +37,8 @@ def execute(config: Config) -> Report:
 
     log.info("mysql2dynamodb code from %s", os.path.dirname(os.path.abspath(jobs.__file__)))
     from jobs import secrets
-    from jobs.target import dynamo
-    from jobs.source.mysql import connect
+    from jobs.dynamodb import tables as dynamo
+    from jobs.mysql.connection import connect
     from jobs.run import run
     from jobs.session import build_spark
 

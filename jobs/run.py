@@ -14,12 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, List, Optional, Sequence
 
 from jobs import catchup, state as states, storage, transforms
-from jobs.source import catalog, reader
-from jobs.target import dynamo, importer, verify
+from jobs.mysql import catalog, reader
+from jobs.dynamodb import importer, verify
+from jobs.dynamodb import tables as dynamo
 from jobs.config import Config
 from jobs.errors import TargetError, one_line
-from jobs.target.load import STAGED_SUFFIX, clear_rejects, clear_staged, sum_stats, write_partition
-from jobs.source.partitions import count_hash_values, plan_partitioning
+from jobs.dynamodb.write_task import STAGED_SUFFIX, clear_rejects, clear_staged, sum_stats, write_partition
+from jobs.mysql.splits import count_hash_values, plan_partitioning
 from jobs.planner import Plan, TablePlan, build_plan
 from jobs.progress import Progress
 from jobs.report import (ALREADY_DONE, COMPLETED, COMPLETED_WITH_REJECTS, FAILED, PLANNED, SKIPPED, VERIFIED,

@@ -15,7 +15,7 @@ def test_packaged_job_runs_from_an_empty_folder(stack, tmp_path):
     shutil.copytree(os.path.join(REPO, "dist"), unpacked)
     with zipfile.ZipFile(unpacked / "mysql2dynamodb.zip") as archive:
         names = archive.namelist()
-        assert {"jobs/target/writer.py", "jobs/source/reader.py", "mapping/keys.py"} <= set(names)
+        assert {"jobs/dynamodb/writer.py", "jobs/mysql/reader.py", "mapping/keys.py"} <= set(names)
     with zipfile.ZipFile(unpacked / "deps.zip") as archive:
         names = archive.namelist()
         assert {"pymysql/connections.py", "pymysqlreplication/binlogstream.py"} <= set(names)

@@ -3,9 +3,9 @@ import datetime
 
 import pytest
 
-from jobs.source import catalog, reader
+from jobs.mysql import catalog, reader
 from jobs.config import Config, merge
-from jobs.source.partitions import plan_partitioning
+from jobs.mysql.splits import plan_partitioning
 from jobs.planner import build_plan
 from tests.e2e.stack import dynamo_items, run_job
 

@@ -5,9 +5,9 @@ on 200,000-row tables of every key shape, the loads on 50,000 rows of two of the
 """
 import pytest
 
-from jobs.source import catalog, reader
+from jobs.mysql import catalog, reader
 from jobs.config import Config, merge
-from jobs.source.partitions import plan_partitioning
+from jobs.mysql.splits import plan_partitioning
 from jobs.planner import build_plan
 from tests.e2e.stack import canonical, dynamo_items, present, run_job, source_rows
 

@@ -1,4 +1,4 @@
-from jobs.target.dynamo import provisioned_wcu
+from jobs.dynamodb.tables import provisioned_wcu
 from mapping.budget import plan_write_rate, task_write_rate
 
 

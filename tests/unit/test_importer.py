@@ -5,7 +5,7 @@ import pytest
 
 from jobs.config import DynamoDBConfig
 from jobs.errors import TargetError
-from jobs.target import importer
+from jobs.dynamodb import importer
 from mapping.keys import KeySchema
 
 PLAN = SimpleNamespace(target="shop_orders", key=KeySchema("id", "_sort_key", "id", ("a", "b"), "primary key"))

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from jobs.target.staging import StagedObject
+from jobs.dynamodb.staging import StagedObject
 from mapping.items import ItemLayout, build_item, import_line, to_wire
 
 LAYOUT = ItemLayout(("id", "name", "blob", "note", "_sort_key"), "id", "_sort_key", ("id", "name", "day"))

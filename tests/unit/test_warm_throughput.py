@@ -7,7 +7,7 @@ import pytest
 from moto import mock_aws
 
 from jobs.config import DynamoDBConfig
-from jobs.target import dynamo
+from jobs.dynamodb import tables as dynamo
 from mapping.budget import warm_throughput_request
 from mapping.keys import KeySchema
 

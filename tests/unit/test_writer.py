@@ -5,7 +5,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from jobs.errors import WriteFailed
-from jobs.target.writer import BatchWriter, RateLimiter
+from jobs.dynamodb.writer import BatchWriter, RateLimiter
 
 
 class FakeClock:
@@ -195,7 +195,7 @@ def test_rate_limiter_aimd():
 
 
 def test_the_row_loop_counts_rows_merged_into_one_key():
-    from jobs.target.load import RejectsFile, write_rows
+    from jobs.dynamodb.write_task import RejectsFile, write_rows
     from jobs.spec import Endpoint, LoadSpec
     from mapping.items import ItemLayout
 

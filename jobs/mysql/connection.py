@@ -1,6 +1,6 @@
 """The driver's pymysql connection (plan, bounds, source position)."""
 from jobs.errors import SourceError
-from jobs.source.reader import session_init_sql
+from jobs.mysql.reader import session_init_sql
 
 
 def connect(mysql_config, password: str):

@@ -17,7 +17,7 @@ def source_digests(rows: Iterable, spec) -> Iterator[Tuple[str, int]]:
 
 
 def scan_digests(segment: int, segments: int, spec, client=None) -> Iterator[Tuple[str, int]]:
-    from jobs.target.dynamo import make_client
+    from jobs.dynamodb.tables import make_client
 
     client = client or make_client(spec.endpoint.url, spec.endpoint.region)
     start = None

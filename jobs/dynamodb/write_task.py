@@ -72,14 +72,14 @@ def write_rows(rows: Iterable, spec, writer, rejects: RejectsFile) -> Dict:
 def write_partition(rows: Iterable, spec, client=None, partition_id: Optional[int] = None) -> Iterator[Dict]:
     """Write rows; yield one stats dict for the partition. Rejected rows go to one file per partition."""
     from jobs import storage
-    from jobs.target.writer import BatchWriter
+    from jobs.dynamodb.writer import BatchWriter
 
     if partition_id is None:
         from pyspark import TaskContext
 
         partition_id = spec.partition_number(TaskContext.get().partitionId())
     if spec.staging_path:
-        from jobs.target.staging import StagedObject
+        from jobs.dynamodb.staging import StagedObject
 
         writer = StagedObject(storage.join(spec.staging_path, part_file_name(partition_id, STAGED_SUFFIX)))
     else:
@@ -101,7 +101,7 @@ def write_partition(rows: Iterable, spec, client=None, partition_id: Optional[in
 
 
 def _worker_client(spec):
-    from jobs.target.dynamo import make_client
+    from jobs.dynamodb.tables import make_client
 
     key = (spec.endpoint.url, spec.endpoint.region)
     if key not in _WORKER_CLIENTS:
@@ -110,7 +110,7 @@ def _worker_client(spec):
 
 
 def _worker_limiter(spec):
-    from jobs.target.writer import RateLimiter
+    from jobs.dynamodb.writer import RateLimiter
 
     key = (spec.endpoint.url, spec.target, spec.rate_per_task, spec.ceiling_per_task)
     if key not in _WORKER_LIMITERS:

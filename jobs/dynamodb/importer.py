@@ -6,8 +6,8 @@ from typing import Callable, Dict, Optional
 
 from jobs import storage
 from jobs.errors import TargetError, describe_aws_error
-from jobs.target.dynamo import key_schema_of
-from jobs.target.load import STAGED_SUFFIX
+from jobs.dynamodb.tables import key_schema_of
+from jobs.dynamodb.write_task import STAGED_SUFFIX
 
 IN_PROGRESS = "IN_PROGRESS"
 COMPLETED = "COMPLETED"
