@@ -12,8 +12,17 @@ setup: ## Install Debian packages, dynalite and the venv (once; idempotent)
 demo: setup ## Start MariaDB + dynalite, load the demo shop database, migrate it, print the report
 	@local/demo.sh
 
-test: setup ## Run every test (starts and stops its own servers)
-	@local/test.sh
+check: setup ## The fast loop (< 1 min): ruff lint and format, mypy, unit and chispa tests; no servers
+	@local/test.sh check
+
+test: setup ## Run every test: make check, then the end-to-end tests (start and stop their own servers)
+	@local/test.sh all
+
+e2e: setup ## Only the end-to-end tests (two workers, each with its own MariaDB, dynalite and Spark)
+	@local/test.sh e2e
+
+format: setup ## Rewrite the code in ruff's format and apply ruff's safe fixes
+	@$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 
 bench: setup ## Benchmark: seed vs ceiling vs the job, UUID vs BIGINT reads (BENCH_ROWS=1000000, BENCH_ARGS="--parts d")
 	@local/bench.sh $(BENCH_ARGS)
@@ -30,4 +39,4 @@ stack-down: ## Stop every server the local stack started
 clean: stack-down ## Remove the venv-independent scratch files (.stack, dist)
 	rm -rf .stack dist
 
-.PHONY: help setup demo test bench package stack-up stack-down clean
+.PHONY: help setup demo check test e2e format bench package stack-up stack-down clean

@@ -10,6 +10,14 @@ setup(
     extras_require={
         "spark": ["pyspark>=3.5,<3.6"],
         # moto only serves a local S3 for the s3:// path tests
-        "test": ["pyspark>=3.5,<3.6", "pytest>=7", "chispa>=0.9", "moto[server]>=5"],
+        "test": [
+            "pyspark>=3.5,<3.6",
+            "pytest>=7",
+            "pytest-xdist>=3",  # two workers, each with its own servers: the suite's waits overlap
+            "chispa>=0.9",
+            "moto[server]>=5",
+            "ruff==0.17.6",  # pinned: a new ruff release may format or lint differently
+            "mypy>=1.10",
+        ],
     },
 )

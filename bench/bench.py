@@ -23,6 +23,7 @@ All three write to the same dynalite, in one run:
     BENCH_ROWS=1000000 make bench        (figures go to stdout; quote ratios, not times)
     make bench BENCH_ARGS="--parts d"    (only the reads comparison)
 """
+
 import argparse
 import json
 import multiprocessing
@@ -33,14 +34,14 @@ import time
 
 import pymysql
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 from jobs.dynamodb.tables import make_client  # the package is installed in the venv (pip install -e .)
 from jobs.dynamodb.writer import BatchWriter, RateLimiter
 from mapping.items import item_size, to_wire, write_units
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 COLUMNS = ["id", "customer_id", "sku", "qty", "price", "status", "created_at", "note", "score", "flag"]
-UNLIMITED_WCU = 10 ** 9
+UNLIMITED_WCU = 10**9
 
 
 def env(name, default):
@@ -48,21 +49,36 @@ def env(name, default):
 
 
 def connect(database=None):
-    return pymysql.connect(host="127.0.0.1", port=int(env("M2D_MYSQL_PORT", "13306")), user="root",
-                           password=os.environ["MYSQL_PASSWORD"], database=database, charset="utf8mb4",
-                           autocommit=True)
+    return pymysql.connect(
+        host="127.0.0.1",
+        port=int(env("M2D_MYSQL_PORT", "13306")),
+        user="root",
+        password=os.environ["MYSQL_PASSWORD"],
+        database=database,
+        charset="utf8mb4",
+        autocommit=True,
+    )
 
 
-HANDLER_READS = ("HANDLER_READ_RND_NEXT", "HANDLER_READ_NEXT", "HANDLER_READ_KEY", "HANDLER_READ_FIRST",
-                 "HANDLER_READ_PREV", "HANDLER_READ_LAST")
+HANDLER_READS = (
+    "HANDLER_READ_RND_NEXT",
+    "HANDLER_READ_NEXT",
+    "HANDLER_READ_KEY",
+    "HANDLER_READ_FIRST",
+    "HANDLER_READ_PREV",
+    "HANDLER_READ_LAST",
+)
 
 
 def handler_reads() -> int:
     """Rows the server touched so far (MariaDB leaves Innodb_rows_read at 0)."""
     conn = connect()
     with conn.cursor() as cur:
-        cur.execute("SELECT SUM(VARIABLE_VALUE) FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN "
-                    f"({', '.join(['%s'] * len(HANDLER_READS))})", HANDLER_READS)
+        cur.execute(
+            "SELECT SUM(VARIABLE_VALUE) FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN "
+            f"({', '.join(['%s'] * len(HANDLER_READS))})",
+            HANDLER_READS,
+        )
         total = int(cur.fetchone()[0])
     conn.close()
     return total
@@ -92,9 +108,12 @@ def fresh_table(client, name: str) -> None:
         client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     except client.exceptions.ResourceNotFoundException:
         pass
-    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    )
     client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
 
 
@@ -189,17 +208,36 @@ def run_job(endpoint: str, rows: int, table: str = "rows", extra=()):
             client.get_waiter("table_not_exists").wait(TableName=f"bench_{table}", WaiterConfig={"Delay": 1})
     except client.exceptions.ResourceNotFoundException:
         pass
-    command = [os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "spark-submit"),
-               "--master", "local[*]", "--driver-memory", env("BENCH_DRIVER_MEMORY", "1g"), "--jars", env("M2D_JDBC_JAR", "/usr/share/java/mariadb-java-client.jar"),
-               os.path.join(REPO, "jobs", "migrate.py"), "--database", "bench", "--tables", table,
-               "--mysql-port", env("M2D_MYSQL_PORT", "13306"), "--dynamodb-endpoint", endpoint,
-               "--rejects", os.path.join(REPO, ".stack", "bench-rejects"),
-               "--state", os.path.join(REPO, ".stack", "bench-state"),
-               "--no-verify",  # the migration itself is measured; verification is a second pass
-               "--set", f"dynamodb.on_demand_wcu={UNLIMITED_WCU}"] + list(extra)
+    command = [
+        os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "spark-submit"),
+        "--master",
+        "local[*]",
+        "--driver-memory",
+        env("BENCH_DRIVER_MEMORY", "1g"),
+        "--jars",
+        env("M2D_JDBC_JAR", "/usr/share/java/mariadb-java-client.jar"),
+        os.path.join(REPO, "jobs", "migrate.py"),
+        "--database",
+        "bench",
+        "--tables",
+        table,
+        "--mysql-port",
+        env("M2D_MYSQL_PORT", "13306"),
+        "--dynamodb-endpoint",
+        endpoint,
+        "--rejects",
+        os.path.join(REPO, ".stack", "bench-rejects"),
+        "--state",
+        os.path.join(REPO, ".stack", "bench-state"),
+        "--no-verify",  # the migration itself is measured; verification is a second pass
+        "--set",
+        f"dynamodb.on_demand_wcu={UNLIMITED_WCU}",
+    ] + list(extra)
     if catching_up:
         command = [c for c in command if c != "--no-verify"] + [
-            "--report", os.path.join(REPO, ".stack", "bench-load.json.catchup")]
+            "--report",
+            os.path.join(REPO, ".stack", "bench-load.json.catchup"),
+        ]
     peaks = {"driver JVM": 0, "driver Python": 0, "Python workers (sum)": 0}
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -234,11 +272,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=int(env("BENCH_ROWS", "1000000")))
     parser.add_argument("--seed-sample", type=int, default=20000)
-    parser.add_argument("--ceiling-rows", type=int, default=int(env("BENCH_CEILING_ROWS", "0")),
-                        help="items for the ceiling; default N, the same items the job writes")
+    parser.add_argument(
+        "--ceiling-rows",
+        type=int,
+        default=int(env("BENCH_CEILING_ROWS", "0")),
+        help="items for the ceiling; default N, the same items the job writes",
+    )
     parser.add_argument("--parts", default="abcdefg", help="which parts to run, e.g. 'de'")
-    parser.add_argument("--burst", type=int, default=int(env("BENCH_BURST", "100000")),
-                        help="row changes in the catch-up burst (e)")
+    parser.add_argument(
+        "--burst", type=int, default=int(env("BENCH_BURST", "100000")), help="row changes in the catch-up burst (e)"
+    )
     args = parser.parse_args()
     endpoint = f"http://127.0.0.1:{env('M2D_DYNAMO_PORT', '18000')}"
     slots = os.cpu_count() or 1
@@ -292,15 +335,21 @@ def catch_up_burst(endpoint: str, rows: int, changes: int) -> None:
     committed = time.monotonic()
     conn.close()
     started = time.monotonic()
-    rate, _ = run_job(endpoint, changes, "live_rows", ["--catch-up", "--from-report", report, "--state",
-                                                       os.path.join(REPO, ".stack", "bench-catchup-state")])
+    rate, _ = run_job(
+        endpoint,
+        changes,
+        "live_rows",
+        ["--catch-up", "--from-report", report, "--state", os.path.join(REPO, ".stack", "bench-catchup-state")],
+    )
     applied = time.monotonic()
     with open(report + ".catchup") as handle:
         outcome = json.load(handle)["catch_up"]
-    print(f"(e) catch-up of {outcome['row_changes']} row changes after a {rows}-row load: "
-          f"{outcome['changes_per_second']:,.0f} changes/s in the apply loop, "
-          f"{outcome['row_changes'] / (applied - started):,.0f} changes/s with start-up; "
-          f"lag after the burst {applied - committed:.1f}s")
+    print(
+        f"(e) catch-up of {outcome['row_changes']} row changes after a {rows}-row load: "
+        f"{outcome['changes_per_second']:,.0f} changes/s in the apply loop, "
+        f"{outcome['row_changes'] / (applied - started):,.0f} changes/s with start-up; "
+        f"lag after the burst {applied - committed:.1f}s"
+    )
 
 
 def import_vs_write(endpoint: str, rows: int) -> None:
@@ -314,9 +363,18 @@ def import_vs_write(endpoint: str, rows: int) -> None:
     with open(report) as handle:
         shape = json.load(handle)["tables"][0]["estimate"]
     port = free_port()
-    moto = subprocess.Popen([os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "python"),
-                             os.path.join(REPO, "local", "moto_server.py"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    moto = subprocess.Popen(
+        [
+            os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "python"),
+            os.path.join(REPO, "local", "moto_server.py"),
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     moto_endpoint = f"http://127.0.0.1:{port}"
     try:
         wait_listening(port)
@@ -324,27 +382,37 @@ def import_vs_write(endpoint: str, rows: int) -> None:
 
         boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket="bench")
         os.environ["AWS_ENDPOINT_URL_S3"] = moto_endpoint
-        import_rate, _ = run_job(moto_endpoint, rows, "import_rows",
-                                 ["--load-mode", "import", "--staging", "s3://bench/staging", "--report", report])
+        import_rate, _ = run_job(
+            moto_endpoint,
+            rows,
+            "import_rows",
+            ["--load-mode", "import", "--staging", "s3://bench/staging", "--report", report],
+        )
         with open(report) as handle:
             imported = json.load(handle)["tables"][0]
     finally:
         os.environ.pop("AWS_ENDPOINT_URL_S3", None)
         moto.send_signal(2)
         moto.wait(30)
-    print(f"(f) {rows} rows: write mode {write_rate:,.0f} rows/s (dynalite), import mode {import_rate:,.0f} rows/s "
-          f"(staging + moto's ImportTable, one Python thread); import / write = {import_rate / write_rate:.2f}")
-    print(f"    staged {imported['items_staged']} items, {imported['imported']['ImportedItemCount']} imported; "
-          f"planned {shape['item_bytes']} bytes per item and {shape['import_bytes'] / max(1, shape['items']):.0f} "
-          f"staged bytes per item, staged {imported['bytes_staged'] / max(1, imported['items_staged']):.0f}")
+    print(
+        f"(f) {rows} rows: write mode {write_rate:,.0f} rows/s (dynalite), import mode {import_rate:,.0f} rows/s "
+        f"(staging + moto's ImportTable, one Python thread); import / write = {import_rate / write_rate:.2f}"
+    )
+    print(
+        f"    staged {imported['items_staged']} items, {imported['imported']['ImportedItemCount']} imported; "
+        f"planned {shape['item_bytes']} bytes per item and {shape['import_bytes'] / max(1, shape['items']):.0f} "
+        f"staged bytes per item, staged {imported['bytes_staged'] / max(1, imported['items_staged']):.0f}"
+    )
     config = Config()
     attributes = len(COLUMNS)
     for count in (1_000_000, 1_000_000_000):
         e = cost.estimate(count, shape["item_bytes"], attributes, config.dynamodb.on_demand_wcu, config.price_list)
-        print(f"    {count:>13,} rows at AWS prices ({config.prices.as_of}): write ${e.write_usd:,.2f} "
-              f"({e.write_units:,} WRU, {e.write_seconds / 3600:,.1f} h at {e.write_rate:,.0f} WCU/s), "
-              f"import ${e.import_usd:,.2f} ({e.import_bytes / 1024 ** 3:,.1f} GB); "
-              f"write / import = {e.write_usd / e.import_usd:.1f}")
+        print(
+            f"    {count:>13,} rows at AWS prices ({config.prices.as_of}): write ${e.write_usd:,.2f} "
+            f"({e.write_units:,} WRU, {e.write_seconds / 3600:,.1f} h at {e.write_rate:,.0f} WCU/s), "
+            f"import ${e.import_usd:,.2f} ({e.import_bytes / 1024**3:,.1f} GB); "
+            f"write / import = {e.write_usd / e.import_usd:.1f}"
+        )
 
 
 def write_budget(endpoint: str, rows: int) -> None:
@@ -352,26 +420,45 @@ def write_budget(endpoint: str, rows: int) -> None:
     make_table(rows, "budget_rows")
     default_rate, _ = run_job(endpoint, rows, "budget_rows", ["--set", "dynamodb.on_demand_wcu=4000"])
     uncapped, _ = run_job(endpoint, rows, "budget_rows")
-    print(f"(g) {rows} rows: defaults (4,000 WCU/s) {default_rate:,.0f} rows/s, uncapped {uncapped:,.0f} rows/s; "
-          f"defaults / uncapped = {default_rate / uncapped:.2f}")
+    print(
+        f"(g) {rows} rows: defaults (4,000 WCU/s) {default_rate:,.0f} rows/s, uncapped {uncapped:,.0f} rows/s; "
+        f"defaults / uncapped = {default_rate / uncapped:.2f}"
+    )
     conn = connect("bench")
     with conn.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS budget_proxy")
         cur.execute("CREATE TABLE budget_proxy (id INT PRIMARY KEY, payload VARCHAR(3000))")
-        cur.execute("INSERT INTO budget_proxy SELECT seq, CONCAT(LPAD(seq, 8, '0'), '-', REPEAT('p', 2500)) "
-                    "FROM seq_0_to_2999")
+        cur.execute(
+            "INSERT INTO budget_proxy SELECT seq, CONCAT(LPAD(seq, 8, '0'), '-', REPEAT('p', 2500)) FROM seq_0_to_2999"
+        )
         cur.execute("ANALYZE TABLE budget_proxy")
         cur.fetchall()
     conn.close()
     port = free_port()
-    proxy = subprocess.Popen([os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "python"),
-                              os.path.join(REPO, "local", "throttle_proxy.py"), "--port", str(port), "--upstream",
-                              endpoint, "--wcu", "500", "--unprocessed", "0.3"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proxy = subprocess.Popen(
+        [
+            os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "python"),
+            os.path.join(REPO, "local", "throttle_proxy.py"),
+            "--port",
+            str(port),
+            "--upstream",
+            endpoint,
+            "--wcu",
+            "500",
+            "--unprocessed",
+            "0.3",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_listening(port)
-        run_job(f"http://127.0.0.1:{port}", 3000, "budget_proxy",
-                ["--rows-per-partition", "375", "--set", "dynamodb.on_demand_wcu=500"])
+        run_job(
+            f"http://127.0.0.1:{port}",
+            3000,
+            "budget_proxy",
+            ["--rows-per-partition", "375", "--set", "dynamodb.on_demand_wcu=500"],
+        )
         import urllib.request
 
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats") as response:
@@ -380,9 +467,12 @@ def write_budget(endpoint: str, rows: int) -> None:
         proxy.terminate()
         proxy.wait(10)
     used = stats["consumed"] / ((stats["last"] - stats["first"]) * 500)
-    print(f"    through the proxy (500 WCU/s, 30% unprocessed, {len(os.sched_getaffinity(0))} core(s)): {stats['consumed']} WCU in "
-          f"{stats['last'] - stats['first']:.1f}s = {used:.0%} of the budget, tail included; "
-          f"last 7 s {stats['per_second'][-7:]}, {stats['throttled']} of {stats['calls']} calls throttled")
+    print(
+        f"    through the proxy (500 WCU/s, 30% unprocessed, {len(os.sched_getaffinity(0))} core(s)): "
+        f"{stats['consumed']} WCU in "
+        f"{stats['last'] - stats['first']:.1f}s = {used:.0%} of the budget, tail included; "
+        f"last 7 s {stats['per_second'][-7:]}, {stats['throttled']} of {stats['calls']} calls throttled"
+    )
 
 
 def free_port() -> int:
@@ -415,6 +505,7 @@ def reads_comparison(endpoint: str, rows: int) -> None:
         figures[key] = (rate, (handler_reads() - before) / rows)
         print(f"(d) {key} key, {rows} rows: {rate:,.0f} rows/s, {figures[key][1]:.3f} rows read per row loaded")
     print(f"    UUID / BIGINT rows/s = {figures['CHAR(36)'][0] / figures['BIGINT'][0]:.2f}")
+
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,5 @@
 """Command-line arguments -> Config. Shared by the spark-submit entry and the Glue entry."""
+
 import argparse
 import json
 from typing import Any, Dict, Optional, Sequence
@@ -29,28 +30,56 @@ def build_parser() -> argparse.ArgumentParser:
     add("--report", metavar="PATH", help="write the JSON report here (local or s3://)")
     add("--rejects", metavar="PATH", help="folder or s3:// prefix for rejected rows")
     add("--state", metavar="PATH", help="folder or s3:// prefix for the resume state")
-    add("--resume", action="store_true", default=None,
-        help="skip the tables and partitions an earlier run of the same plan finished")
+    add(
+        "--resume",
+        action="store_true",
+        default=None,
+        help="skip the tables and partitions an earlier run of the same plan finished",
+    )
     add("--mysql-host", help="source server host")
     add("--mysql-port", type=int, help="source server port")
     add("--mysql-user", help="source user (the password: MYSQL_PASSWORD or the conf's mysql.password_*)")
     add("--billing-mode", choices=["PAY_PER_REQUEST", "PROVISIONED"])
-    add("--load-mode", choices=["write", "import", "auto"],
-        help="write items (default), import new tables from S3 staging, or auto: import where much cheaper")
+    add(
+        "--load-mode",
+        choices=["write", "import", "auto"],
+        help="write items (default), import new tables from S3 staging, or auto: import where much cheaper",
+    )
     add("--staging", metavar="S3_PREFIX", help="s3:// prefix for the DynamoDB JSON that import mode stages")
-    add("--target-wcu", type=int, metavar="WCU",
-        help="write rate to aim at per table: pre-warms new on-demand tables, or climbs to it")
+    add(
+        "--target-wcu",
+        type=int,
+        metavar="WCU",
+        help="write rate to aim at per table: pre-warms new on-demand tables, or climbs to it",
+    )
     add("--rows-per-partition", type=int)
     add("--max-concurrent-tables", type=int)
-    add("--set", action="append", metavar="KEY=VALUE", default=[],
-        help="any conf setting, e.g. --set dynamodb.write_percent=0.3 (VALUE is JSON or a plain string)")
+    add(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        default=[],
+        help="any conf setting, e.g. --set dynamodb.write_percent=0.3 (VALUE is JSON or a plain string)",
+    )
     add("--dry-run", action="store_true", default=None, help="print and write the plan; change nothing")
-    add("--verify", action=argparse.BooleanOptionalAction, default=None,
-        help="count and checksum both sides after the load (default on; --no-verify skips it)")
-    add("--verify-only", action="store_true", default=None,
-        help="write nothing: compare the existing DynamoDB tables with the source")
-    add("--catch-up", action="store_true", default=None,
-        help="apply the binlog from a recorded position to the migrated tables instead of loading")
+    add(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="count and checksum both sides after the load (default on; --no-verify skips it)",
+    )
+    add(
+        "--verify-only",
+        action="store_true",
+        default=None,
+        help="write nothing: compare the existing DynamoDB tables with the source",
+    )
+    add(
+        "--catch-up",
+        action="store_true",
+        default=None,
+        help="apply the binlog from a recorded position to the migrated tables instead of loading",
+    )
     add("--from-report", metavar="PATH", help="catch up from where this report's load or catch-up ended")
     add("--from-position", metavar="FILE:POS", help="catch up from this binlog position")
     add("--from-gtid", metavar="GTID_SET", help="catch up from this GTID set")
@@ -106,8 +135,10 @@ def _parse_set(item: str) -> Dict[str, Any]:
     key, sep, raw = item.partition("=")
     if not sep or not key:
         raise ConfigError(f"command line: --set {item!r} must be KEY=VALUE")
-    if key.startswith("mysql.password") and key != "mysql.password_env" and key != "mysql.password_file":
-        raise ConfigError("command line: passwords are never taken as arguments; use MYSQL_PASSWORD or mysql.password_file")
+    if key.startswith("mysql.password") and key not in ("mysql.password_env", "mysql.password_file"):
+        raise ConfigError(
+            "command line: passwords are never taken as arguments; use MYSQL_PASSWORD or mysql.password_file"
+        )
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
@@ -129,7 +160,6 @@ def config_from_args(argv: Sequence[str], defaults: Optional[Config] = None) -> 
     if not config.source.databases:
         raise ConfigError("no database given: pass --database NAME (or source.databases in the conf)")
     return config.validate()
-
 
 
 def report_path_from_args(argv: Sequence[str]) -> Optional[str]:

@@ -3,6 +3,7 @@
 Every key and its default is defined here, once. conf/defaults.json shows the same
 values (a test keeps them equal). Secrets are never part of this object.
 """
+
 import dataclasses
 import json
 import math
@@ -57,6 +58,7 @@ class DynamoDBConfig:
     target_wcu: int = 0
     warm_throughput: str = "new"  # new: pre-warm tables the job creates; all: existing ones too; none
     partition_key_wcu: int = 1000  # DynamoDB's write limit per partition key value, for hot-key caps
+    climb_probe_seconds: float = 4.0  # climbing to target_wcu: a rate that held this long is raised 10%
     max_retry_seconds: float = 300.0  # a batch that cannot be written for this long fails the task
     null_as: str = "absent"  # "absent": NULL columns are left out; "null": written as NULL
     table_wait_seconds: int = 600
@@ -71,6 +73,7 @@ class DynamoDBConfig:
 @dataclass
 class PricesConfig:
     """AWS list prices for the plan's estimates (us-east-1, on-demand writes as cut on 2024-11-01)."""
+
     as_of: str = "2024-11-01 us-east-1"
     on_demand_usd_per_million_writes: float = 0.625
     provisioned_usd_per_wcu_hour: float = 0.00065
@@ -110,6 +113,7 @@ class CatchUpConfig:
     follow: bool = False  # keep applying until SIGTERM or max_seconds, logging the lag
     max_seconds: float = 0  # with follow: stop after this long (0: no limit)
     batch_rows: int = 1000  # row changes gathered before they are applied (at a transaction's end)
+    max_delay_seconds: float = 1.0  # a committed change waits at most this long before it is applied
     server_id: int = 4242001  # the replica id this client presents to the server; unique per client
 
 
@@ -154,8 +158,11 @@ class Config:
 
     @property
     def price_list(self) -> Prices:
-        return Prices(self.prices.on_demand_usd_per_million_writes, self.prices.provisioned_usd_per_wcu_hour,
-                      self.prices.import_usd_per_gb)
+        return Prices(
+            self.prices.on_demand_usd_per_million_writes,
+            self.prices.provisioned_usd_per_wcu_hour,
+            self.prices.import_usd_per_gb,
+        )
 
     def to_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)
@@ -182,19 +189,26 @@ class Config:
             raise ConfigError(f"setting mysql.port is {self.mysql.port}; expected 1-65535")
         if self.catch_up.max_seconds < 0:
             raise ConfigError(f"setting catch_up.max_seconds is {self.catch_up.max_seconds}; expected 0 or more")
-        if self.run.catch_up and sum(1 for v in (self.catch_up.from_report, self.catch_up.from_position,
-                                                 self.catch_up.from_gtid) if v) != 1:
+        if (
+            self.run.catch_up
+            and sum(1 for v in (self.catch_up.from_report, self.catch_up.from_position, self.catch_up.from_gtid) if v)
+            != 1
+        ):
             raise ConfigError("--catch-up needs exactly one start: --from-report, --from-position or --from-gtid")
         if self.catch_up.from_position and not _POSITION.fullmatch(self.catch_up.from_position):
             raise ConfigError(f"setting catch_up.from_position is {self.catch_up.from_position!r}; expected FILE:POS")
         if self.dynamodb.load_mode != WRITE and not (self.output.staging or "").startswith("s3://"):
-            raise ConfigError(f"setting dynamodb.load_mode is {self.dynamodb.load_mode!r}, which needs "
-                              f"output.staging (--staging) to be an s3:// prefix (ImportTable reads from S3); "
-                              f"it is {self.output.staging!r}")
+            raise ConfigError(
+                f"setting dynamodb.load_mode is {self.dynamodb.load_mode!r}, which needs "
+                f"output.staging (--staging) to be an s3:// prefix (ImportTable reads from S3); "
+                f"it is {self.output.staging!r}"
+            )
         if self.dynamodb.target_wcu < 0:
             raise ConfigError(f"setting dynamodb.target_wcu is {self.dynamodb.target_wcu}; expected 0 (off) or more")
         if self.dynamodb.import_min_rows < 0:
-            raise ConfigError(f"setting dynamodb.import_min_rows is {self.dynamodb.import_min_rows}; expected 0 or more")
+            raise ConfigError(
+                f"setting dynamodb.import_min_rows is {self.dynamodb.import_min_rows}; expected 0 or more"
+            )
         problem = template_problem(self.naming.template)
         if problem:
             raise ConfigError(f"setting naming.template {self.naming.template!r} {problem}")
@@ -205,13 +219,29 @@ _POSITION = re.compile(r"[^:]+:\d+")
 
 
 def _positive_settings(config: "Config"):
-    groups = {"mysql": ("fetch_size", "connect_timeout_seconds", "net_write_timeout_seconds",
-                        "net_read_timeout_seconds", "wait_timeout_seconds"),
-              "dynamodb": ("read_capacity", "write_capacity", "on_demand_wcu", "max_retry_seconds",
-                           "table_wait_seconds", "import_min_saving", "import_wait_seconds", "partition_key_wcu"),
-              "prices": ("on_demand_usd_per_million_writes", "provisioned_usd_per_wcu_hour", "import_usd_per_gb"),
-              "spark": ("rows_per_partition", "max_partitions", "max_concurrent_tables", "progress_seconds"),
-              "catch_up": ("batch_rows", "server_id")}
+    groups = {
+        "mysql": (
+            "fetch_size",
+            "connect_timeout_seconds",
+            "net_write_timeout_seconds",
+            "net_read_timeout_seconds",
+            "wait_timeout_seconds",
+        ),
+        "dynamodb": (
+            "read_capacity",
+            "write_capacity",
+            "on_demand_wcu",
+            "max_retry_seconds",
+            "table_wait_seconds",
+            "import_min_saving",
+            "import_wait_seconds",
+            "partition_key_wcu",
+            "climb_probe_seconds",
+        ),
+        "prices": ("on_demand_usd_per_million_writes", "provisioned_usd_per_wcu_hour", "import_usd_per_gb"),
+        "spark": ("rows_per_partition", "max_partitions", "max_concurrent_tables", "progress_seconds"),
+        "catch_up": ("batch_rows", "max_delay_seconds", "server_id"),
+    }
     for group, names in groups.items():
         for name in names:
             yield f"{group}.{name}", getattr(getattr(config, group), name)

@@ -1,4 +1,5 @@
 """Named errors. Each message is one line naming what failed; no traceback is shown."""
+
 from typing import Optional
 
 
@@ -58,8 +59,8 @@ def one_line(error: BaseException, limit: int = 600) -> str:
             return f"{type(error).__name__}: {(lines[0] if lines else '')[:limit]}"
         first = lines[start]
     message = [first]
-    for line in lines[start + 1:]:  # a driver's multi-line message (hints about timeouts) ends at the trace
-        if not line or line.startswith("at ") or line.startswith("Caused by") or line.startswith("Driver stacktrace"):
+    for line in lines[start + 1 :]:  # a driver's multi-line message (hints about timeouts) ends at the trace
+        if not line or line.startswith(("at ", "Caused by", "Driver stacktrace")):
             break
         message.append(line)
     return " ".join(message)[:limit]

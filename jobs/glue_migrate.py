@@ -13,15 +13,33 @@ Job parameters (Glue passes each as --name value):
 The password comes from the Glue connection (--glue_connection) or a Secrets Manager
 secret (--secret_id), never from an argument.
 """
+
 import sys
 from typing import Dict, List, Optional, Sequence
 
 from jobs.errors import ConfigError
 
 REQUIRED = ["JOB_NAME", "database"]
-VALUED = ["conf_file", "tables", "exclude", "region", "report", "rejects", "state", "dynamodb_endpoint",
-          "mysql_host", "mysql_port", "mysql_user", "from_report", "from_position", "from_gtid", "max_seconds",
-          "load_mode", "staging", "target_wcu"]
+VALUED = [
+    "conf_file",
+    "tables",
+    "exclude",
+    "region",
+    "report",
+    "rejects",
+    "state",
+    "dynamodb_endpoint",
+    "mysql_host",
+    "mysql_port",
+    "mysql_user",
+    "from_report",
+    "from_position",
+    "from_gtid",
+    "max_seconds",
+    "load_mode",
+    "staging",
+    "target_wcu",
+]
 SETTINGS = {"glue_connection": "mysql.glue_connection", "secret_id": "mysql.secret_id"}
 SWITCHES = ["resume", "verify", "dry_run", "verify_only", "verbose", "catch_up", "follow"]
 
@@ -85,7 +103,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if job is not None:
             job.commit()
         return report.exit_code()
-    except Exception as e:  # noqa: BLE001 - Glue shows the last line; keep it ours
+    except Exception as e:
         from jobs.errors import MigrationError
 
         if not isinstance(e, MigrationError):

@@ -10,6 +10,7 @@ never on the command line, or from mysql.password_file / mysql.secret_id):
 
 Exit codes: 0 every table completed, 3 completed with rejected rows, 1 anything failed.
 """
+
 import logging
 import os
 import sys
@@ -25,8 +26,13 @@ log = logging.getLogger("mysql2dynamodb")
 
 
 def configure_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S", force=True)
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+        force=True,
+    )
     for noisy in ("botocore", "boto3", "urllib3", "py4j"):
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
 

@@ -1,4 +1,5 @@
 """From source tables and the config to a migration plan (pure: no I/O)."""
+
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -6,8 +7,8 @@ from jobs.config import Config
 from jobs.errors import ConfigError, PlanningError
 from mapping import render
 from mapping.identifiers import quote_table
-from mapping.keys import KeyChoiceError, KeySchema, choose_key, collision_risk
 from mapping.items import MAX_ITEM_BYTES, ItemLayout
+from mapping.keys import KeyChoiceError, KeySchema, choose_key, collision_risk
 from mapping.names import NameCollision, assign_target_names, display_name, name_matches, render_target_name
 from mapping.schema import SYSTEM_VERSIONED, Column, SkippedObject, SourceTable
 
@@ -55,14 +56,21 @@ class TablePlan:
     def layout(self, null_as: str) -> ItemLayout:
         """How a rendered row (its columns, then a synthesised RANGE, then a row id) becomes an item."""
         attributes = list(self.attributes)
-        if self.key.synthesized_range:
+        if self.key.synthesized_range and self.key.range_attribute:
             attributes.append(self.key.range_attribute)
         if self.key.synthesized_hash:
             attributes.append(self.key.hash_attribute)
         key_attributes = tuple(self.attribute_of_column(c) for c in self.key.source_columns) or (
-            self.key.hash_attribute,)
-        return ItemLayout(tuple(attributes), self.key.hash_attribute, self.key.range_attribute, key_attributes,
-                          null_as, self.key.synthesized_hash)
+            self.key.hash_attribute,
+        )
+        return ItemLayout(
+            tuple(attributes),
+            self.key.hash_attribute,
+            self.key.range_attribute,
+            key_attributes,
+            null_as,
+            self.key.synthesized_hash,
+        )
 
 
 @dataclass
@@ -77,6 +85,7 @@ def selected(table: SourceTable, include: Sequence[str], exclude: Sequence[str])
 
     def matches(patterns):
         return any(name_matches(n, p) for p in patterns for n in names)
+
     return matches(include) and not matches(exclude)
 
 
@@ -88,10 +97,12 @@ def build_plan(tables: Sequence[SourceTable], config: Config, not_migrated: Sequ
     for table in candidates:
         override = config.override_for(table.database, table.name)
         wanted[table.identity] = override.target or render_target_name(
-            config.naming.template, config.naming.prefix, table.database, table.name)
+            config.naming.template, config.naming.prefix, table.database, table.name
+        )
     try:
         targets = assign_target_names(
-            (t.identity, display_name(t.database, t.name), wanted[t.identity]) for t in candidates)
+            (t.identity, display_name(t.database, t.name), wanted[t.identity]) for t in candidates
+        )
     except NameCollision as e:
         raise ConfigError(str(e)) from e
     for table in candidates:
@@ -126,8 +137,9 @@ def _plan_table(table: SourceTable, config: Config, wanted: str, target: str) ->
     def attribute_of(column: str) -> str:
         return override.rename.get(column, column)
 
-    key = choose_key(table, attribute_of, config.naming.composite_range_attribute,
-                     config.naming.row_id_attribute, override.key)
+    key = choose_key(
+        table, attribute_of, config.naming.composite_range_attribute, config.naming.row_id_attribute, override.key
+    )
     excluded_keys = [c for c in key.source_columns if c in override.exclude_columns]
     if excluded_keys:
         raise PlanningError(f"{shown}: key column(s) {excluded_keys} cannot be excluded")
@@ -136,8 +148,9 @@ def _plan_table(table: SourceTable, config: Config, wanted: str, target: str) ->
     if duplicates:
         raise PlanningError(f"{shown}: renames give duplicate attribute name(s) {duplicates}")
     render_sql = tuple(render.render_sql(c, shown) for c in columns)
-    plan = TablePlan(table, target, wanted, key, columns, attributes, render_sql,
-                     key_collision=collision_risk(table, key))
+    plan = TablePlan(
+        table, target, wanted, key, columns, attributes, render_sql, key_collision=collision_risk(table, key)
+    )
     plan.notes.extend(_risks(plan))
     return plan
 
@@ -154,11 +167,15 @@ def _risks(plan: TablePlan) -> List[str]:
     elif not table.primary_key:
         notes.append(f"no primary key: keyed by {plan.key.origin}")
     if plan.key_collision:
-        notes.append(f"WARNING {plan.key_collision}; merged rows are counted in the report "
-                     f"(choose another key with tables.<db.table>.key)")
+        notes.append(
+            f"WARNING {plan.key_collision}; merged rows are counted in the report "
+            f"(choose another key with tables.<db.table>.key)"
+        )
     if plan.key.synthesized_range:
-        notes.append(f"{1 + len(plan.key.range_columns)}-column key: RANGE {plan.key.range_attribute!r} "
-                     f"encodes {', '.join(plan.key.range_columns)}")
+        notes.append(
+            f"{1 + len(plan.key.range_columns)}-column key: RANGE {plan.key.range_attribute!r} "
+            f"encodes {', '.join(plan.key.range_columns)}"
+        )
     if table.max_row_bytes > MAX_ITEM_BYTES:
         notes.append(f"rows may exceed 400 KB (declared maximum ~{table.max_row_bytes} bytes): such rows go to rejects")
     for column in plan.columns:

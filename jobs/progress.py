@@ -1,5 +1,7 @@
 """Driver thread that logs, per running table, rows done, items/s and ETA."""
+
 import logging
+import math
 import threading
 import time
 from typing import Dict
@@ -8,22 +10,24 @@ log = logging.getLogger("mysql2dynamodb")
 
 
 def format_eta(seconds: float) -> str:
-    if seconds != seconds or seconds == float("inf"):
+    if math.isnan(seconds) or math.isinf(seconds):
         return "?"
     seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    return (
+        f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    )
 
 
-def progress_line(name: str, done: int, estimated: int, elapsed: float,
-                  partitions_done: int = 0, partitions: int = 0) -> str:
+def progress_line(
+    name: str, done: int, estimated: int, elapsed: float, partitions_done: int = 0, partitions: int = 0
+) -> str:
     """Rows count as their partition finishes; the partition count shows where the job is."""
     rate = done / elapsed if elapsed > 0 else 0.0
     total = max(estimated, done)
     eta = (total - done) / rate if rate > 0 else float("inf")
     percent = f"{100.0 * done / total:.0f}%" if total else "-"
     parts = f", {partitions_done}/{partitions} partitions" if partitions else ""
-    return (f"progress {name}: {done}/{total} rows ({percent}){parts}, {rate:.0f} items/s, "
-            f"ETA {format_eta(eta)}")
+    return f"progress {name}: {done}/{total} rows ({percent}){parts}, {rate:.0f} items/s, ETA {format_eta(eta)}"
 
 
 class Every:

@@ -1,4 +1,6 @@
 """The end-of-run report: a human table in the log and the same as JSON."""
+
+import datetime
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional
@@ -16,6 +18,14 @@ CAUGHT_UP = "caught up"
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_REJECTS = 3
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def now_precise() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
 
 
 @dataclass
@@ -69,15 +79,23 @@ class TableResult:
         self.seconds = seconds
 
 
-LOAD_TOTALS = {"rows_read": "rows", "items_written": "written", "rejected": "rejected", "merged_rows": "merged_rows",
-               "bytes_staged": "staged_bytes",
-               "duplicate_rows": "duplicate_rows", "collapsed_duplicates": "collapsed_duplicates",
-               "retried_items": "retried_items", "throttle_events": "throttle_events"}
+LOAD_TOTALS = {
+    "rows_read": "rows",
+    "items_written": "written",
+    "rejected": "rejected",
+    "merged_rows": "merged_rows",
+    "bytes_staged": "staged_bytes",
+    "duplicate_rows": "duplicate_rows",
+    "collapsed_duplicates": "collapsed_duplicates",
+    "retried_items": "retried_items",
+    "throttle_events": "throttle_events",
+}
 
 
 @dataclass
 class NotMigrated:
     """A view, sequence or other object of a selected database that is not migrated, and why."""
+
     source: str
     database: str
     table: str
@@ -109,8 +127,10 @@ class Report:
         return EXIT_OK
 
     def totals(self) -> Dict[str, int]:
-        return {name: sum(getattr(t, name) for t in self.tables)
-                for name in ("rows_read", "items_written", "rejected", "merged_rows", "duplicate_rows")}
+        return {
+            name: sum(getattr(t, name) for t in self.tables)
+            for name in ("rows_read", "items_written", "rejected", "merged_rows", "duplicate_rows")
+        }
 
     def to_json(self) -> str:
         body = {
@@ -129,18 +149,55 @@ class Report:
         return json.dumps(body, indent=2, ensure_ascii=False)
 
     def to_text(self) -> str:
-        headers = ["source table", "status", "rows read", "written", "rejected", "verified", "secs", "items/s",
-                   "target", "key"]
-        rows = [[t.source, t.status, str(t.rows_read), str(t.items_written), str(t.rejected), _verified(t),
-                 f"{t.seconds:.1f}", f"{t.items_per_second:.0f}", t.target, t.key] for t in self.tables]
+        headers = [
+            "source table",
+            "status",
+            "rows read",
+            "written",
+            "rejected",
+            "verified",
+            "secs",
+            "items/s",
+            "target",
+            "key",
+        ]
+        rows = [
+            [
+                t.source,
+                t.status,
+                str(t.rows_read),
+                str(t.items_written),
+                str(t.rejected),
+                _verified(t),
+                f"{t.seconds:.1f}",
+                f"{t.items_per_second:.0f}",
+                t.target,
+                t.key,
+            ]
+            for t in self.tables
+        ]
         if self.dry_run:
-            headers = ["source table", "est. rows", "est. bytes", "mode", "est. WRU", "write $", "write time",
-                       "import $", "target", "key", "partitions"]
-            rows = [[t.source, str(t.estimated_rows), str(t.estimated_bytes), t.load_mode] + _estimate_cells(t)
-                    + [t.target, t.key, t.partitions] for t in self.tables]
+            headers = [
+                "source table",
+                "est. rows",
+                "est. bytes",
+                "mode",
+                "est. WRU",
+                "write $",
+                "write time",
+                "import $",
+                "target",
+                "key",
+                "partitions",
+            ]
+            rows = [
+                [t.source, str(t.estimated_rows), str(t.estimated_bytes), t.load_mode]
+                + _estimate_cells(t)
+                + [t.target, t.key, t.partitions]
+                for t in self.tables
+            ]
         widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-        lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)),
-                 "  ".join("-" * w for w in widths)]
+        lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)), "  ".join("-" * w for w in widths)]
         lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
         for t in self.tables:
             for note in t.notes:
@@ -150,40 +207,59 @@ class Report:
             if t.rejected:
                 lines.append(f"  rejects {t.source}: {t.rejected} row(s) in {t.rejects_path}")
             if t.merged_rows:
-                lines.append(f"  merged {t.source}: {t.merged_rows} row(s) share their key text with another row "
-                             f"and were merged into its item")
+                lines.append(
+                    f"  merged {t.source}: {t.merged_rows} row(s) share their key text with another row "
+                    f"and were merged into its item"
+                )
             if t.duplicate_rows:
-                lines.append(f"  duplicates {t.source}: {t.duplicate_rows} exact duplicate row(s) kept as separate items")
+                lines.append(
+                    f"  duplicates {t.source}: {t.duplicate_rows} exact duplicate row(s) kept as separate items"
+                )
             if t.load_mode and t.load_mode_reason and (self.dry_run or t.load_mode != "write"):
                 lines.append(f"  mode {t.source}: {t.load_mode} ({t.load_mode_reason})")
-            if t.write_rate and t.load_mode != "import" and (self.dry_run or t.write_rate["ceiling"] != t.write_rate["start"]
-                                                              or "capped" in t.write_rate["reason"]):
+            if (
+                t.write_rate
+                and t.load_mode != "import"
+                and (
+                    self.dry_run
+                    or t.write_rate["ceiling"] != t.write_rate["start"]
+                    or "capped" in t.write_rate["reason"]
+                )
+            ):
                 r = t.write_rate
                 span = f"{r['start']:g}" if r["start"] == r["ceiling"] else f"{r['start']:g} -> {r['ceiling']:g}"
                 lines.append(f"  rate {t.source}: {span} WCU/s ({r['reason']})")
             if t.imported:
-                lines.append(f"  import {t.source}: {t.imported.get('ImportStatus')} {t.imported.get('ImportArn')}: "
-                             f"{t.imported.get('ImportedItemCount')} imported of {t.items_staged} staged, "
-                             f"{t.imported.get('ErrorCount')} error(s), {t.imported.get('ProcessedSizeBytes')} bytes")
+                lines.append(
+                    f"  import {t.source}: {t.imported.get('ImportStatus')} {t.imported.get('ImportArn')}: "
+                    f"{t.imported.get('ImportedItemCount')} imported of {t.items_staged} staged, "
+                    f"{t.imported.get('ErrorCount')} error(s), {t.imported.get('ProcessedSizeBytes')} bytes"
+                )
             if t.estimate and not self.dry_run and t.status not in (SKIPPED, PLANNED):
-                lines.append(f"  estimate {t.source}: {t.estimate['items']} items, {t.estimate['write_units']} WRU "
-                             f"estimated; {t.rows_read} rows read, {t.items_written} items written")
+                lines.append(
+                    f"  estimate {t.source}: {t.estimate['items']} items, {t.estimate['write_units']} WRU "
+                    f"estimated; {t.rows_read} rows read, {t.items_written} items written"
+                )
             if t.verification and not t.verification["match"]:
                 lines.append(f"  verify {t.source}: {json.dumps(t.verification, ensure_ascii=False)}")
         for other in self.not_migrated:
             lines.append(f"  not migrated {other.source} ({other.kind}): {other.reason}")
         if self.catch_up:
             c = self.catch_up
-            lines.append(f"  catch-up: {c.get('row_changes', 0)} row change(s) from {_position(c.get('start'))} to "
-                         f"{_position(c.get('end'))} in {c.get('seconds', 0)}s ({c.get('stopped', '')})")
+            lines.append(
+                f"  catch-up: {c.get('row_changes', 0)} row change(s) from {_position(c.get('start'))} to "
+                f"{_position(c.get('end'))} in {c.get('seconds', 0)}s ({c.get('stopped', '')})"
+            )
         if self.error:
             lines.append(f"  error: {self.error}")
         if self.dry_run:
             lines.append(_cost_total(self.tables) + (f" (prices of {self.prices['as_of']})" if self.prices else ""))
         totals = self.totals()
-        lines.append(f"total: {len(self.tables)} table(s), {totals['rows_read']} rows read, "
-                     f"{totals['items_written']} items written, {totals['rejected']} rejected; "
-                     f"exit code {self.exit_code()}")
+        lines.append(
+            f"total: {len(self.tables)} table(s), {totals['rows_read']} rows read, "
+            f"{totals['items_written']} items written, {totals['rejected']} rejected; "
+            f"exit code {self.exit_code()}"
+        )
         return "\n".join(lines)
 
 
@@ -201,8 +277,10 @@ def _cost_total(tables: List[TableResult]) -> str:
     writes = sum(e["write_usd"] for _, e in estimates)
     imports = sum(e["import_usd"] for _, e in estimates)
     write_time = sum(e["write_seconds"] for mode, e in estimates if mode != "import")
-    return (f"estimate: ${chosen:.2f} in the chosen modes (all writes ${writes:.2f}, all imports ${imports:.2f}); "
-            f"{_duration(write_time)} of writing at the tables' rates, one table after another")
+    return (
+        f"estimate: ${chosen:.2f} in the chosen modes (all writes ${writes:.2f}, all imports ${imports:.2f}); "
+        f"{_duration(write_time)} of writing at the tables' rates, one table after another"
+    )
 
 
 def _duration(seconds: float) -> str:

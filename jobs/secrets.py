@@ -2,6 +2,7 @@
 
 Never from a command-line argument or the conf file itself.
 """
+
 import json
 import os
 
@@ -36,7 +37,7 @@ def _session(aws_session):
 def _from_secrets_manager(secret_id: str, aws_session) -> str:
     try:
         value = _session(aws_session).client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         raise ConfigError(f"cannot read secret mysql.secret_id={secret_id!r}: {type(e).__name__}") from e
     try:
         return json.loads(value)["password"]
@@ -48,6 +49,7 @@ def _from_glue_connection(name: str, aws_session) -> str:
     try:
         connection = _session(aws_session).client("glue").get_connection(Name=name, HidePassword=False)
         return connection["Connection"]["ConnectionProperties"]["PASSWORD"]
-    except Exception as e:  # noqa: BLE001
-        raise ConfigError(f"cannot read the password of Glue connection mysql.glue_connection={name!r}: "
-                          f"{type(e).__name__}") from e
+    except Exception as e:
+        raise ConfigError(
+            f"cannot read the password of Glue connection mysql.glue_connection={name!r}: {type(e).__name__}"
+        ) from e

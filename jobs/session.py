@@ -1,15 +1,23 @@
 """The one place a SparkSession is built."""
 
+from typing import Mapping, Optional
 
-def build_spark(app_name: str = "mysql2dynamodb", verbose: bool = False):
+JOB_SETTINGS = {
+    "spark.sql.session.timeZone": "UTC",
+    # Values arrive as strings rendered by MySQL; nothing depends on the JVM zone,
+    # but CHAR padding on read would still change them.
+    "spark.sql.readSideCharPadding": "false",
+    "spark.scheduler.mode": "FAIR",
+}
+
+
+def build_spark(app_name: str = "mysql2dynamodb", verbose: bool = False, settings: Optional[Mapping[str, str]] = None):
+    """The job's session (settings: more Spark settings, e.g. the tests' master and jars)."""
     from pyspark.sql import SparkSession
 
-    spark = (SparkSession.builder.appName(app_name)
-             .config("spark.sql.session.timeZone", "UTC")
-             # Values arrive as strings rendered by MySQL; nothing depends on the JVM zone,
-             # but CHAR padding on read would still change them.
-             .config("spark.sql.readSideCharPadding", "false")
-             .config("spark.scheduler.mode", "FAIR")
-             .getOrCreate())
+    builder = SparkSession.builder.appName(app_name)
+    for name, value in {**JOB_SETTINGS, **(settings or {})}.items():
+        builder = builder.config(name, value)
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("INFO" if verbose else "WARN")
     return spark

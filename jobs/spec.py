@@ -2,6 +2,7 @@
 
 Executors build their own clients from these (never from driver-side objects).
 """
+
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
@@ -17,6 +18,7 @@ class Endpoint:
 @dataclass(frozen=True)
 class LoadSpec:
     """One table's load: where items go, how rows become items, the task's write budget."""
+
     database: str
     table: str
     target: str
@@ -29,6 +31,7 @@ class LoadSpec:
     count_merged: bool = False  # rows arrive sorted by key: a row with its predecessor's key is merged
     staging_path: str = ""  # import mode: stage DynamoDB JSON objects here instead of writing items
     ceiling_per_task: float = 0.0  # WCU/s each task may climb to (0: rate_per_task is also the ceiling)
+    probe_seconds: float = 4.0  # how long a rate must hold before the climb asks for more
 
     def partition_number(self, spark_partition: int) -> int:
         return self.partition_ids[spark_partition] if self.partition_ids else spark_partition
@@ -37,6 +40,7 @@ class LoadSpec:
 @dataclass(frozen=True)
 class VerifySpec:
     """One table's verification: the items the source should give and where to scan them."""
+
     target: str
     endpoint: Endpoint
     layout: ItemLayout

@@ -8,6 +8,7 @@ recorded from the accumulator updates Spark merges for successful tasks, so a ta
 read was cut short on the JVM side (its Python loop simply saw the input end) is never
 recorded as finished.
 """
+
 import json
 import threading
 from dataclasses import dataclass, field
@@ -56,13 +57,20 @@ class State:
     def entry(self, identity: Identity) -> Optional[Dict]:
         return self.entries.get(identity)
 
-    def start_table(self, identity: Identity, target: str, table_id: str, partitioning: Partitioning,
-                    finished: Dict[int, Dict]) -> None:
+    def start_table(
+        self, identity: Identity, target: str, table_id: str, partitioning: Partitioning, finished: Dict[int, Dict]
+    ) -> None:
         with self._lock:
             self.entries[identity] = {
-                "database": identity[0], "table": identity[1], "target": target, "table_id": table_id,
-                "status": LOADING, "strategy": partitioning.strategy, "split_columns": list(partitioning.split_columns),
-                "predicates": list(partitioning.predicates), "description": partitioning.description,
+                "database": identity[0],
+                "table": identity[1],
+                "target": target,
+                "table_id": table_id,
+                "status": LOADING,
+                "strategy": partitioning.strategy,
+                "split_columns": list(partitioning.split_columns),
+                "predicates": list(partitioning.predicates),
+                "description": partitioning.description,
                 "redistribute": partitioning.redistribute,
                 "finished": {str(k): v for k, v in finished.items()},
             }
@@ -95,33 +103,47 @@ class State:
 @dataclass
 class ResumePoint:
     """What to do for one table given the state an earlier run left."""
+
     action: str = "load"  # "load": read what is not finished; "verify": nothing to load; "done": nothing at all
     partitioning: Optional[Partitioning] = None  # the saved split (None: use the new plan's)
     finished: Dict[int, Dict] = field(default_factory=dict)  # partitions trusted as written
     note: str = ""
 
 
-def resume_point(entry: Optional[Dict], target: str, table_id: str, verify: bool,
-                 partitions_trusted: bool) -> ResumePoint:
+def resume_point(
+    entry: Optional[Dict], target: str, table_id: str, verify: bool, partitions_trusted: bool
+) -> ResumePoint:
     """Pure rule: an entry is trusted only for the very DynamoDB table it was written into."""
     if entry is None:
         return ResumePoint()
     if entry.get("target") != target or entry.get("table_id") != table_id:
-        return ResumePoint("load", note=f"DynamoDB table {target} is not the table an earlier run wrote "
-                                        f"(deleted, recreated or renamed since): loading the whole table again")
+        return ResumePoint(
+            "load",
+            note=f"DynamoDB table {target} is not the table an earlier run wrote "
+            f"(deleted, recreated or renamed since): loading the whole table again",
+        )
     status = entry.get("status")
     if status in (DONE, WRITTEN):
         if verify:
             return ResumePoint("verify", note="finished by an earlier run; verified again in full")
         return ResumePoint("done", note="finished by an earlier run")
     if status == CHECK_FAILED:
-        return ResumePoint("load", note="an earlier run's check failed (verification or merged rows): "
-                                        "loading the whole table again")
+        return ResumePoint(
+            "load", note="an earlier run's check failed (verification or merged rows): loading the whole table again"
+        )
     if not partitions_trusted:
-        return ResumePoint("load", note="an earlier run did not finish; this table is redone whole "
-                                        "(its items are not tied to read partitions)")
-    saved = Partitioning(entry["strategy"], tuple(entry["split_columns"]), tuple(entry["predicates"]),
-                         entry["description"], entry.get("redistribute", False))
+        return ResumePoint(
+            "load",
+            note="an earlier run did not finish; this table is redone whole "
+            "(its items are not tied to read partitions)",
+        )
+    saved = Partitioning(
+        entry["strategy"],
+        tuple(entry["split_columns"]),
+        tuple(entry["predicates"]),
+        entry["description"],
+        entry.get("redistribute", False),
+    )
     finished = {int(k): v for k, v in entry.get("finished", {}).items()}
     note = f"resumed: {len(finished)} partition(s) finished by an earlier run were skipped" if finished else ""
     return ResumePoint("load", saved, finished, note)

@@ -1,4 +1,5 @@
 """Reading and writing small text files at a local path or an s3:// URL."""
+
 import os
 import shutil
 import uuid
@@ -12,7 +13,7 @@ def is_s3(path: str) -> bool:
 
 
 def split_s3(url: str) -> Tuple[str, str]:
-    bucket, _, key = url[len("s3://"):].partition("/")
+    bucket, _, key = url[len("s3://") :].partition("/")
     if not bucket:
         raise MigrationError(f"path {url!r} has no bucket")
     return bucket, key
@@ -42,7 +43,7 @@ def read_text(path: str, s3_client=None) -> str:
             return handle.read()
     except MigrationError:
         raise
-    except Exception as e:  # noqa: BLE001 - one clear line for any storage failure
+    except Exception as e:
         raise MigrationError(f"cannot read {path}: {type(e).__name__}: {e}") from e
 
 
@@ -63,7 +64,7 @@ def write_file(path: str, data: bytes, s3_client=None) -> None:
         with open(temporary, "wb") as handle:
             handle.write(data)
         os.replace(temporary, path)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         raise MigrationError(f"cannot write {path}: {type(e).__name__}: {e}") from e
 
 
@@ -79,7 +80,7 @@ def upload_file(local_file: str, path: str, s3_client=None) -> None:
         if folder:
             os.makedirs(folder, exist_ok=True)
         shutil.move(local_file, path)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         raise MigrationError(f"cannot write {path}: {type(e).__name__}: {e}") from e
 
 
@@ -105,7 +106,7 @@ def list_names(folder: str, s3_client=None) -> list:
             if token:
                 kwargs["ContinuationToken"] = token
             page = client.list_objects_v2(**kwargs)
-            names += [o["Key"][len(prefix):] for o in page.get("Contents", []) if "/" not in o["Key"][len(prefix):]]
+            names += [o["Key"][len(prefix) :] for o in page.get("Contents", []) if "/" not in o["Key"][len(prefix) :]]
             token = page.get("NextContinuationToken")
             if not token:
                 return names

@@ -1,11 +1,14 @@
 """One table's unit of work, from plan to verification: everything the run knows about it."""
+
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
+from jobs import storage
 from jobs.planner import TablePlan
 from jobs.report import TableResult
 from jobs.state import ResumePoint
 from mapping.cost import WRITE, Estimate
+from mapping.names import path_component
 from mapping.partitioning import Partitioning
 
 
@@ -44,6 +47,10 @@ class TableJob:
         """Read partitions map to items only when items are not keyed or regrouped across them."""
         redistributed = self.partitioning is not None and self.partitioning.redistribute
         return not (self.plan.key.synthesized_hash or self.plan.key_collision or redistributed or self.hash_values)
+
+    def folder(self, base: str) -> str:
+        """The table's own folder under base (rejects, staging): one per (database, table)."""
+        return storage.join(base, path_component(self.plan.source.database), path_component(self.plan.source.name))
 
     def fail(self, status: str, error: str) -> None:
         self.result.status, self.result.error = status, error

@@ -6,6 +6,7 @@ Spark merges a task's accumulator updates on the driver only when the task succe
 saw its input end contributes nothing. The checkpointer copies what arrived into the
 state every second, so a driver killed mid-table loses at most that second.
 """
+
 import threading
 from typing import Dict, List, Tuple
 

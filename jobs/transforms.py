@@ -1,4 +1,5 @@
 """DataFrame -> DataFrame steps that synthesise key attributes (Spark side of mapping.keys)."""
+
 from typing import Callable, Sequence
 
 from pyspark.sql import DataFrame, Window
@@ -16,8 +17,10 @@ def _escaped(column: str):
 
 def with_composite_key(columns: Sequence[str], output: str) -> Callable[[DataFrame], DataFrame]:
     """Add `output` = the columns' values joined unambiguously with '#' (see encode_composite)."""
+
     def transform(frame: DataFrame) -> DataFrame:
         return frame.withColumn(output, F.concat_ws(SEPARATOR, *[_escaped(c) for c in columns]))
+
     return transform
 
 
@@ -27,15 +30,23 @@ def with_row_id(columns: Sequence[str], output: str) -> Callable[[DataFrame], Da
     Deterministic across reruns (identical rows are interchangeable), so a rerun
     overwrites the same items instead of adding new ones.
     """
+
     def transform(frame: DataFrame) -> DataFrame:
         # NULL and '' must differ: each value is tagged 'v' + escaped text, NULL is 'n'.
         parts = [F.coalesce(F.concat(F.lit("v"), _escaped(c)), F.lit("n")) for c in columns]
         digest = F.sha2(F.concat_ws(SEPARATOR, *parts), 256)
         ordinal = F.row_number().over(Window.partitionBy("_m2d_digest").orderBy("_m2d_digest"))
-        return (frame.withColumn("_m2d_digest", digest)
-                .withColumn(output, F.when(ordinal == 1, F.col("_m2d_digest"))
-                            .otherwise(F.concat(F.col("_m2d_digest"), F.lit(SEPARATOR), ordinal.cast("string"))))
-                .drop("_m2d_digest"))
+        return (
+            frame.withColumn("_m2d_digest", digest)
+            .withColumn(
+                output,
+                F.when(ordinal == 1, F.col("_m2d_digest")).otherwise(
+                    F.concat(F.col("_m2d_digest"), F.lit(SEPARATOR), ordinal.cast("string"))
+                ),
+            )
+            .drop("_m2d_digest")
+        )
+
     return transform
 
 

@@ -7,6 +7,7 @@ else of moto is changed.
 
     python local/moto_server.py -H 127.0.0.1 -p PORT
 """
+
 import json
 import sys
 

@@ -6,6 +6,7 @@ dist/mysql2dynamodb.zip    jobs + mapping, for --py-files (Glue: --extra-py-file
 dist/deps.zip              pure-Python dependencies EMR lacks (pymysql, mysql-replication)
 dist/conf/                 defaults and examples
 """
+
 import os
 import shutil
 import zipfile
@@ -32,9 +33,13 @@ def main() -> None:
     shutil.rmtree(DIST, ignore_errors=True)
     os.makedirs(DIST)
     zip_packages(os.path.join(DIST, "mysql2dynamodb.zip"), [(REPO, "jobs"), (REPO, "mapping")])
-    zip_packages(os.path.join(DIST, "deps.zip"), [(os.path.dirname(os.path.dirname(pymysql.__file__)), "pymysql"),
-                                                  (os.path.dirname(os.path.dirname(pymysqlreplication.__file__)),
-                                                   "pymysqlreplication")])
+    zip_packages(
+        os.path.join(DIST, "deps.zip"),
+        [
+            (os.path.dirname(os.path.dirname(pymysql.__file__)), "pymysql"),
+            (os.path.dirname(os.path.dirname(pymysqlreplication.__file__)), "pymysqlreplication"),
+        ],
+    )
     shutil.copy(os.path.join(REPO, "jobs", "migrate.py"), os.path.join(DIST, "migrate.py"))
     shutil.copy(os.path.join(REPO, "jobs", "glue_migrate.py"), os.path.join(DIST, "glue_migrate.py"))
     shutil.copytree(os.path.join(REPO, "conf"), os.path.join(DIST, "conf"), ignore=shutil.ignore_patterns("spark"))

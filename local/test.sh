@@ -1,13 +1,39 @@
 #!/usr/bin/env bash
-# make test: every test. The end-to-end fixtures start MariaDB, dynalite and a Spark
-# standalone cluster on their own ports (.stack/test) and stop them; the trap makes
-# sure nothing is left running if pytest itself dies.
+# make check / make test. `check`: lint, format, types, then the unit and chispa tests (no
+# servers). `e2e`: the end-to-end tests, two pytest-xdist workers, each starting MariaDB,
+# dynalite (and a Spark standalone cluster where a test needs one) on its own ports under
+# .stack/test-gwN and stopping them; the trap makes sure nothing is left running if pytest
+# itself dies. Extra arguments go to pytest.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO"
+tier="${1:-all}"
+shift || true
+
 cleanup() {
-  M2D_STACK_DIR="$REPO/.stack/test" M2D_SPARK_PORT="${M2D_TEST_SPARK_PORT:-27077}" \
-    local/stack.sh stop all >/dev/null 2>&1 || true
+  local dir
+  for dir in "$REPO"/.stack/test-*; do
+    [[ -d "$dir" ]] || continue
+    M2D_STACK_DIR="$dir" local/stack.sh stop all >/dev/null 2>&1 || true
+  done
 }
-trap cleanup EXIT
-"$M2D_VENV/bin/python" -m pytest -q -p no:cacheprovider "${@:-tests}"
+
+check() {
+  echo "check: ruff lint, ruff format, mypy, unit and chispa tests"
+  "$M2D_VENV/bin/ruff" check .
+  "$M2D_VENV/bin/ruff" format --check --quiet .
+  "$M2D_VENV/bin/mypy"
+  "$M2D_VENV/bin/python" -m pytest -q -p no:cacheprovider tests/unit tests/spark "$@"
+}
+
+e2e() {
+  trap cleanup EXIT
+  "$M2D_VENV/bin/python" -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests/e2e "$@"
+}
+
+case "$tier" in
+  check) check "$@" ;;
+  e2e) e2e "$@" ;;
+  all) check && e2e "$@" ;;
+  *) echo "usage: local/test.sh [check|e2e|all] [pytest arguments]" >&2; exit 2 ;;
+esac

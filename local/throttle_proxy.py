@@ -15,6 +15,7 @@ GET /stats returns what each table consumed, and when.
     python local/throttle_proxy.py --port 28001 --upstream http://127.0.0.1:28000 --wcu 500 --unprocessed 0.3
     python local/throttle_proxy.py --port 28001 --upstream ... --wcu 2000 --double-after 10 --per-key-wcu 1000
 """
+
 import argparse
 import http.client
 import json
@@ -26,8 +27,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
 _local = threading.local()
-THROTTLED = {"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-             "message": "The level of configured provisioned throughput for the table was exceeded."}
+THROTTLED = {
+    "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+    "message": "The level of configured provisioned throughput for the table was exceeded.",
+}
 
 
 def item_units(item: dict) -> int:
@@ -123,8 +126,16 @@ class Budget:
 class Proxy(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address, upstream: str, wcu: float, unprocessed: float, seed: int,
-                 double_after: float = 0, per_key_wcu: float = 0):
+    def __init__(
+        self,
+        address,
+        upstream: str,
+        wcu: float,
+        unprocessed: float,
+        seed: int,
+        double_after: float = 0,
+        per_key_wcu: float = 0,
+    ):
         super().__init__(address, Handler)
         self.upstream = urlparse(upstream)
         self.wcu = wcu
@@ -144,8 +155,11 @@ class Proxy(ThreadingHTTPServer):
     def hash_attribute(self, table: str, headers) -> str:
         if table not in self.hash_attributes:
             upstream = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=60)
-            forwarded = {k: v for k, v in headers.items()
-                         if k.lower() not in ("host", "content-length", "connection", "x-amz-target")}
+            forwarded = {
+                k: v
+                for k, v in headers.items()
+                if k.lower() not in ("host", "content-length", "connection", "x-amz-target")
+            }
             body = json.dumps({"TableName": table}).encode()
             forwarded.update({"X-Amz-Target": "DynamoDB_20120810.DescribeTable", "Content-Length": str(len(body))})
             upstream.request("POST", "/", body=body, headers=forwarded)
@@ -165,11 +179,22 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         with self.server.lock:
-            stats = {name: {"consumed": b.consumed, "first": b.first, "last": b.latest, "throttled": b.throttled, "calls": b.calls,
-                            "unprocessed": b.unprocessed, "items": b.items, "wcu": b.wcu,
-                            "key_throttled": b.key_throttled, "doublings": b.doublings,
-                            "per_second": [b.per_second.get(i, 0) for i in range(max(b.per_second, default=-1) + 1)]}
-                     for name, b in self.server.budgets.items()}
+            stats = {
+                name: {
+                    "consumed": b.consumed,
+                    "first": b.first,
+                    "last": b.latest,
+                    "throttled": b.throttled,
+                    "calls": b.calls,
+                    "unprocessed": b.unprocessed,
+                    "items": b.items,
+                    "wcu": b.wcu,
+                    "key_throttled": b.key_throttled,
+                    "doublings": b.doublings,
+                    "per_second": [b.per_second.get(i, 0) for i in range(max(b.per_second, default=-1) + 1)],
+                }
+                for name, b in self.server.budgets.items()
+            }
         self._reply(200, json.dumps(stats).encode())
 
     def do_POST(self):
@@ -187,16 +212,25 @@ class Handler(BaseHTTPRequestHandler):
 
     def _batch_write(self, request: dict):
         kept, held_back = {}, {}
-        hash_of = {table: self.server.hash_attribute(table, self.headers) if self.server.per_key_wcu else None
-                   for table in request["RequestItems"]}
+        hash_of = {
+            table: self.server.hash_attribute(table, self.headers) if self.server.per_key_wcu else None
+            for table in request["RequestItems"]
+        }
         with self.server.lock:
             for table, writes in request["RequestItems"].items():
                 budget = self.server.budget(table)
                 back = [w for w in writes if self.server.rng.random() < self.server.unprocessed]
                 ids = {id(w) for w in back}
-                over_key = [w for w in writes if hash_of[table] and id(w) not in ids and "PutRequest" in w
-                            and not budget.key_allows(json.dumps(w["PutRequest"]["Item"][hash_of[table]]),
-                                                      item_units(w["PutRequest"]["Item"]))]
+                over_key = [
+                    w
+                    for w in writes
+                    if hash_of[table]
+                    and id(w) not in ids
+                    and "PutRequest" in w
+                    and not budget.key_allows(
+                        json.dumps(w["PutRequest"]["Item"][hash_of[table]]), item_units(w["PutRequest"]["Item"])
+                    )
+                ]
                 if over_key and len(over_key) + len(back) == len(writes) and not back:
                     budget.calls += 1
                     budget.throttled += 1
@@ -255,12 +289,23 @@ def main():
     parser.add_argument("--wcu", type=float, default=500.0, help="write units per second per table")
     parser.add_argument("--unprocessed", type=float, default=0.0, help="fraction of batch items left unprocessed")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--double-after", type=float, default=0,
-                        help="on-demand: double the capacity after this many seconds in a row at >= 90%% of it")
+    parser.add_argument(
+        "--double-after",
+        type=float,
+        default=0,
+        help="on-demand: double the capacity after this many seconds in a row at >= 90%% of it",
+    )
     parser.add_argument("--per-key-wcu", type=float, default=0, help="WCU/s per partition key value (0: no limit)")
     args = parser.parse_args()
-    Proxy((args.host, args.port), args.upstream, args.wcu, args.unprocessed, args.seed, args.double_after,
-          args.per_key_wcu).serve_forever()
+    Proxy(
+        (args.host, args.port),
+        args.upstream,
+        args.wcu,
+        args.unprocessed,
+        args.seed,
+        args.double_after,
+        args.per_key_wcu,
+    ).serve_forever()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """How fast the job writes to one DynamoDB table, and how that is split over Spark tasks."""
+
 from dataclasses import asdict, dataclass
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 NEW_ON_DEMAND_WCU = 4000  # a new on-demand table's warm write throughput (AWS default)
 
@@ -8,6 +9,7 @@ NEW_ON_DEMAND_WCU = 4000  # a new on-demand table's warm write throughput (AWS d
 @dataclass(frozen=True)
 class WriteRate:
     """A table's write budget in WCU/s: where the load starts, how far it may climb, and why."""
+
     start: float
     ceiling: float
     reason: str
@@ -16,13 +18,19 @@ class WriteRate:
     def adaptive(self) -> bool:
         return self.ceiling > self.start
 
-    def to_dict(self) -> Dict:
+    def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
 
 
-def plan_write_rate(provisioned_wcu: Optional[int], write_percent: float, on_demand_wcu: float,
-                    target_wcu: float = 0, warm_wcu: Optional[float] = None, hash_values: Optional[int] = None,
-                    partition_key_wcu: float = 1000) -> WriteRate:
+def plan_write_rate(
+    provisioned_wcu: Optional[int],
+    write_percent: float,
+    on_demand_wcu: float,
+    target_wcu: float = 0,
+    warm_wcu: Optional[float] = None,
+    hash_values: Optional[int] = None,
+    partition_key_wcu: float = 1000,
+) -> WriteRate:
     """The rule, per table:
     - provisioned: write_capacity x write_percent (target_wcu does not change provisioned capacity);
     - on-demand without a target: on_demand_wcu;
@@ -38,18 +46,27 @@ def plan_write_rate(provisioned_wcu: Optional[int], write_percent: float, on_dem
     elif not target_wcu:
         result = WriteRate(float(on_demand_wcu), float(on_demand_wcu), f"on-demand at on_demand_wcu {on_demand_wcu:g}")
     elif warm_wcu and warm_wcu >= target_wcu:
-        result = WriteRate(float(target_wcu), float(target_wcu),
-                           f"on-demand at target_wcu {target_wcu:g} (warm throughput {warm_wcu:g} WCU/s)")
+        result = WriteRate(
+            float(target_wcu),
+            float(target_wcu),
+            f"on-demand at target_wcu {target_wcu:g} (warm throughput {warm_wcu:g} WCU/s)",
+        )
     else:
         start = min(float(target_wcu), max(float(on_demand_wcu), float(warm_wcu or 0)))
-        result = WriteRate(start, float(target_wcu),
-                           f"on-demand from {start:g} climbing to target_wcu {target_wcu:g} while not throttled")
+        result = WriteRate(
+            start,
+            float(target_wcu),
+            f"on-demand from {start:g} climbing to target_wcu {target_wcu:g} while not throttled",
+        )
     if hash_values:
         cap = hash_values * partition_key_wcu
         if cap < result.ceiling:
-            result = WriteRate(min(result.start, cap), cap,
-                               f"{result.reason}; capped at {cap:g} WCU/s: {hash_values} HASH key value(s) x "
-                               f"{partition_key_wcu:g} WCU/s per value")
+            result = WriteRate(
+                min(result.start, cap),
+                cap,
+                f"{result.reason}; capped at {cap:g} WCU/s: {hash_values} HASH key value(s) x "
+                f"{partition_key_wcu:g} WCU/s per value",
+            )
     return result
 
 
@@ -59,8 +76,9 @@ def task_write_rate(table_rate: float, partitions: int, task_slots: int) -> floa
     return max(1.0, table_rate / concurrent)
 
 
-def warm_throughput_request(on_demand: bool, target_wcu: float, setting: str, exists: bool,
-                            current_warm: Optional[float]) -> Optional[int]:
+def warm_throughput_request(
+    on_demand: bool, target_wcu: float, setting: str, exists: bool, current_warm: Optional[float]
+) -> Optional[int]:
     """The WriteUnitsPerSecond to pre-warm a table to, or None. Never asks for less than the
     table has (warm throughput cannot be lowered again, and is billed when raised), never for
     provisioned tables (their capacity is the user's), and never below a new on-demand table's

@@ -4,9 +4,10 @@ Write cost: one write request unit (WRU) per started KB of each item, at the on-
 or the provisioned table's capacity-hours for as long as the write takes. Import cost: the
 uncompressed bytes of the staged DynamoDB JSON, at the import price; it consumes no capacity.
 """
+
 import math
 from dataclasses import asdict, dataclass
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from mapping.items import WRITE_UNIT_BYTES
 
@@ -15,7 +16,7 @@ IMPORT = "import"
 AUTO = "auto"
 LOAD_MODES = (WRITE, IMPORT, AUTO)
 
-GB = 1024 ** 3
+GB = 1024**3
 # DynamoDB JSON around each item and each attribute: {"Item":{...}} and "name":{"S":"..."},
 LINE_OVERHEAD_BYTES = 12
 ATTRIBUTE_OVERHEAD_BYTES = 12
@@ -39,7 +40,7 @@ class Estimate:
     write_usd: float
     import_usd: float
 
-    def to_dict(self) -> Dict:
+    def to_dict(self) -> Dict[str, Any]:
         body = asdict(self)
         for name in ("write_seconds", "write_usd", "import_usd", "write_rate"):
             body[name] = round(body[name], 4)
@@ -53,8 +54,14 @@ def average_item_bytes(attribute_bytes: int, declared_value_bytes: int, average_
     return max(1, int(math.ceil(attribute_bytes + values)))
 
 
-def estimate(items: int, item_bytes: int, attributes: int, write_rate: float, prices: Prices,
-             provisioned_wcu: Optional[int] = None) -> Estimate:
+def estimate(
+    items: int,
+    item_bytes: int,
+    attributes: int,
+    write_rate: float,
+    prices: Prices,
+    provisioned_wcu: Optional[int] = None,
+) -> Estimate:
     units_per_item = max(1, math.ceil(item_bytes / WRITE_UNIT_BYTES))
     write_units = items * units_per_item
     seconds = write_units / write_rate if write_rate > 0 else 0.0
@@ -63,12 +70,21 @@ def estimate(items: int, item_bytes: int, attributes: int, write_rate: float, pr
     else:
         write_usd = write_units / 1e6 * prices.on_demand_usd_per_million_writes
     import_bytes = items * (item_bytes + LINE_OVERHEAD_BYTES + ATTRIBUTE_OVERHEAD_BYTES * attributes)
-    return Estimate(items, item_bytes, write_units, import_bytes, write_rate, seconds, write_usd,
-                    import_bytes / GB * prices.import_usd_per_gb)
+    return Estimate(
+        items,
+        item_bytes,
+        write_units,
+        import_bytes,
+        write_rate,
+        seconds,
+        write_usd,
+        import_bytes / GB * prices.import_usd_per_gb,
+    )
 
 
-def choose_load_mode(setting: str, table_exists: bool, plan_estimate: Estimate, min_saving: float,
-                     min_rows: int) -> Tuple[str, str]:
+def choose_load_mode(
+    setting: str, table_exists: bool, plan_estimate: Estimate, min_saving: float, min_rows: int
+) -> Tuple[str, str]:
     """The mode for one table and why. In auto, ImportTable only creates tables, so an existing
     table is written; import must save min_saving times its cost, and the table must not be small
     (an import takes minutes of fixed time whatever its size). In import, an existing table is the
@@ -82,7 +98,11 @@ def choose_load_mode(setting: str, table_exists: bool, plan_estimate: Estimate, 
     if plan_estimate.items < min_rows:
         return WRITE, f"{plan_estimate.items} estimated rows, under dynamodb.import_min_rows ({min_rows})"
     if plan_estimate.import_usd * min_saving > plan_estimate.write_usd:
-        return WRITE, (f"import (${plan_estimate.import_usd:.4f}) saves less than dynamodb.import_min_saving "
-                       f"({min_saving:g}x) over writes (${plan_estimate.write_usd:.4f})")
-    return IMPORT, (f"import (${plan_estimate.import_usd:.4f}) costs at most 1/{min_saving:g} of writes "
-                    f"(${plan_estimate.write_usd:.4f})")
+        return WRITE, (
+            f"import (${plan_estimate.import_usd:.4f}) saves less than dynamodb.import_min_saving "
+            f"({min_saving:g}x) over writes (${plan_estimate.write_usd:.4f})"
+        )
+    return IMPORT, (
+        f"import (${plan_estimate.import_usd:.4f}) costs at most 1/{min_saving:g} of writes "
+        f"(${plan_estimate.write_usd:.4f})"
+    )

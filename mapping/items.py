@@ -1,7 +1,11 @@
 """DynamoDB item limits and costs, for items whose attributes are all strings."""
+
 import math
 from dataclasses import dataclass
-from typing import Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+
+PlainItem = Dict[str, Optional[str]]  # attribute -> text (None: NULL kept as NULL)
+WireItem = Dict[str, Dict[str, Any]]  # attribute -> {"S": text} or {"NULL": True}, as BatchWriteItem sends
 
 MAX_ITEM_BYTES = 400 * 1024
 MAX_HASH_KEY_BYTES = 2048
@@ -47,16 +51,16 @@ def reject_reason(
     return None
 
 
-def plain_item(values, attributes, null_as: str = "absent") -> dict:
+def plain_item(values: Sequence[Optional[str]], attributes: Sequence[str], null_as: str = "absent") -> PlainItem:
     """attribute -> string (or None for NULL when null_as == 'null'); NULLs dropped otherwise."""
-    item = {}
+    item: PlainItem = {}
     for attribute, value in zip(attributes, values):
         if value is not None or null_as == "null":
             item[attribute] = value
     return item
 
 
-def to_wire(item: Mapping[str, Optional[str]]) -> dict:
+def to_wire(item: Mapping[str, Optional[str]]) -> WireItem:
     """DynamoDB's typed form: every value a string (S), NULL as {"NULL": true}."""
     return {name: ({"NULL": True} if value is None else {"S": value}) for name, value in item.items()}
 
@@ -70,10 +74,10 @@ def item_digest(item: Mapping[str, Optional[str]]) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
 
 
-CHECKSUM_MODULUS = 2 ** 64
+CHECKSUM_MODULUS = 2**64
 
 
-def from_wire(item: Mapping[str, Mapping]) -> dict:
+def from_wire(item: Mapping[str, Mapping[str, Any]]) -> PlainItem:
     """Back from DynamoDB's typed form to attribute -> string (None for NULL)."""
     return {name: (None if "NULL" in value else value["S"]) for name, value in item.items()}
 
@@ -81,6 +85,7 @@ def from_wire(item: Mapping[str, Mapping]) -> dict:
 @dataclass(frozen=True)
 class ItemLayout:
     """How a rendered row becomes an item: plain values, shipped to the executors."""
+
     attributes: Tuple[str, ...]  # attribute of each value of a row, in order
     hash_attribute: str
     range_attribute: Optional[str]
@@ -93,7 +98,7 @@ class ItemLayout:
         return (self.hash_attribute,) + ((self.range_attribute,) if self.range_attribute else ())
 
 
-def build_item(row: Sequence, layout: ItemLayout) -> Tuple[Dict, int, Optional[str]]:
+def build_item(row: Sequence[Optional[str]], layout: ItemLayout) -> Tuple[PlainItem, int, Optional[str]]:
     """A row as an item, its size in bytes, and why DynamoDB would refuse it (or None).
 
     The load, verification's source side and every later path go through here, so they agree.
@@ -103,19 +108,24 @@ def build_item(row: Sequence, layout: ItemLayout) -> Tuple[Dict, int, Optional[s
     return item, size, reject_reason(item, size, layout.hash_attribute, layout.range_attribute)
 
 
-def key_of(item: Mapping[str, Optional[str]], layout: ItemLayout) -> Tuple:
+def key_of(item: Mapping[str, Optional[str]], layout: ItemLayout) -> Tuple[Optional[str], ...]:
     return tuple(item.get(a) for a in layout.item_key)
 
 
-def reject_record(database: str, table: str, item: Mapping[str, Optional[str]], layout: ItemLayout,
-                  reason: str, size_bytes: int) -> Dict:
+def reject_record(
+    database: str, table: str, item: Mapping[str, Optional[str]], layout: ItemLayout, reason: str, size_bytes: int
+) -> Dict[str, Any]:
     """The rejects line for a row DynamoDB cannot hold (the load and the catch-up write the same)."""
-    return {"database": database, "table": table, "key": {a: item.get(a) for a in layout.key_attributes},
-            "reason": reason, "item_bytes": size_bytes}
+    return {
+        "database": database,
+        "table": table,
+        "key": {a: item.get(a) for a in layout.key_attributes},
+        "reason": reason,
+        "item_bytes": size_bytes,
+    }
 
 
-
-def import_line(wire_item: Mapping[str, Mapping]) -> str:
+def import_line(wire_item: Mapping[str, Mapping[str, Any]]) -> str:
     """One line of DynamoDB JSON as ImportTable reads it: {"Item": {attribute: {"S": ...}}}.
 
     Takes the item in the typed form BatchWriteItem sends (to_wire), so both paths put the

@@ -6,8 +6,9 @@
 - No primary key: the first UNIQUE key whose columns are all NOT NULL, same rules;
   otherwise a synthesised HASH from the row's content plus a duplicate ordinal.
 """
+
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence, Tuple
+from typing import Callable, Iterable, Optional, Sequence, Tuple
 
 from mapping.schema import SourceTable
 
@@ -41,6 +42,7 @@ class KeySchema:
             if synthesized:
                 return f"{attribute}<-({', '.join(columns) or 'row content'})"
             return attribute
+
         text = "HASH " + side(self.hash_attribute, [], self.synthesized_hash)
         if self.range_attribute:
             text += ", RANGE " + side(self.range_attribute, self.range_columns, self.synthesized_range)
@@ -64,18 +66,22 @@ def collision_risk(table: SourceTable, key: KeySchema) -> Optional[str]:
         return None
     approximate = [c for c in key.source_columns if table.column(c).data_type.lower() in APPROXIMATE_TYPES]
     if approximate:
-        return (f"key column(s) {', '.join(approximate)} are approximate (FLOAT/DOUBLE): different values "
-                f"can print as the same text and merge into one item")
+        return (
+            f"key column(s) {', '.join(approximate)} are approximate (FLOAT/DOUBLE): different values "
+            f"can print as the same text and merge into one item"
+        )
     unique_indexes = [table.primary_key] + [u.columns for u in table.unique_keys]
     if not any(index and set(index) <= set(key.source_columns) for index in unique_indexes):
-        return (f"key column(s) {', '.join(key.source_columns)} are not a unique index of the source: "
-                f"rows sharing a key merge into one item")
+        return (
+            f"key column(s) {', '.join(key.source_columns)} are not a unique index of the source: "
+            f"rows sharing a key merge into one item"
+        )
     return None
 
 
 def choose_key(
     table: SourceTable,
-    attribute_of,  # callable: column name -> attribute name (after renames)
+    attribute_of: Callable[[str], str],  # column name -> attribute name (after renames)
     composite_range_attribute: str,
     row_id_attribute: str,
     override: Optional[Sequence[str]] = None,
@@ -102,8 +108,7 @@ def _key_columns(table: SourceTable, override: Optional[Sequence[str]]) -> Tuple
         missing = [c for c in override if c not in known]
         if missing:
             raise KeyChoiceError(
-                f"{table.qualified_name}: key override names unknown column(s) {missing}; "
-                f"columns are {sorted(known)}"
+                f"{table.qualified_name}: key override names unknown column(s) {missing}; columns are {sorted(known)}"
             )
         return tuple(override), "config override"
     if table.primary_key:
@@ -114,7 +119,7 @@ def _key_columns(table: SourceTable, override: Optional[Sequence[str]]) -> Tuple
     return (), ""
 
 
-def _check_free(table: SourceTable, attribute_of, synthesized: str) -> None:
+def _check_free(table: SourceTable, attribute_of: Callable[[str], str], synthesized: str) -> None:
     taken = {attribute_of(c.name) for c in table.columns}
     if synthesized in taken:
         raise KeyChoiceError(

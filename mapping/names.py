@@ -4,6 +4,7 @@ DynamoDB allows 3-255 characters of [A-Za-z0-9_.-]. A name outside that is rewri
 invalid characters become "_" and a short hash of the original name is appended, so two
 different source names can never rewrite to the same target name.
 """
+
 import fnmatch
 import hashlib
 import re

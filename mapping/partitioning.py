@@ -6,15 +6,19 @@ half-open ranges of whole key tuples, written in the expanded form
 scan. Boundary values are literals MySQL compares in the column's own type and collation.
 A table with no usable index is read once and redistributed in Spark.
 """
+
 import datetime
 import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from mapping.identifiers import quote_identifier
 from mapping.schema import Column, SourceTable
+
+Comparison = Callable[[str, str, str], str]  # (expression, operator, literal) -> SQL
+Comparisons = Optional[Sequence[Comparison]]
 
 INTEGER_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "integer", "bigint"})
 EXACT_TYPES = frozenset({"decimal", "numeric"})
@@ -74,7 +78,7 @@ def split_kind(column: Column) -> Optional[str]:
 
 def enum_values(column_type: str) -> List[str]:
     """The members of enum('a','b''c') in declaration order, which is how an ENUM sorts."""
-    body = column_type[column_type.index("(") + 1:column_type.rindex(")")]
+    body = column_type[column_type.index("(") + 1 : column_type.rindex(")")]
     return [m.replace("''", "'") for m in re.findall(r"'((?:[^']|'')*)'", body)]
 
 
@@ -85,15 +89,17 @@ def split_index(table: SourceTable) -> Tuple[Optional[str], Tuple[str, ...], str
     a one-column unique key may hold NULLs: they go to the first partition.
     """
     candidates = ([("PRIMARY", table.primary_key)] if table.primary_key else []) + [
-        (u.name, u.columns) for u in table.unique_keys]
+        (u.name, u.columns) for u in table.unique_keys
+    ]
     if not candidates:
         return None, (), "no primary or unique key"
     reasons = []
     for name, columns in candidates:
         unusable = [c for c in columns if split_kind(table.column(c)) is None]
         if unusable:
-            reasons.append(f"{'primary key' if name == 'PRIMARY' else 'key ' + name}: "
-                           f"{', '.join(unusable)} has no usable order")
+            reasons.append(
+                f"{'primary key' if name == 'PRIMARY' else 'key ' + name}: {', '.join(unusable)} has no usable order"
+            )
             continue
         if len(columns) > 1 and any(table.column(c).nullable for c in columns):
             reasons.append(f"key {name}: nullable columns in a composite key")
@@ -109,7 +115,7 @@ _TEMPORAL = re.compile(r"-?[0-9 :.\-]+")
 _NAME = re.compile(r"\w+")
 
 
-def literal(column: Column, value) -> str:
+def literal(column: Column, value: Any) -> str:
     """A boundary value as SQL. Strings and binary go as hex, so any byte is safe."""
     kind = split_kind(column)
     if kind == "integer":
@@ -124,7 +130,7 @@ def literal(column: Column, value) -> str:
             raise ValueError(f"not a temporal literal: {value!r}")
         return f"'{value}'"
     if kind == "string":
-        if not (_NAME.fullmatch(column.charset) and _NAME.fullmatch(column.collation)):
+        if not (_NAME.fullmatch(column.charset or "") and _NAME.fullmatch(column.collation or "")):
             raise ValueError(f"unexpected character set or collation {column.charset!r}/{column.collation!r}")
         raw = value.encode(python_codec(column.charset) or "utf-8") if isinstance(value, str) else value
         return f"CONVERT(X'{raw.hex()}' USING {column.charset}) COLLATE {column.collation}"
@@ -135,7 +141,7 @@ def literal(column: Column, value) -> str:
     raise ValueError(f"column {column.name} has no usable order")
 
 
-def comparison(column: Column):
+def comparison(column: Column) -> Comparison:
     """How `expression op literal` is written for a column: plain, except for ENUM.
 
     MariaDB compares an ENUM with a string as text and with a number by position, and
@@ -145,35 +151,54 @@ def comparison(column: Column):
     if split_kind(column) != "enum":
         return lambda expression, op, value: f"{expression} {op} {value}"
     members = enum_values(column.column_type)
-    texts = [literal(Column(column.name, "varchar", "varchar", False, 0, charset=column.charset,
-                            collation=column.collation), m) for m in members]
-    tests = {"<": lambda i, n: i < n, "<=": lambda i, n: i <= n, ">": lambda i, n: i > n,
-             ">=": lambda i, n: i >= n, "=": lambda i, n: i == n}
+    texts = [
+        literal(
+            Column(column.name, "varchar", "varchar", False, 0, charset=column.charset, collation=column.collation), m
+        )
+        for m in members
+    ]
+    tests: Dict[str, Callable[[int, int], bool]] = {
+        "<": lambda i, n: i < n,
+        "<=": lambda i, n: i <= n,
+        ">": lambda i, n: i > n,
+        ">=": lambda i, n: i >= n,
+        "=": lambda i, n: i == n,
+    }
 
-    def written(expression, op, value):
+    def written(expression: str, op: str, value: str) -> str:
         chosen = [t for i, t in enumerate(texts, start=1) if tests[op](i, int(value))]
         return f"{expression} IN ({', '.join(chosen)})" if chosen else "0 = 1"
+
     return written
 
 
 def python_codec(charset: Optional[str]) -> Optional[str]:
-    return {"utf8mb4": "utf-8", "utf8mb3": "utf-8", "utf8": "utf-8", "latin1": "cp1252", "ascii": "ascii",
-            "binary": None}.get((charset or "").lower())
+    return {
+        "utf8mb4": "utf-8",
+        "utf8mb3": "utf-8",
+        "utf8": "utf-8",
+        "latin1": "cp1252",
+        "ascii": "ascii",
+        "binary": None,
+    }.get((charset or "").lower())
 
 
 # ---- predicates in the expanded form ----
+
 
 def _plain(expression: str, op: str, value: str) -> str:
     return f"{expression} {op} {value}"
 
 
-def _compare(columns: Sequence[str], literals: Sequence[str], last: str, comparisons=None) -> str:
+def _compare(
+    columns: Sequence[str], literals: Sequence[str], last: str, comparisons: Optional[Sequence[Comparison]] = None
+) -> str:
     """key <op> tuple, expanded: a OP1 x OR (a = x AND b OP2 y) ... (op strict but the last).
 
     columns are SQL expressions (quoted names); a shorter tuple compares its prefix only;
     comparisons (one per column, see comparison()) write each `column op value`.
     """
-    written = list(comparisons or [_plain] * len(columns))
+    written: List[Comparison] = list(comparisons or [_plain] * len(columns))
     terms = []
     for i, (column, value) in enumerate(zip(columns, literals)):
         equal = [written[n](c, "=", v) for n, (c, v) in enumerate(zip(columns[:i], literals[:i]))]
@@ -182,20 +207,21 @@ def _compare(columns: Sequence[str], literals: Sequence[str], last: str, compari
     return " OR ".join(f"({t})" if " AND " in t else t for t in terms)
 
 
-def key_below(columns: Sequence[str], literals: Sequence[str], comparisons=None) -> str:
+def key_below(columns: Sequence[str], literals: Sequence[str], comparisons: Comparisons = None) -> str:
     return _compare(columns, literals, "<", comparisons)
 
 
-def key_at_least(columns: Sequence[str], literals: Sequence[str], comparisons=None) -> str:
+def key_at_least(columns: Sequence[str], literals: Sequence[str], comparisons: Comparisons = None) -> str:
     return _compare(columns, literals, ">=", comparisons)
 
 
-def key_above(columns: Sequence[str], literals: Sequence[str], comparisons=None) -> str:
+def key_above(columns: Sequence[str], literals: Sequence[str], comparisons: Comparisons = None) -> str:
     return _compare(columns, literals, ">", comparisons)
 
 
-def range_predicates(boundaries: Sequence[Sequence[str]], nullable_first: bool = False,
-                     comparisons=None) -> List[str]:
+def range_predicates(
+    boundaries: Sequence[Sequence[str]], nullable_first: bool = False, comparisons: Comparisons = None
+) -> List[str]:
     """Half-open ranges covering every key tuple exactly once (NULL keys in the first)."""
     if not boundaries:
         return []
@@ -225,18 +251,18 @@ def equal_width_boundaries(low: int, high: int, parts: int) -> List[int]:
 _EPOCH = datetime.datetime(1, 1, 1)
 
 
-def midpoint(kind: str, low, high, alphabet: Sequence[str] = ()):
+def midpoint(kind: str, low: Any, high: Any, alphabet: Sequence[str] = ()) -> Any:
     """A value strictly between low and high for bisection, or None when there is none to find."""
     if kind == "integer":
-        middle = (int(low) + int(high)) // 2
-        return middle if int(low) < middle < int(high) else None
+        whole = (int(low) + int(high)) // 2
+        return whole if int(low) < whole < int(high) else None
     if kind == "enum":  # members by position: alphabet holds them in declaration order
         a, b = alphabet.index(low), alphabet.index(high)
         return alphabet[(a + b) // 2] if b - a > 1 else None
     if kind == "number":
-        a, b = Decimal(low), Decimal(high)
-        middle = (a + b) / 2
-        return format(middle, "f") if a < middle < b else None
+        low_number, high_number = Decimal(low), Decimal(high)
+        half = (low_number + high_number) / 2
+        return format(half, "f") if low_number < half < high_number else None
     if kind in DATE_TYPES:
         a, b = _micros(low), _micros(high)
         middle = (a + b) // 2

@@ -5,24 +5,59 @@ output: declared decimal scale, fractional seconds, zero dates, negative TIME, F
 and DOUBLE in MySQL's shortest form). Only values with no text form are re-encoded:
 binary as base64, BIT as a decimal integer, spatial values as WKT.
 """
+
 from typing import Optional
 
 from mapping.identifiers import quote_identifier
 from mapping.schema import Column
 
-TEXT_TYPES = frozenset({
-    "tinyint", "smallint", "mediumint", "int", "integer", "bigint",
-    "decimal", "numeric", "float", "double", "real",
-    "date", "datetime", "timestamp", "time", "year",
-    "char", "varchar", "tinytext", "text", "mediumtext", "longtext",
-    "enum", "set", "json", "uuid", "inet4", "inet6",
-})
+TEXT_TYPES = frozenset(
+    {
+        "tinyint",
+        "smallint",
+        "mediumint",
+        "int",
+        "integer",
+        "bigint",
+        "decimal",
+        "numeric",
+        "float",
+        "double",
+        "real",
+        "date",
+        "datetime",
+        "timestamp",
+        "time",
+        "year",
+        "char",
+        "varchar",
+        "tinytext",
+        "text",
+        "mediumtext",
+        "longtext",
+        "enum",
+        "set",
+        "json",
+        "uuid",
+        "inet4",
+        "inet6",
+    }
+)
 BINARY_TYPES = frozenset({"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"})
 BIT_TYPES = frozenset({"bit"})
-SPATIAL_TYPES = frozenset({
-    "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
-    "multipolygon", "geometrycollection", "geomcollection",
-})
+SPATIAL_TYPES = frozenset(
+    {
+        "geometry",
+        "point",
+        "linestring",
+        "polygon",
+        "multipoint",
+        "multilinestring",
+        "multipolygon",
+        "geometrycollection",
+        "geomcollection",
+    }
+)
 
 
 class UnsupportedColumnType(ValueError):

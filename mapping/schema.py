@@ -1,4 +1,5 @@
 """Plain value objects describing the source schema (built from information_schema)."""
+
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
@@ -57,6 +58,7 @@ class SourceTable:
 @dataclass(frozen=True)
 class SkippedObject:
     """An object of a selected database that is not migrated (view, sequence, ...), and why."""
+
     database: str
     name: str
     kind: str

@@ -3,9 +3,12 @@ import pytest
 
 @pytest.fixture(scope="session")
 def spark():
-    from jobs.session import build_spark
+    from tests.session import shared_session
 
-    session = build_spark("mysql2dynamodb-tests")
-    session.conf.set("spark.sql.shuffle.partitions", "4")
-    yield session
-    session.stop()
+    return shared_session()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from tests.session import stop_shared_session
+
+    stop_shared_session()

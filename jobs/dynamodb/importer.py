@@ -1,13 +1,13 @@
 """Driver side of import mode: ImportTable over a table's staged objects, then DescribeImport
 until it ends. ImportTable creates the table itself and consumes no write capacity."""
+
 import threading
 import time
 from typing import Callable, Dict, Optional
 
 from jobs import storage
-from jobs.errors import TargetError, describe_aws_error
 from jobs.dynamodb.tables import key_schema_of
-from jobs.dynamodb.write_task import STAGED_SUFFIX
+from jobs.errors import TargetError, describe_aws_error
 
 IN_PROGRESS = "IN_PROGRESS"
 COMPLETED = "COMPLETED"
@@ -23,12 +23,19 @@ def import_arguments(plan, dynamodb_config, staging_path: str, token: str) -> Di
     creation = dict(TableName=plan.target, **key_schema_of(plan))
     if dynamodb_config.billing_mode == "PROVISIONED":
         creation["BillingMode"] = "PROVISIONED"
-        creation["ProvisionedThroughput"] = {"ReadCapacityUnits": dynamodb_config.read_capacity,
-                                             "WriteCapacityUnits": dynamodb_config.write_capacity}
+        creation["ProvisionedThroughput"] = {
+            "ReadCapacityUnits": dynamodb_config.read_capacity,
+            "WriteCapacityUnits": dynamodb_config.write_capacity,
+        }
     else:
         creation["BillingMode"] = "PAY_PER_REQUEST"
-    return {"ClientToken": token, "S3BucketSource": staged_prefix(staging_path), "InputFormat": "DYNAMODB_JSON",
-            "InputCompressionType": "GZIP", "TableCreationParameters": creation}
+    return {
+        "ClientToken": token,
+        "S3BucketSource": staged_prefix(staging_path),
+        "InputFormat": "DYNAMODB_JSON",
+        "InputCompressionType": "GZIP",
+        "TableCreationParameters": creation,
+    }
 
 
 def start_import(client, plan, dynamodb_config, staging_path: str, token: str) -> str:
@@ -42,10 +49,15 @@ def start_import(client, plan, dynamodb_config, staging_path: str, token: str) -
     return started["ImportTableDescription"]["ImportArn"]
 
 
-def wait_import(client, arn: str, wait_seconds: float, on_progress: Callable[[Dict], None],
-                pause: Optional[Callable[[float], None]] = None) -> Dict:
+def wait_import(
+    client,
+    arn: str,
+    wait_seconds: float,
+    on_progress: Callable[[Dict], None],
+    pause: Optional[Callable[[float], object]] = None,
+) -> Dict:
     """DescribeImport until the import leaves IN_PROGRESS (polls every 1 s, growing to 30 s)."""
-    pause = pause or threading.Event().wait
+    sleep: Callable[[float], object] = pause or threading.Event().wait
     deadline = time.monotonic() + wait_seconds
     delay = 1.0
     while True:
@@ -54,9 +66,11 @@ def wait_import(client, arn: str, wait_seconds: float, on_progress: Callable[[Di
             return description
         on_progress(description)
         if time.monotonic() > deadline:
-            raise TargetError(f"import {arn} still IN_PROGRESS after {wait_seconds:g}s "
-                              f"(dynamodb.import_wait_seconds); a --resume run picks it up")
-        pause(delay)
+            raise TargetError(
+                f"import {arn} still IN_PROGRESS after {wait_seconds:g}s "
+                f"(dynamodb.import_wait_seconds); a --resume run picks it up"
+            )
+        sleep(delay)
         delay = min(30.0, delay * 2)
 
 
@@ -69,16 +83,31 @@ def import_failure(description: Dict, staged_items: int) -> Optional[str]:
     logs = description.get("CloudWatchLogGroupArn") or "CloudWatch log group /aws-dynamodb/imports"
     if status != COMPLETED or errors:
         reason = " ".join(str(p) for p in (description.get("FailureCode"), description.get("FailureMessage")) if p)
-        return (f"import {arn} ended {status} with {errors} error(s){': ' + reason if reason else ''}; "
-                f"AWS logs the failed lines in {logs}")
+        return (
+            f"import {arn} ended {status} with {errors} error(s){': ' + reason if reason else ''}; "
+            f"AWS logs the failed lines in {logs}"
+        )
     if imported != staged_items:
-        return (f"import {arn} imported {imported} item(s) of the {staged_items} staged "
-                f"(merged or missing items); see {logs}")
+        return (
+            f"import {arn} imported {imported} item(s) of the {staged_items} staged "
+            f"(merged or missing items); see {logs}"
+        )
     return None
 
 
 def import_summary(description: Dict) -> Dict:
     """What the report shows of an import."""
-    return {name: description.get(name) for name in (
-        "ImportArn", "ImportStatus", "ImportedItemCount", "ProcessedItemCount", "ErrorCount",
-        "ProcessedSizeBytes", "FailureCode", "FailureMessage", "CloudWatchLogGroupArn")}
+    return {
+        name: description.get(name)
+        for name in (
+            "ImportArn",
+            "ImportStatus",
+            "ImportedItemCount",
+            "ProcessedItemCount",
+            "ErrorCount",
+            "ProcessedSizeBytes",
+            "FailureCode",
+            "FailureMessage",
+            "CloudWatchLogGroupArn",
+        )
+    }

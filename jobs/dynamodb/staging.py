@@ -5,6 +5,7 @@ as in write mode and a line ImportTable would refuse is never staged (AWS drops 
 an object after a bad line). The object is built in a local temporary file and uploaded
 once complete; a retried task replaces it.
 """
+
 import gzip
 import os
 import tempfile
@@ -23,7 +24,7 @@ class StagedObject:
         self.staged_bytes = 0  # uncompressed: what ImportTable bills
         handle, self._local = tempfile.mkstemp(suffix=".json.gz")
         os.close(handle)
-        self._file = gzip.open(self._local, "wt", encoding="utf-8", newline="\n")
+        self._file = gzip.open(self._local, "wt", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed by publish()
 
     def put(self, wire_item, size_bytes: int = 0, units: int = 0) -> None:
         line = import_line(wire_item) + "\n"

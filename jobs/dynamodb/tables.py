@@ -1,4 +1,5 @@
 """DynamoDB clients and tables (driver side: create or reuse, wait with the waiter)."""
+
 from typing import Dict, Optional
 
 from jobs.errors import EndpointUnreachable, TargetError, describe_aws_error
@@ -13,7 +14,9 @@ def make_client(endpoint_url: Optional[str], region: str, own_retries: bool = Fa
 
     retries = CLIENT_RETRIES if own_retries else {"max_attempts": 5, "mode": "standard"}
     return boto3.session.Session().client(
-        "dynamodb", endpoint_url=endpoint_url, region_name=region,
+        "dynamodb",
+        endpoint_url=endpoint_url,
+        region_name=region,
         config=BotoConfig(retries=retries, connect_timeout=10, read_timeout=60, max_pool_connections=4),
     )
 
@@ -49,8 +52,10 @@ def start_table(client, plan, dynamodb_config) -> str:
             try:
                 client.update_table(TableName=plan.target, WarmThroughput={"WriteUnitsPerSecond": warm})
             except ClientError as e:
-                raise TargetError(f"cannot raise the warm throughput of DynamoDB table {plan.target} to "
-                                  f"{warm} WCU/s: {describe_aws_error(e)}") from e
+                raise TargetError(
+                    f"cannot raise the warm throughput of DynamoDB table {plan.target} to "
+                    f"{warm} WCU/s: {describe_aws_error(e)}"
+                ) from e
             return f"reused, warm throughput raised to {warm} WCU/s"
         return "reused"
     arguments = dict(TableName=plan.target, **wanted)
@@ -81,11 +86,11 @@ def warm_request(existing: Optional[Dict], dynamodb_config) -> Optional[int]:
     """The warm write throughput to ask for (mapping.budget.warm_throughput_request), or None."""
     from mapping import budget
 
-    on_demand = (dynamodb_config.billing_mode != "PROVISIONED" if existing is None
-                 else provisioned_wcu(existing) is None)
+    on_demand = dynamodb_config.billing_mode != "PROVISIONED" if existing is None else provisioned_wcu(existing) is None
     current = ((existing or {}).get("WarmThroughput") or {}).get("WriteUnitsPerSecond")
-    return budget.warm_throughput_request(on_demand, dynamodb_config.target_wcu, dynamodb_config.warm_throughput,
-                                          existing is not None, current)
+    return budget.warm_throughput_request(
+        on_demand, dynamodb_config.target_wcu, dynamodb_config.warm_throughput, existing is not None, current
+    )
 
 
 class TooManyCreating(Exception):
@@ -119,8 +124,10 @@ def ensure_tables(client, plans, dynamodb_config, on_error) -> Dict[str, Dict]:
     ready = {}
     for plan in waiting:
         _wait(client, plan.target, dynamodb_config)
-        ready[plan.target] = {"action": started[plan.target],
-                              "table": client.describe_table(TableName=plan.target)["Table"]}
+        ready[plan.target] = {
+            "action": started[plan.target],
+            "table": client.describe_table(TableName=plan.target)["Table"],
+        }
     return ready
 
 
@@ -134,9 +141,11 @@ def describe_if_exists(client, table: str, dynamodb_config) -> Optional[Dict]:
         if e.response["Error"]["Code"] == "ResourceNotFoundException":
             return None
         raise TargetError(f"DynamoDB table {table}: {describe_aws_error(e)}") from e
-    except Exception as e:  # noqa: BLE001 - endpoint unreachable, no credentials, ...
-        raise EndpointUnreachable(f"DynamoDB endpoint {dynamodb_config.endpoint_url or 'AWS ' + dynamodb_config.region}: "
-                                  f"{type(e).__name__}: {e}") from e
+    except Exception as e:
+        raise EndpointUnreachable(
+            f"DynamoDB endpoint {dynamodb_config.endpoint_url or 'AWS ' + dynamodb_config.region}: "
+            f"{type(e).__name__}: {e}"
+        ) from e
 
 
 def wait_active(client, table: str, dynamodb_config) -> Dict:
@@ -153,13 +162,26 @@ def _wait(client, table: str, dynamodb_config) -> None:
         warm_waiter(client).wait(TableName=table, WaiterConfig=config)
 
 
-WARM_WAITER = {"version": 2, "waiters": {"WarmThroughputActive": {
-    "operation": "DescribeTable", "delay": 1, "maxAttempts": 600,
-    "acceptors": [
-        {"matcher": "path", "argument": "Table.WarmThroughput.Status", "expected": "ACTIVE", "state": "success"},
-        # DynamoDB Local and emulators report no warm throughput: nothing to wait for
-        {"matcher": "path", "argument": "Table.WarmThroughput == null", "expected": True, "state": "success"},
-    ]}}}
+WARM_WAITER = {
+    "version": 2,
+    "waiters": {
+        "WarmThroughputActive": {
+            "operation": "DescribeTable",
+            "delay": 1,
+            "maxAttempts": 600,
+            "acceptors": [
+                {
+                    "matcher": "path",
+                    "argument": "Table.WarmThroughput.Status",
+                    "expected": "ACTIVE",
+                    "state": "success",
+                },
+                # DynamoDB Local and emulators report no warm throughput: nothing to wait for
+                {"matcher": "path", "argument": "Table.WarmThroughput == null", "expected": True, "state": "success"},
+            ],
+        }
+    },
+}
 
 
 def warm_waiter(client):
@@ -182,7 +204,6 @@ def _key_text(schema, definitions) -> str:
     return ", ".join(f"{k['KeyType']} {k['AttributeName']} ({types.get(k['AttributeName'], '?')})" for k in schema)
 
 
-
 def warm_write_units(description: Dict) -> Optional[int]:
     """The table's warm write throughput once active (None: not reported, or still warming)."""
     warm = (description or {}).get("WarmThroughput") or {}
@@ -195,6 +216,12 @@ def table_write_rate(description: Dict, dynamodb_config, hash_values: Optional[i
     """The table's write budget (mapping.budget.WriteRate), from its DescribeTable and the settings."""
     from mapping import budget
 
-    return budget.plan_write_rate(provisioned_wcu(description or {}), dynamodb_config.write_percent,
-                                  dynamodb_config.on_demand_wcu, dynamodb_config.target_wcu,
-                                  warm_write_units(description), hash_values, dynamodb_config.partition_key_wcu)
+    return budget.plan_write_rate(
+        provisioned_wcu(description or {}),
+        dynamodb_config.write_percent,
+        dynamodb_config.on_demand_wcu,
+        dynamodb_config.target_wcu,
+        warm_write_units(description),
+        hash_values,
+        dynamodb_config.partition_key_wcu,
+    )

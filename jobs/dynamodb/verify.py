@@ -3,6 +3,7 @@
 Both sides are computed in Spark: the source through the same read and item building as
 the load (rejected rows excluded), DynamoDB through a parallel Scan, one segment per task.
 """
+
 import json
 from typing import Dict, Iterable, Iterator, List, Tuple
 
@@ -53,7 +54,8 @@ def combine(parts: List[Tuple[int, int]]) -> Tuple[int, int]:
 def verify_table(spark, frame, spec, segments: int, examples: int = 10) -> Dict:
     source_rdd = frame.rdd.mapPartitions(lambda rows: source_digests(rows, spec))
     target_rdd = spark.sparkContext.parallelize(range(segments), segments).flatMap(
-        lambda segment: scan_digests(segment, segments, spec))
+        lambda segment: scan_digests(segment, segments, spec)
+    )
     source_count, source_sum = combine(source_rdd.mapPartitions(summarize).collect())
     target_count, target_sum = combine(target_rdd.mapPartitions(summarize).collect())
     result = {
@@ -65,18 +67,29 @@ def verify_table(spark, frame, spec, segments: int, examples: int = 10) -> Dict:
     }
     if not result["match"]:
         # Only on a mismatch: keys several source rows share, then both sides joined by key.
-        shared = source_rdd.map(lambda pair: (pair[0], 1)).reduceByKey(lambda a, b: a + b).filter(
-            lambda pair: pair[1] > 1)
+        shared = (
+            source_rdd.map(lambda pair: (pair[0], 1)).reduceByKey(lambda a, b: a + b).filter(lambda pair: pair[1] > 1)
+        )
         result["merged_rows"] = shared.map(lambda pair: pair[1] - 1).sum()
-        merged = [{"key": json.loads(key), "problem": f"{count} source rows have this key: merged into one item"}
-                  for key, count in shared.take(examples)]
-        differences = (source_rdd.fullOuterJoin(target_rdd)
-                       .filter(lambda pair: pair[1][0] != pair[1][1])
-                       .map(lambda pair: {"key": json.loads(pair[0]),
-                                          "problem": "missing in DynamoDB" if pair[1][1] is None
-                                          else "not in the source" if pair[1][0] is None
-                                          else "attributes differ"})
-                       .take(examples))
+        merged = [
+            {"key": json.loads(key), "problem": f"{count} source rows have this key: merged into one item"}
+            for key, count in shared.take(examples)
+        ]
+        differences = (
+            source_rdd.fullOuterJoin(target_rdd)
+            .filter(lambda pair: pair[1][0] != pair[1][1])
+            .map(
+                lambda pair: {
+                    "key": json.loads(pair[0]),
+                    "problem": "missing in DynamoDB"
+                    if pair[1][1] is None
+                    else "not in the source"
+                    if pair[1][0] is None
+                    else "attributes differ",
+                }
+            )
+            .take(examples)
+        )
         merged_keys = {json.dumps(e["key"]) for e in merged}
         result["examples"] = (merged + [d for d in differences if json.dumps(d["key"]) not in merged_keys])[:examples]
     return result

@@ -4,10 +4,11 @@ Runs inside Spark tasks, so it takes only a frozen LoadSpec and builds its own b
 client from it; nothing from the driver's objects is used. Nothing here records a
 partition as finished: the driver does, from the stats of tasks Spark counted as successful.
 """
+
 import json
 import tempfile
 import time
-from typing import Dict, Iterable, Iterator, Optional
+from typing import Dict, Iterable, Iterator, Optional, Union
 
 from mapping.items import build_item, key_of, reject_record, to_wire, write_units
 from mapping.keys import SEPARATOR
@@ -17,8 +18,19 @@ from mapping.keys import SEPARATOR
 _WORKER_CLIENTS: Dict[tuple, object] = {}
 _WORKER_LIMITERS: Dict[tuple, object] = {}
 
-STAT_FIELDS = ("rows", "written", "rejected", "merged_rows", "retried_items", "throttle_events",
-               "collapsed_duplicates", "duplicate_rows", "consumed_units", "staged_bytes", "seconds")
+STAT_FIELDS = (
+    "rows",
+    "written",
+    "rejected",
+    "merged_rows",
+    "retried_items",
+    "throttle_events",
+    "collapsed_duplicates",
+    "duplicate_rows",
+    "consumed_units",
+    "staged_bytes",
+    "seconds",
+)
 
 
 class RejectsFile:
@@ -30,7 +42,9 @@ class RejectsFile:
 
     def add(self, record: Dict) -> None:
         if self._file is None:
-            self._file = tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".jsonl", delete=False)
+            self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept open across rows, closed by publish()
+                "w", encoding="utf-8", suffix=".jsonl", delete=False
+            )
         self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.count += 1
 
@@ -54,7 +68,7 @@ def write_rows(rows: Iterable, spec, writer, rejects: RejectsFile) -> Dict:
     for row in rows:
         stats["rows"] += 1
         item, size, reason = build_item(row, layout)
-        if layout.row_id and SEPARATOR in item.get(layout.hash_attribute, ""):
+        if layout.row_id and SEPARATOR in (item.get(layout.hash_attribute) or ""):
             stats["duplicate_rows"] += 1  # row ids of exact duplicates carry '#<n>'
         if reason is not None:
             rejects.add(reject_record(spec.database, spec.table, item, layout, reason, size))
@@ -77,14 +91,23 @@ def write_partition(rows: Iterable, spec, client=None, partition_id: Optional[in
     if partition_id is None:
         from pyspark import TaskContext
 
-        partition_id = spec.partition_number(TaskContext.get().partitionId())
+        context = TaskContext.get()
+        assert context is not None, "write_partition runs in a Spark task unless given its partition"
+        partition_id = spec.partition_number(context.partitionId())
     if spec.staging_path:
         from jobs.dynamodb.staging import StagedObject
 
-        writer = StagedObject(storage.join(spec.staging_path, part_file_name(partition_id, STAGED_SUFFIX)))
+        writer: Union[StagedObject, BatchWriter] = StagedObject(
+            storage.join(spec.staging_path, part_file_name(partition_id, STAGED_SUFFIX))
+        )
     else:
-        writer = BatchWriter(client or _worker_client(spec), spec.target, spec.layout.item_key,
-                             _worker_limiter(spec), spec.max_retry_seconds)
+        writer = BatchWriter(
+            client or _worker_client(spec),
+            spec.target,
+            spec.layout.item_key,
+            _worker_limiter(spec),
+            spec.max_retry_seconds,
+        )
     started = time.monotonic()
     rejects = RejectsFile()
     try:
@@ -93,10 +116,16 @@ def write_partition(rows: Iterable, spec, client=None, partition_id: Optional[in
     finally:
         rejects.close()
     rejects.publish(storage.join(spec.rejects_path, part_file_name(partition_id, ".jsonl")))
-    stats.update(partition=partition_id, written=writer.written, retried_items=writer.retried_items,
-                 throttle_events=writer.throttle_events, collapsed_duplicates=writer.collapsed_duplicates,
-                 consumed_units=writer.consumed_units, staged_bytes=getattr(writer, "staged_bytes", 0),
-                 seconds=time.monotonic() - started)
+    stats.update(
+        partition=partition_id,
+        written=writer.written,
+        retried_items=writer.retried_items,
+        throttle_events=writer.throttle_events,
+        collapsed_duplicates=writer.collapsed_duplicates,
+        consumed_units=writer.consumed_units,
+        staged_bytes=getattr(writer, "staged_bytes", 0),
+        seconds=time.monotonic() - started,
+    )
     yield stats
 
 
@@ -112,9 +141,11 @@ def _worker_client(spec):
 def _worker_limiter(spec):
     from jobs.dynamodb.writer import RateLimiter
 
-    key = (spec.endpoint.url, spec.target, spec.rate_per_task, spec.ceiling_per_task)
+    key = (spec.endpoint.url, spec.target, spec.rate_per_task, spec.ceiling_per_task, spec.probe_seconds)
     if key not in _WORKER_LIMITERS:
-        _WORKER_LIMITERS[key] = RateLimiter(spec.rate_per_task, ceiling=spec.ceiling_per_task or None)
+        _WORKER_LIMITERS[key] = RateLimiter(
+            spec.rate_per_task, ceiling=spec.ceiling_per_task or None, probe_seconds=spec.probe_seconds
+        )
     return _WORKER_LIMITERS[key]
 
 

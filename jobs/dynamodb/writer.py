@@ -3,6 +3,7 @@
 The client is injected, so unit tests drive it with a stub that throttles or returns
 UnprocessedItems. Puts are idempotent, so a failed Spark task may simply be retried.
 """
+
 import random
 import time
 from dataclasses import dataclass
@@ -12,10 +13,17 @@ from jobs.errors import WriteFailed, aws_error_code, describe_aws_error
 
 MAX_BATCH_ITEMS = 25
 MAX_BATCH_BYTES = 16 * 1024 * 1024
-RETRYABLE_CODES = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-    "InternalServerError", "ServiceUnavailable", "InternalFailure", "LimitExceededException",
-})
+RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "LimitExceededException",
+    }
+)
 
 
 class RateLimiter:
@@ -33,9 +41,16 @@ class RateLimiter:
 
     MAX_PROBE_WAIT = 60.0
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, minimum: float = 1.0,
-                 ceiling: Optional[float] = None, probe_seconds: float = 4.0, probe_step: float = 0.1):
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        minimum: float = 1.0,
+        ceiling: Optional[float] = None,
+        probe_seconds: float = 4.0,
+        probe_step: float = 0.1,
+    ):
         self.max_rate = float(rate)  # the highest rate known to hold: throttling recovers to it
         self.ceiling = max(self.max_rate, float(ceiling or rate))
         self.rate = float(rate)
@@ -114,10 +129,19 @@ class BatchWriter:
     - An item that cannot be written for max_retry_seconds fails the task (WriteFailed).
     """
 
-    def __init__(self, client, table: str, key_attributes: Sequence[str], limiter: RateLimiter,
-                 max_retry_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, rng: Optional[random.Random] = None,
-                 base_delay: float = 0.05, max_delay: float = 5.0):
+    def __init__(
+        self,
+        client,
+        table: str,
+        key_attributes: Sequence[str],
+        limiter: RateLimiter,
+        max_retry_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Optional[random.Random] = None,
+        base_delay: float = 0.05,
+        max_delay: float = 5.0,
+    ):
         self.client = client
         self.table = table
         self.key_attributes = tuple(key_attributes)
@@ -191,7 +215,8 @@ class BatchWriter:
 
     def _take_batch(self) -> List[Tuple[Tuple, _Pending]]:
         now = self._clock()
-        batch, size = [], 0
+        batch: List[Tuple[Tuple, _Pending]] = []
+        size = 0
         for source in (self._retry, self._fresh):
             for key in list(source):
                 pending = source[key]
@@ -210,9 +235,12 @@ class BatchWriter:
         units = sum(p.units for _, p in batch)
         self.limiter.acquire(units)
         try:
-            response = self.client.batch_write_item(RequestItems={self.table: [
-                {p.request: {"Item" if p.request == PUT else "Key": p.item}} for _, p in batch]})
-        except Exception as error:  # noqa: BLE001 - classified just below
+            response = self.client.batch_write_item(
+                RequestItems={
+                    self.table: [{p.request: {"Item" if p.request == PUT else "Key": p.item}} for _, p in batch]
+                }
+            )
+        except Exception as error:
             if not _is_retryable(error):
                 raise WriteFailed(f"DynamoDB table {self.table}: {describe_aws_error(error)}") from error
             self.throttle_events += 1
@@ -225,8 +253,10 @@ class BatchWriter:
         self.batches += 1
         self._error_attempt, self._failing_since = 0, None
         self.limiter.on_success()
-        unprocessed = {self._key(r[PUT]["Item"] if PUT in r else r[DELETE]["Key"])
-                       for r in response.get("UnprocessedItems", {}).get(self.table, [])}
+        unprocessed = {
+            self._key(r[PUT]["Item"] if PUT in r else r[DELETE]["Key"])
+            for r in response.get("UnprocessedItems", {}).get(self.table, [])
+        }
         now = self._clock()
         for key, pending in batch:
             if key not in unprocessed:
@@ -260,7 +290,8 @@ class BatchWriter:
         if now - since > self.max_retry_seconds:
             raise WriteFailed(
                 f"DynamoDB table {self.table}: gave up after {now - since:.0f}s of retries "
-                f"(dynamodb.max_retry_seconds={self.max_retry_seconds:g}): {what}")
+                f"(dynamodb.max_retry_seconds={self.max_retry_seconds:g}): {what}"
+            )
 
     def _jitter(self, attempt: int) -> float:
         return self._rng.uniform(0, min(self.max_delay, self.base_delay * (2 ** min(attempt, 30))))  # full jitter
@@ -272,6 +303,11 @@ def _is_retryable(error) -> bool:
         status = getattr(error, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return code in RETRYABLE_CODES or status >= 500
     name = type(error).__name__
-    return name in {"EndpointConnectionError", "ConnectionClosedError", "ReadTimeoutError",
-                    "ConnectTimeoutError", "ConnectionError", "ProtocolError"} or isinstance(error, ConnectionError)
-
+    return name in {
+        "EndpointConnectionError",
+        "ConnectionClosedError",
+        "ReadTimeoutError",
+        "ConnectTimeoutError",
+        "ConnectionError",
+        "ProtocolError",
+    } or isinstance(error, ConnectionError)

@@ -1,6 +1,7 @@
 """Reading the source schema from information_schema with pymysql (driver side only)."""
+
 from collections import defaultdict
-from typing import Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 from jobs.errors import SourceError
 from mapping.names import name_matches
@@ -24,8 +25,7 @@ def list_databases(conn, patterns: Sequence[str]) -> List[str]:
         matches = [name for name in available if name_matches(name, pattern)]
         if not matches:
             raise SourceError(
-                f"unknown database {pattern!r} on the MySQL server "
-                f"(user databases: {', '.join(available) or 'none'})"
+                f"unknown database {pattern!r} on the MySQL server (user databases: {', '.join(available) or 'none'})"
             )
         chosen.extend(m for m in matches if m not in chosen)
     return chosen
@@ -54,11 +54,18 @@ def read_tables(conn, database: str) -> Tuple[List[SourceTable], List[SkippedObj
         )
         columns: Dict[str, List[Column]] = defaultdict(list)
         for table, name, data_type, column_type, nullable, position, octets, charset, collation in cur.fetchall():
-            columns[table].append(Column(
-                name=name, data_type=str(data_type).lower(), column_type=str(column_type),
-                nullable=(nullable == "YES"), position=int(position),
-                max_bytes=None if octets is None else int(octets), charset=charset, collation=collation,
-            ))
+            columns[table].append(
+                Column(
+                    name=name,
+                    data_type=str(data_type).lower(),
+                    column_type=str(column_type),
+                    nullable=(nullable == "YES"),
+                    position=int(position),
+                    max_bytes=None if octets is None else int(octets),
+                    charset=charset,
+                    collation=collation,
+                )
+            )
         cur.execute(
             "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
             "WHERE TABLE_SCHEMA = %s AND NON_UNIQUE = 0 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
@@ -70,19 +77,21 @@ def read_tables(conn, database: str) -> Tuple[List[SourceTable], List[SkippedObj
     tables = []
     for table, (rows, data_bytes) in sizes.items():
         table_indexes = indexes.get(table, {})
-        tables.append(SourceTable(
-            database=database,
-            name=table,
-            columns=tuple(columns[table]),
-            primary_key=tuple(table_indexes.get("PRIMARY", ())),
-            unique_keys=tuple(
-                UniqueKey(name, tuple(cols)) for name, cols in sorted(table_indexes.items()) if name != "PRIMARY"
-            ),
-            estimated_rows=rows,
-            estimated_bytes=data_bytes,
-            max_row_bytes=_max_row_bytes(columns[table]),
-            kind=kinds[table],
-        ))
+        tables.append(
+            SourceTable(
+                database=database,
+                name=table,
+                columns=tuple(columns[table]),
+                primary_key=tuple(table_indexes.get("PRIMARY", ())),
+                unique_keys=tuple(
+                    UniqueKey(name, tuple(cols)) for name, cols in sorted(table_indexes.items()) if name != "PRIMARY"
+                ),
+                estimated_rows=rows,
+                estimated_bytes=data_bytes,
+                max_row_bytes=_max_row_bytes(columns[table]),
+                kind=kinds[table],
+            )
+        )
     return tables, skipped
 
 
@@ -110,7 +119,9 @@ def source_position(conn) -> Dict[str, object]:
             if row:
                 position["binlog_file"], position["binlog_position"] = row[0], int(row[1])
             else:
-                missing["binlog_position"] = "binary logging is off on the server (log_bin = OFF); start it with --log-bin"
+                missing["binlog_position"] = (
+                    "binary logging is off on the server (log_bin = OFF); start it with --log-bin"
+                )
         except Exception as e:  # noqa: BLE001 - needs REPLICATION CLIENT / BINLOG MONITOR
             missing["binlog_position"] = f"SHOW MASTER STATUS failed (privilege missing?): {_error_text(e)}"
         found_gtid = False
@@ -121,8 +132,11 @@ def source_position(conn) -> Dict[str, object]:
             found_gtid = True
             position[variable] = value
             if value == "":
-                missing[variable] = ("empty: no GTID transaction has been logged yet" if log_bin in ("1", "ON")
-                                     else "empty: binary logging is off (log_bin = OFF)")
+                missing[variable] = (
+                    "empty: no GTID transaction has been logged yet"
+                    if log_bin in ("1", "ON")
+                    else "empty: binary logging is off (log_bin = OFF)"
+                )
         if not found_gtid:
             missing["gtid"] = "the server has neither @@gtid_current_pos nor @@gtid_executed"
     if missing:
@@ -140,7 +154,7 @@ def _variable(cur, name: str):
 
 
 def _error_text(error: Exception) -> str:
-    args = getattr(error, "args", ())
+    args: Tuple[Any, ...] = tuple(getattr(error, "args", ()))
     if len(args) >= 2:
         return f"({args[0]}) {args[1]}"
     return f"{type(error).__name__}: {error}"

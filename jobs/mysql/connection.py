@@ -1,4 +1,5 @@
 """The driver's pymysql connection (plan, bounds, source position)."""
+
 from jobs.errors import SourceError
 from jobs.mysql.reader import session_init_sql
 
@@ -8,8 +9,13 @@ def connect(mysql_config, password: str):
 
     try:
         return pymysql.connect(
-            host=mysql_config.host, port=mysql_config.port, user=mysql_config.user, password=password,
-            charset="utf8mb4", connect_timeout=mysql_config.connect_timeout_seconds, autocommit=True,
+            host=mysql_config.host,
+            port=mysql_config.port,
+            user=mysql_config.user,
+            password=password,
+            charset="utf8mb4",
+            connect_timeout=mysql_config.connect_timeout_seconds,
+            autocommit=True,
             init_command=session_init_sql(mysql_config),
         )
     except pymysql.err.MySQLError as e:

@@ -1,4 +1,5 @@
 """Reading one MySQL table through Spark JDBC, every column already rendered by MySQL."""
+
 from typing import Dict
 
 from mapping.identifiers import quote_identifier, quote_table
@@ -27,10 +28,12 @@ def session_init_sql(mysql_config) -> str:
     """Run first on every session: TIMESTAMP values print in the session zone, so pin UTC; and
     our own timeouts, so a slow writer (the read waits for the client) or a strict server
     default cannot make the server drop a read in the middle."""
-    return (f"SET time_zone = '+00:00', "
-            f"net_write_timeout = {int(mysql_config.net_write_timeout_seconds)}, "
-            f"net_read_timeout = {int(mysql_config.net_read_timeout_seconds)}, "
-            f"wait_timeout = {int(mysql_config.wait_timeout_seconds)}")
+    return (
+        f"SET time_zone = '+00:00', "
+        f"net_write_timeout = {int(mysql_config.net_write_timeout_seconds)}, "
+        f"net_read_timeout = {int(mysql_config.net_read_timeout_seconds)}, "
+        f"wait_timeout = {int(mysql_config.wait_timeout_seconds)}"
+    )
 
 
 def spark_column(position: int) -> str:
@@ -45,8 +48,10 @@ def read_query(plan, partitioning) -> str:
         # The raw key columns: MySQL merges the derived table, so predicates on these aliases
         # become index range scans on the key.
         selects += [f"{sql} AS {quote_identifier(split_alias(i))}" for i, sql in enumerate(partitioning.split_columns)]
-    return (f"(SELECT {', '.join(selects)} FROM {quote_table(plan.source.database, plan.source.name)}) "
-            f"AS {quote_identifier(READ_ALIAS)}")
+    return (
+        f"(SELECT {', '.join(selects)} FROM {quote_table(plan.source.database, plan.source.name)}) "
+        f"AS {quote_identifier(READ_ALIAS)}"
+    )
 
 
 def read_table(spark, url: str, properties: Dict[str, str], plan, partitioning):

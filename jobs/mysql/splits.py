@@ -10,7 +10,8 @@ large range's estimate is biased and capped at half the table. Then the summed w
 are cut into equal shares. A few small queries per interval: no pass over the table,
 which with InnoDB would be a second read of the whole clustered index.
 """
-from typing import List, Optional, Sequence, Tuple
+
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from mapping import partitioning as rules
 from mapping.identifiers import quote_identifier, quote_table
@@ -20,17 +21,22 @@ from mapping.identifiers import quote_identifier, quote_table
 COMMON_CHARACTERS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ -_.:/@#"
 
 
-
 def plan_partitioning(conn, plan, spark_config, task_slots: int) -> rules.Partitioning:
     table = plan.source
-    parts = rules.partition_count(table.estimated_rows, spark_config.rows_per_partition,
-                                  spark_config.max_partitions, task_slots)
+    parts = rules.partition_count(
+        table.estimated_rows, spark_config.rows_per_partition, spark_config.max_partitions, task_slots
+    )
     if parts <= 1:
         return rules.Partitioning("single", (), (), "1 partition")
     index, columns, why_not = rules.split_index(table)
     if index is None:
-        return rules.Partitioning("single", (), (), f"1 read of ~{table.estimated_rows} rows, spread over the "
-                                                    f"task slots in Spark ({why_not})", redistribute=True)
+        return rules.Partitioning(
+            "single",
+            (),
+            (),
+            f"1 read of ~{table.estimated_rows} rows, spread over the task slots in Spark ({why_not})",
+            redistribute=True,
+        )
     return KeySplit(conn, table, index, columns).split(parts)
 
 
@@ -62,13 +68,13 @@ class KeySplit:
         self.table = table
         self.index = index
         self.columns = [table.column(c) for c in columns]
-        self.kinds = [rules.split_kind(c) for c in self.columns]
+        self.kinds = [rules.split_kind(c) or "" for c in self.columns]  # planning chose splittable columns
         self.quoted = [quote_identifier(c) for c in columns]
         self.source = f"{quote_table(table.database, table.name)} FORCE INDEX ({quote_identifier(index)})"
         self.nullable_first = self.columns[0].nullable
         self.comparisons = [rules.comparison(c) for c in self.columns]
         self.total = max(1, table.estimated_rows)  # InnoDB's own row count statistic
-        self._alphabets = {}
+        self._alphabets: Dict[int, Tuple[Set[str], List[str]]] = {}  # per column: characters seen, groups
 
     # ---- queries: identifiers inside, so values go in as literals and nothing is %-formatted ----
 
@@ -79,7 +85,7 @@ class KeySplit:
 
     def _select(self) -> str:
         fetch = []
-        for column, kind, quoted in zip(self.columns, self.kinds, self.quoted):
+        for kind, quoted in zip(self.kinds, self.quoted):
             if kind in ("string", "binary", "enum"):
                 fetch.append(f"HEX({quoted})")  # the exact bytes, in the column's character set
             elif kind == "integer":
@@ -88,8 +94,8 @@ class KeySplit:
                 fetch.append(f"CAST({quoted} AS CHAR)")
         return ", ".join(fetch)
 
-    def _decode(self, row) -> Tuple:
-        values = []
+    def _decode(self, row: Sequence[Any]) -> Tuple[Any, ...]:
+        values: List[Any] = []
         for column, kind, value in zip(self.columns, self.kinds, row):
             if kind in ("string", "binary", "enum"):
                 raw = bytes.fromhex(value)
@@ -112,18 +118,23 @@ class KeySplit:
     def inside(self, low: Sequence, high: Sequence, candidate: Sequence) -> Optional[Tuple]:
         """A real key strictly between low and high in the server's order, as near the candidate
         as the index gives: the first at or after it, else the last before it."""
-        between = (f"({rules.key_above(self.quoted, self.literals(low), self.comparisons)}) AND "
-                   f"({rules.key_below(self.quoted, self.literals(high), self.comparisons)})")
+        between = (
+            f"({rules.key_above(self.quoted, self.literals(low), self.comparisons)}) AND "
+            f"({rules.key_below(self.quoted, self.literals(high), self.comparisons)})"
+        )
         at = rules.key_at_least(self.quoted, self.literals(candidate), self.comparisons)
-        return (self.edge(f"{between} AND ({at})", descending=False)
-                or self.edge(f"{between} AND NOT ({at})", descending=True))
+        return self.edge(f"{between} AND ({at})", descending=False) or self.edge(
+            f"{between} AND NOT ({at})", descending=True
+        )
 
     def weight(self, low: Sequence, high: Sequence) -> int:
         """The optimizer's estimate of the keys in [low, high): InnoDB dives into the B-tree.
         Estimates of large ranges are biased (and capped at half the table); the split only
         compares small intervals with each other, which shares the bias out."""
-        where = (f"({rules.key_at_least(self.quoted, self.literals(low), self.comparisons)}) AND "
-                 f"({rules.key_below(self.quoted, self.literals(high), self.comparisons)})")
+        where = (
+            f"({rules.key_at_least(self.quoted, self.literals(low), self.comparisons)}) AND "
+            f"({rules.key_below(self.quoted, self.literals(high), self.comparisons)})"
+        )
         with self.conn.cursor() as cur:
             cur.execute(f"EXPLAIN SELECT 1 FROM {self.source} WHERE {where}")
             names = [d[0].lower() for d in cur.description]
@@ -134,15 +145,18 @@ class KeySplit:
         """Characters of the texts plus those seen before, in groups the column's collation
         holds equal ('a' and 'A' in a case-insensitive one), the groups in its order."""
         column = self.columns[position]
-        seen = self._alphabets.setdefault(position, [set(), []])
-        texts = texts + (COMMON_CHARACTERS,) if not seen[0] else texts
-        chars = set("".join(texts)) - seen[0]
+        seen, groups = self._alphabets.get(position, (set(), []))
+        texts = texts + (COMMON_CHARACTERS,) if not seen else texts
+        chars = set("".join(texts)) - seen
         if chars:
-            seen[0] |= chars
-            options = " UNION ALL ".join(f"SELECT {rules.literal(column, c)} AS c" for c in sorted(seen[0]))
-            seen[1] = [r[0] for r in self._fetch(
-                f"SELECT GROUP_CONCAT(c SEPARATOR '') FROM ({options}) AS a GROUP BY c ORDER BY c")]
-        return seen[1]
+            seen = seen | chars
+            options = " UNION ALL ".join(f"SELECT {rules.literal(column, c)} AS c" for c in sorted(seen))
+            groups = [
+                r[0]
+                for r in self._fetch(f"SELECT GROUP_CONCAT(c SEPARATOR '') FROM ({options}) AS a GROUP BY c ORDER BY c")
+            ]
+            self._alphabets[position] = (seen, groups)
+        return groups
 
     def alphabet_of(self, position: int, low, high) -> List[str]:
         if self.kinds[position] == "enum":
@@ -158,7 +172,7 @@ class KeySplit:
         first = self.edge(not_null, descending=False)
         last = self.edge(not_null, descending=True)
         names = ", ".join(c.name for c in self.columns)
-        if first is None or first == last:
+        if first is None or last is None or first == last:
             return rules.Partitioning("single", (), (), "1 partition (at most one key)")
         if self.kinds == ["integer"] and last[0] - first[0] + 1 <= self.total * 1.1:
             # A unique integer key with no gaps to speak of is uniform: equal widths are even.
@@ -168,14 +182,18 @@ class KeySplit:
             keys, weights = self.skeleton(first, last, parts)
             boundaries = cut(keys, weights, parts)
             how = f"boundaries from {len(keys)} index dives weighed by the optimizer's row estimates"
-        predicates = rules.range_predicates([self.literals(b) for b in boundaries], self.nullable_first,
-                                            self.comparisons)
+        predicates = rules.range_predicates(
+            [self.literals(b) for b in boundaries], self.nullable_first, self.comparisons
+        )
         if not predicates:
             return rules.Partitioning("single", (), (), "1 partition")
         return rules.Partitioning(
-            "range", tuple(self.quoted), tuple(predicates),
+            "range",
+            tuple(self.quoted),
+            tuple(predicates),
             f"{len(predicates)} partitions on ({names}) by index ranges; {how}; "
-            f"~{self.total // len(predicates)} rows each")
+            f"~{self.total // len(predicates)} rows each",
+        )
 
     def skeleton(self, first: Tuple, last: Tuple, parts: int) -> Tuple[List[Tuple], List[int]]:
         """Real keys first..last such that no interval between neighbours is estimated above
@@ -188,17 +206,19 @@ class KeySplit:
             i = todo.pop()
             low, high = keys[i], keys[i + 1]
             j = next((n for n, (a, b) in enumerate(zip(low, high)) if a != b), None)
+            if j is None:
+                continue  # equal keys: nothing to split between them
             alphabet = self.alphabet_of(j, low[j], high[j])
             middle = rules.midpoint(self.kinds[j], low[j], high[j], alphabet)
             # No value between: the start of high's block at that column is the candidate.
-            candidate = low[:j] + (middle,) if middle is not None else high[:j + 1]
+            candidate = low[:j] + (middle,) if middle is not None else high[: j + 1]
             key = self.inside(low, high, candidate)
             budget -= 1
             if key is None:
                 continue  # nothing between these two keys
             left, right = self.weight(low, key), self.weight(key, high)
             keys.insert(i + 1, key)
-            weights[i:i + 1] = [left, right]
+            weights[i : i + 1] = [left, right]
             todo = [n + 1 if n > i else n for n in todo]
             todo += [n for n, w in ((i, left), (i + 1, right)) if w > limit]
         return keys, weights

@@ -5,29 +5,47 @@ import pytest
 from tests.e2e.stack import REPO, VENV, Stack
 
 
+def _port(variable: str, default: int, offset: int) -> str:
+    return str(int(os.environ.get(variable, default)) + offset)
+
+
 @pytest.fixture(scope="session")
-def stack():
-    """MariaDB + dynalite on their own loopback ports, started here and stopped after."""
-    stack_dir = os.path.join(REPO, ".stack", "test")
+def stack(worker_id):
+    """MariaDB + dynalite on their own loopback ports, started here and stopped after.
+
+    Each pytest-xdist worker (gw0, gw1, ...) has a stack of its own: its own folder and ports."""
+    number = int(worker_id[2:]) if worker_id.startswith("gw") else 0
+    offset = 10 * number
+    stack_dir = os.path.join(REPO, ".stack", f"test-{worker_id}")
     env = dict(os.environ)
-    env.update({
-        "M2D_STACK_DIR": stack_dir,
-        "M2D_MYSQL_PORT": os.environ.get("M2D_TEST_MYSQL_PORT", "23306"),
-        "M2D_DYNAMO_PORT": os.environ.get("M2D_TEST_DYNAMO_PORT", "28000"),
-        "M2D_SPARK_PORT": os.environ.get("M2D_TEST_SPARK_PORT", "27077"),
-        "M2D_SPARK_UI_PORT": os.environ.get("M2D_TEST_SPARK_UI_PORT", "28080"),
-        # A server zone far from UTC: TIMESTAMP values must still come out in UTC.
-        "M2D_MYSQL_ARGS": "--default-time-zone=+05:30",
-        "MYSQL_PASSWORD": "m2d-test-pw-7Qx",
-        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1",
-        "PYSPARK_PYTHON": os.path.join(VENV, "bin", "python"),
-        "PYSPARK_DRIVER_PYTHON": os.path.join(VENV, "bin", "python"),
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        "SPARK_CONF_DIR": os.path.join(REPO, "conf", "spark"),
-        "M2D_VENV": VENV,
-    })
-    running = Stack(int(env["M2D_MYSQL_PORT"]), int(env["M2D_DYNAMO_PORT"]), int(env["M2D_SPARK_PORT"]),
-                    env["MYSQL_PASSWORD"], env, stack_dir)
+    env.update(
+        {
+            "M2D_STACK_DIR": stack_dir,
+            "M2D_MYSQL_PORT": _port("M2D_TEST_MYSQL_PORT", 23306, offset),
+            "M2D_DYNAMO_PORT": _port("M2D_TEST_DYNAMO_PORT", 28000, offset),
+            "M2D_SPARK_PORT": _port("M2D_TEST_SPARK_PORT", 27077, offset),
+            "M2D_SPARK_UI_PORT": _port("M2D_TEST_SPARK_UI_PORT", 28080, offset),
+            # A server zone far from UTC: TIMESTAMP values must still come out in UTC.
+            "M2D_MYSQL_ARGS": "--default-time-zone=+05:30",
+            "MYSQL_PASSWORD": "m2d-test-pw-7Qx",
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "PYSPARK_PYTHON": os.path.join(VENV, "bin", "python"),
+            "PYSPARK_DRIVER_PYTHON": os.path.join(VENV, "bin", "python"),
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            "SPARK_CONF_DIR": os.path.join(REPO, "conf", "spark"),
+            "M2D_VENV": VENV,
+        }
+    )
+    running = Stack(
+        int(env["M2D_MYSQL_PORT"]),
+        int(env["M2D_DYNAMO_PORT"]),
+        int(env["M2D_SPARK_PORT"]),
+        env["MYSQL_PASSWORD"],
+        env,
+        stack_dir,
+    )
     running.stack_script("stop", "all")
     running.stack_script("start", "mariadb")
     running.stack_script("start", "dynalite")

@@ -1,4 +1,5 @@
 """A database that covers every MySQL type and every awkward table shape."""
+
 import json
 import os
 import random

@@ -1,4 +1,5 @@
 """Helpers for end-to-end tests: the local stack, the real entry point, and the oracle."""
+
 import base64
 import json
 import os
@@ -31,12 +32,21 @@ class Stack:
         return f"http://127.0.0.1:{self.dynamo_port}"
 
     def stack_script(self, action: str, what: str) -> None:
-        subprocess.run([os.path.join(REPO, "local", "stack.sh"), action, what], env=self.env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [os.path.join(REPO, "local", "stack.sh"), action, what], env=self.env, check=True, stdout=subprocess.DEVNULL
+        )
 
     def connect(self, database: Optional[str] = None, **extra):
-        return pymysql.connect(host="127.0.0.1", port=self.mysql_port, user="root", password=self.password,
-                               database=database, charset="utf8mb4", autocommit=True, **extra)
+        return pymysql.connect(
+            host="127.0.0.1",
+            port=self.mysql_port,
+            user="root",
+            password=self.password,
+            database=database,
+            charset="utf8mb4",
+            autocommit=True,
+            **extra,
+        )
 
     def fresh_database(self, name: str, *statements: str, rows: Optional[Dict[str, list]] = None):
         """Drop and create a database, run statements in it, insert rows per table; returns a connection."""
@@ -58,8 +68,13 @@ class Stack:
     def dynamodb(self):
         import boto3
 
-        return boto3.client("dynamodb", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="local", aws_secret_access_key="local")
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
 
 
 def free_port() -> int:
@@ -99,26 +114,107 @@ class JobRun:
 
     def table(self, source: str) -> dict:
         """A table's report entry by its shown name or by 'database.table' (unambiguous in these tests)."""
-        return next(t for t in self.report["tables"]
-                    if source in (t["source"], f"{t.get('database')}.{t.get('table')}"))
+        return next(
+            t for t in self.report["tables"] if source in (t["source"], f"{t.get('database')}.{t.get('table')}")
+        )
 
 
-def run_job(stack: Stack, args: List[str], tmp_path, master: str = "local[2]", env: Optional[dict] = None,
-            spark_conf: Optional[List[str]] = None, timeout: int = 600) -> JobRun:
-    report = os.path.join(str(tmp_path), "report.json")
+def run_job(
+    stack: Stack,
+    args: List[str],
+    tmp_path,
+    master: Optional[str] = None,
+    env: Optional[dict] = None,
+    spark_conf: Optional[List[str]] = None,
+    timeout: int = 600,
+    spawn: bool = False,
+) -> JobRun:
+    """The job through its CLI entry (`jobs.migrate.main`), on the real MariaDB, dynalite and Spark.
+
+    In this process, on the tests' shared SparkSession, unless the test is about the process
+    itself: a master or Spark settings of its own, or spawn=True (exit status, signals), run
+    it with spark-submit exactly as a user does.
+    """
+    common = [
+        "--mysql-port",
+        str(stack.mysql_port),
+        "--dynamodb-endpoint",
+        stack.endpoint,
+        "--report",
+        os.path.join(str(tmp_path), "report.json"),
+        "--rejects",
+        os.path.join(str(tmp_path), "rejects"),
+    ] + args
+    if spawn or master or spark_conf:
+        return submit_job(stack, common, tmp_path, master or "local[2]", env, spark_conf, timeout)
+    return run_in_process(stack, common, tmp_path, env)
+
+
+def submit_job(
+    stack: Stack,
+    argv: List[str],
+    tmp_path,
+    master: str,
+    env: Optional[dict],
+    spark_conf: Optional[List[str]],
+    timeout: int,
+) -> JobRun:
     command = [os.path.join(VENV, "bin", "spark-submit"), "--master", master, "--jars", JDBC_JAR]
     for item in spark_conf or []:
         command += ["--conf", item]
-    command += [os.path.join(REPO, "jobs", "migrate.py"), "--mysql-port", str(stack.mysql_port),
-                "--dynamodb-endpoint", stack.endpoint, "--report", report,
-                "--rejects", os.path.join(str(tmp_path), "rejects")] + args
-    completed = subprocess.run(command, env=dict(stack.env, **(env or {})), capture_output=True, text=True,
-                               timeout=timeout, cwd=str(tmp_path))
-    body = None
-    if os.path.exists(report):
-        with open(report, encoding="utf-8") as handle:
-            body = json.load(handle)
-    return JobRun(completed.returncode, completed.stdout, completed.stderr, body)
+    command += [os.path.join(REPO, "jobs", "migrate.py")] + argv
+    completed = subprocess.run(
+        command, env=dict(stack.env, **(env or {})), capture_output=True, text=True, timeout=timeout, cwd=str(tmp_path)
+    )
+    return JobRun(completed.returncode, completed.stdout, completed.stderr, _report(tmp_path))
+
+
+def run_in_process(stack: Stack, argv: List[str], tmp_path, env: Optional[dict]) -> JobRun:
+    """main(argv) with the run's environment (the driver's, and the executors' through the
+    SparkContext's environment), working folder, signal handlers and output as a process has them."""
+    import contextlib
+    import io
+    import signal
+    import traceback
+
+    from jobs import migrate
+    from tests.session import shared_session
+
+    sc = shared_session().sparkContext
+    driver_env = dict(stack.env, **(env or {}))
+    saved_env, saved_executor_env = dict(os.environ), dict(sc.environment)
+    saved_signals = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    saved_cwd = os.getcwd()
+    out = io.StringIO()  # spark-submit hands the driver's stderr to stdout too: one stream, as there
+    os.environ.update(driver_env)
+    sc.environment.update(env or {})
+    os.chdir(str(tmp_path))
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            try:
+                code = migrate.main(argv)
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else 1
+            except Exception:  # noqa: BLE001 - what the interpreter prints and exits 1 with, as spark-submit would
+                traceback.print_exc()
+                code = 1
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        sc.environment.clear()
+        sc.environment.update(saved_executor_env)
+        for number, handler in saved_signals.items():
+            signal.signal(number, handler)
+    return JobRun(code, out.getvalue(), "", _report(tmp_path))
+
+
+def _report(tmp_path) -> Optional[dict]:
+    report = os.path.join(str(tmp_path), "report.json")
+    if not os.path.exists(report):
+        return None
+    with open(report, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def state_entry(state: str, database: str, table: str) -> dict:
@@ -158,7 +254,7 @@ def source_rows(stack: Stack, database: str, table: str) -> List[Dict[str, Optio
     result = []
     for row in rows:
         values = dict(zip(names, row[: len(names)]))
-        wkt = dict(zip(spatial, row[len(names):]))
+        wkt = dict(zip(spatial, row[len(names) :]))
         rendered = {}
         for field in fields:
             value = values[field.name]

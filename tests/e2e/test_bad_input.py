@@ -1,4 +1,5 @@
 """Bad input: one line naming what failed, exit code 1, no traceback, no password."""
+
 import json
 
 import pytest
@@ -17,18 +18,19 @@ def assert_one_line_error(run, *fragments):
 
 @pytest.fixture(scope="module")
 def small_db(stack):
-    stack.fresh_database("bad_input", "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))",
-                         "INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+    stack.fresh_database(
+        "bad_input", "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))", "INSERT INTO t VALUES (1, 'a'), (2, 'b')"
+    )
     return "bad_input"
 
 
 def test_unreachable_mysql(stack, tmp_path):
-    run = run_job(stack, ["--database", "x", "--mysql-port", "1"], tmp_path)
+    run = run_job(stack, ["--database", "x", "--mysql-port", "1"], tmp_path, spawn=True)  # the exit status itself
     assert_one_line_error(run, "cannot connect to MySQL at 127.0.0.1:1")
 
 
 def test_wrong_password_is_named_but_never_printed(stack, tmp_path):
-    run = run_job(stack, ["--database", "x"], tmp_path, env={"MYSQL_PASSWORD": "wrong-secret-123"})
+    run = run_job(stack, ["--database", "x"], tmp_path, env={"MYSQL_PASSWORD": "wrong-secret-123"}, spawn=True)
     assert_one_line_error(run, "cannot connect to MySQL", "(1045)", "Access denied")
     assert "wrong-secret-123" not in run.output
 
@@ -57,9 +59,12 @@ def test_unknown_config_key(stack, tmp_path):
 
 def test_existing_table_with_another_key_is_left_untouched(stack, small_db, tmp_path):
     client = stack.dynamodb()
-    client.create_table(TableName="bad_input_t", BillingMode="PAY_PER_REQUEST",
-                        KeySchema=[{"AttributeName": "other", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "other", "AttributeType": "S"}])
+    client.create_table(
+        TableName="bad_input_t",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "other", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "other", "AttributeType": "S"}],
+    )
     client.get_waiter("table_exists").wait(TableName="bad_input_t", WaiterConfig={"Delay": 1})
     run = run_job(stack, ["--database", small_db], tmp_path)
     assert run.code == 1

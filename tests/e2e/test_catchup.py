@@ -1,6 +1,7 @@
 """Live sources (issue 11): load while the source changes, catch up from the recorded binlog
 position until DynamoDB equals the source; replays and kills converge; preconditions fail
 with one line each."""
+
 import json
 import os
 import random
@@ -35,7 +36,7 @@ def assert_equal_to_source(stack):
 class Writer(threading.Thread):
     """The application: inserts, updates (keys too) and deletes on every table until stopped."""
 
-    def __init__(self, stack, seed: int, limit: int = 30_000, pause: float = 0.004):
+    def __init__(self, stack, seed: int, limit: int = 6_000, pause: float = 0.004):
         super().__init__(daemon=True)
         self.stack, self.rng, self.limit, self.pause = stack, random.Random(seed), limit, pause
         self.stop = threading.Event()
@@ -46,14 +47,15 @@ class Writer(threading.Thread):
         rng = self.rng
         with conn.cursor() as cur:
             while not self.stop.is_set() and self.done < self.limit:
-                n = rng.randrange(1, 80_000)
+                n = rng.randrange(1, 30_000)
                 choice = rng.randrange(9)
                 statements = [
                     f"UPDATE accounts SET balance = balance + 1.25, updated = NOW(6) WHERE id = {n}",
                     f"UPDATE accounts SET id = id + 1000000 WHERE id = {n}",  # a primary-key change
                     f"DELETE FROM accounts WHERE id = {n + 1}",
                     f"INSERT IGNORE INTO accounts VALUES ({2_000_000 + self.done}, 'new # \\\\ owner', 7.5, NOW(6))",
-                    f"UPDATE stock SET qty = qty + 1 WHERE wh = 'w{n % 5}' AND day = '2024-01-01' + INTERVAL {n % 3000} DAY",
+                    f"UPDATE stock SET qty = qty + 1 WHERE wh = 'w{n % 5}' "
+                    f"AND day = '2024-01-01' + INTERVAL {n % 3000} DAY",
                     f"UPDATE IGNORE stock SET sku = CONCAT(sku, '#m') WHERE wh = 'w{n % 5}' AND qty = {n % 3000}",
                     f"INSERT INTO events SELECT * FROM events WHERE kind = 'k{n % 40}' LIMIT 1",  # an exact duplicate
                     f"DELETE FROM events WHERE kind = 'k{n % 40}' LIMIT 1",
@@ -71,15 +73,16 @@ def live(stack):
         DB,
         "CREATE TABLE accounts (id INT PRIMARY KEY, owner VARCHAR(40), balance DECIMAL(12,2), updated DATETIME(6))",
         "INSERT INTO accounts SELECT seq, CONCAT('owner ', seq), seq / 4, '2024-01-01' + INTERVAL seq SECOND"
-        " FROM seq_1_to_80000",
+        " FROM seq_1_to_30000",
         "CREATE TABLE stock (wh VARCHAR(10) NOT NULL, sku VARCHAR(40) NOT NULL, day DATE NOT NULL, qty INT,"
         " PRIMARY KEY (wh, sku, day))",
         "INSERT INTO stock SELECT CONCAT('w', seq % 5), CONCAT('a#b\\\\', seq % 7), '2024-01-01' + INTERVAL seq DAY,"
-        " seq FROM seq_1_to_15000",
+        " seq FROM seq_1_to_6000",
         "CREATE TABLE events (at DATETIME, kind VARCHAR(10), detail VARCHAR(20))",
         "INSERT INTO events SELECT '2024-01-01' + INTERVAL (seq % 100) HOUR, CONCAT('k', seq % 40), "
-        "IF(seq % 3 = 0, NULL, 'same') FROM seq_1_to_10000",
-        "ANALYZE TABLE accounts, stock, events")
+        "IF(seq % 3 = 0, NULL, 'same') FROM seq_1_to_4000",
+        "ANALYZE TABLE accounts, stock, events",
+    )
     client = stack.dynamodb()
     for target in TABLES.values():
         if target in client.list_tables()["TableNames"]:
@@ -96,29 +99,52 @@ def loaded(stack, live, tmp_path):
 
 
 def catch_up(stack, tmp_path, start_args, state, extra=()):
-    return run_job(stack, ["--database", DB, "--catch-up", "--state", str(state)] + list(start_args) + list(extra),
-                   tmp_path)
+    return run_job(
+        stack, ["--database", DB, "--catch-up", "--state", str(state)] + list(start_args) + list(extra), tmp_path
+    )
 
 
 def test_load_while_writing_then_catch_up_until_equal(stack, live, tmp_path):
     writer = Writer(stack, seed=11)
     writer.start()
     try:
-        load = run_job(stack, ["--database", DB, "--no-verify", "--rows-per-partition", "20000",
-                               "--set", "dynamodb.on_demand_wcu=100000", "--report", str(tmp_path / "load.json")],
-                       tmp_path)
+        load = run_job(
+            stack,
+            [
+                "--database",
+                DB,
+                "--no-verify",
+                "--rows-per-partition",
+                "8000",
+                "--set",
+                "dynamodb.on_demand_wcu=100000",
+                "--report",
+                str(tmp_path / "load.json"),
+            ],
+            tmp_path,
+        )
         assert load.code == 0, load.output[-3000:]
         with open(tmp_path / "load.json") as handle:
             (tmp_path / "load-saved.json").write_text(handle.read())
-        first = catch_up(stack, tmp_path, ["--from-report", str(tmp_path / "load-saved.json")], tmp_path / "s1",
-                         ["--report", str(tmp_path / "c1.json")])
+        first = catch_up(
+            stack,
+            tmp_path,
+            ["--from-report", str(tmp_path / "load-saved.json")],
+            tmp_path / "s1",
+            ["--report", str(tmp_path / "c1.json")],
+        )
         assert first.code == 0, first.output[-3000:]
     finally:
         writer.stop.set()
         writer.join(60)
     assert writer.done > 500, "the writer should have changed rows during the load"
-    second = catch_up(stack, tmp_path, ["--from-report", str(tmp_path / "c1.json")], tmp_path / "s1",
-                      ["--report", str(tmp_path / "c2.json")])
+    second = catch_up(
+        stack,
+        tmp_path,
+        ["--from-report", str(tmp_path / "c1.json")],
+        tmp_path / "s1",
+        ["--report", str(tmp_path / "c2.json")],
+    )
     assert second.code == 0, second.output[-3000:]
     body = json.loads((tmp_path / "c2.json").read_text())
     assert body["catch_up"]["start"] == json.loads((tmp_path / "c1.json").read_text())["catch_up"]["end"]
@@ -144,12 +170,35 @@ def test_a_catch_up_killed_halfway_and_rerun_converges(stack, loaded, tmp_path):
             cur.execute(f"UPDATE accounts SET owner = CONCAT('burst {n} ', id) WHERE id % 40 = {n} AND id <= 10000")
     start = ["--from-position", f"{file}:{position}"]
     state = tmp_path / "state"
-    command = [os.path.join(VENV, "bin", "spark-submit"), "--master", "local[1]", "--jars", JDBC_JAR,
-               os.path.join(REPO, "jobs", "migrate.py"), "--mysql-port", str(stack.mysql_port),
-               "--dynamodb-endpoint", stack.endpoint, "--database", DB, "--catch-up", "--state", str(state),
-               "--set", "catch_up.batch_rows=250", "--set", "dynamodb.on_demand_wcu=1500"] + start
-    driver = subprocess.Popen(command, env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              cwd=str(tmp_path), start_new_session=True)
+    command = [
+        os.path.join(VENV, "bin", "spark-submit"),
+        "--master",
+        "local[1]",
+        "--jars",
+        JDBC_JAR,
+        os.path.join(REPO, "jobs", "migrate.py"),
+        "--mysql-port",
+        str(stack.mysql_port),
+        "--dynamodb-endpoint",
+        stack.endpoint,
+        "--database",
+        DB,
+        "--catch-up",
+        "--state",
+        str(state),
+        "--set",
+        "catch_up.batch_rows=250",
+        "--set",
+        "dynamodb.on_demand_wcu=1500",
+    ] + start
+    driver = subprocess.Popen(
+        command,
+        env=stack.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=str(tmp_path),
+        start_new_session=True,
+    )
     saved = state / "catchup.json"
     while driver.poll() is None and not saved.exists():  # the first applied batch
         time.sleep(0.02)
@@ -173,12 +222,13 @@ def test_ddl_on_a_migrated_table_stops_the_catch_up_naming_it(stack, loaded, tmp
         cur.execute("ALTER TABLE stock ADD COLUMN note VARCHAR(10)")
         cur.execute("UPDATE accounts SET owner = 'after ddl' WHERE id = 9000001")
     state = tmp_path / "state"
-    run = catch_up(stack, tmp_path, ["--from-position", f"{file}:{position}"], state,
-                   ["--report", str(tmp_path / "c.json")])
+    run = catch_up(
+        stack, tmp_path, ["--from-position", f"{file}:{position}"], state, ["--report", str(tmp_path / "c.json")]
+    )
     with stack.connect(DB).cursor() as cur:
         cur.execute("ALTER TABLE stock DROP COLUMN note")
     assert run.code == 1
-    line = next(l for l in run.output.splitlines() if l.startswith("mysql2dynamodb: error:"))
+    line = next(text for text in run.output.splitlines() if text.startswith("mysql2dynamodb: error:"))
     assert "DDL on `live_db`.`stock`" in line and "reload `live_db`.`stock`" in line and "ALTER TABLE" in line
     # Applied up to the transaction before the DDL, and recorded there: a rerun starts at the DDL.
     ended = json.loads((tmp_path / "c.json").read_text())["catch_up"]["end"]
@@ -188,6 +238,7 @@ def test_ddl_on_a_migrated_table_stops_the_catch_up_naming_it(stack, loaded, tmp
 
 
 # ---- preconditions: one line each, nothing applied ----
+
 
 @pytest.fixture
 def position(stack, live):
@@ -199,15 +250,18 @@ def position(stack, live):
 
 def error_line(run) -> str:
     assert run.code == 1, run.output[-2000:]
-    lines = [l for l in run.output.splitlines() if l.startswith("mysql2dynamodb: error:")]
+    lines = [text for text in run.output.splitlines() if text.startswith("mysql2dynamodb: error:")]
     assert len(lines) == 1 and "Traceback" not in run.output, run.output[-2000:]
     return lines[0]
 
 
-@pytest.mark.parametrize("variable, value, fragment", [
-    ("binlog_format", "STATEMENT", "needs binlog_format = ROW, the server has STATEMENT"),
-    ("binlog_row_image", "MINIMAL", "needs binlog_row_image = FULL, the server has MINIMAL"),
-])
+@pytest.mark.parametrize(
+    "variable, value, fragment",
+    [
+        ("binlog_format", "STATEMENT", "needs binlog_format = ROW, the server has STATEMENT"),
+        ("binlog_row_image", "MINIMAL", "needs binlog_row_image = FULL, the server has MINIMAL"),
+    ],
+)
 def test_server_settings_are_checked_first(stack, live, position, tmp_path, variable, value, fragment):
     with stack.connect().cursor() as cur:
         cur.execute(f"SELECT @@GLOBAL.{variable}")
@@ -241,23 +295,36 @@ def test_missing_replication_privileges(stack, live, position, tmp_path):
 
 def test_a_migrated_table_missing_in_dynamodb(stack, position, tmp_path):
     stack.fresh_database("never_loaded", "CREATE TABLE t (id INT PRIMARY KEY)")
-    run = run_job(stack, ["--database", "never_loaded", "--catch-up", "--from-position", position,
-                          "--state", str(tmp_path / "state")], tmp_path)
-    assert "DynamoDB table never_loaded_t" in error_line(run) and "load the table before catching up" in \
-        error_line(run)
+    run = run_job(
+        stack,
+        ["--database", "never_loaded", "--catch-up", "--from-position", position, "--state", str(tmp_path / "state")],
+        tmp_path,
+    )
+    assert "DynamoDB table never_loaded_t" in error_line(run) and "load the table before catching up" in error_line(run)
 
 
 def test_binlog_off(stack, tmp_path):
     port = free_port()
     env = dict(stack.env, M2D_STACK_DIR=str(tmp_path / "nobinlog"), M2D_MYSQL_PORT=str(port), M2D_MYSQL_BINLOG="0")
-    subprocess.run([os.path.join(REPO, "local", "stack.sh"), "start", "mariadb"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [os.path.join(REPO, "local", "stack.sh"), "start", "mariadb"], env=env, check=True, stdout=subprocess.DEVNULL
+    )
     try:
-        run = run_job(stack, ["--database", "mysql_is_not_migrated_but_checked_first", "--catch-up",
-                              "--from-position", "binlog.000001:4", "--mysql-port", str(port)], tmp_path)
+        run = run_job(
+            stack,
+            [
+                "--database",
+                "mysql_is_not_migrated_but_checked_first",
+                "--catch-up",
+                "--from-position",
+                "binlog.000001:4",
+                "--mysql-port",
+                str(port),
+            ],
+            tmp_path,
+        )
     finally:
-        subprocess.run([os.path.join(REPO, "local", "stack.sh"), "stop", "mariadb"], env=env,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run([os.path.join(REPO, "local", "stack.sh"), "stop", "mariadb"], env=env, stdout=subprocess.DEVNULL)
     assert "catch-up needs the binary log: the server runs with log_bin = OFF" in error_line(run)
 
 
@@ -273,24 +340,32 @@ def test_the_fidelity_database_after_a_catch_up_that_changed_every_row(stack, tm
     with conn.cursor() as cur:
         cur.execute("SET SESSION sql_mode = ''")
         for statement in (
-                "UPDATE types SET id = id + 100",  # a key change for every row: every column re-rendered
-                "UPDATE `select` SET `from` = `from` + 10, `a b` = CONCAT(IFNULL(`a b`, ''), '#')",
-                "UPDATE stock SET qty = qty + 1, sku = CONCAT(sku, '\\\\#')",
-                "UPDATE events SET kind = CONCAT(IFNULL(kind, ''), '!')",  # duplicates stay duplicates
-                "UPDATE users_u SET name = CONCAT(IFNULL(name, 'n'), '2')",
-                "UPDATE docs SET body = CONCAT(body, 'x')",
-                "UPDATE codes SET v = v + 1",
-                "UPDATE pairs SET a = a + 1"):
+            "UPDATE types SET id = id + 100",  # a key change for every row: every column re-rendered
+            "UPDATE `select` SET `from` = `from` + 10, `a b` = CONCAT(IFNULL(`a b`, ''), '#')",
+            "UPDATE stock SET qty = qty + 1, sku = CONCAT(sku, '\\\\#')",
+            "UPDATE events SET kind = CONCAT(IFNULL(kind, ''), '!')",  # duplicates stay duplicates
+            "UPDATE users_u SET name = CONCAT(IFNULL(name, 'n'), '2')",
+            "UPDATE docs SET body = CONCAT(body, 'x')",
+            "UPDATE codes SET v = v + 1",
+            "UPDATE pairs SET a = a + 1",
+        ):
             cur.execute(statement)
     conn.close()
     run = run_job(stack, common + ["--catch-up", "--from-report", str(tmp_path / "load.json")], tmp_path)
     assert run.code == 0, run.output[-3000:]
-    refused = {("docs", "id", "2"), ("codes", "code", ""), ("codes", "code", "😀" * 600),
-               ("pairs", "b", "😀" * 300)}  # as in the load: DynamoDB cannot hold these rows
+    refused = {
+        ("docs", "id", "2"),
+        ("codes", "code", ""),
+        ("codes", "code", "😀" * 600),
+        ("pairs", "b", "😀" * 300),
+    }  # as in the load: DynamoDB cannot hold these rows
     for result in json.loads((tmp_path / "load.json").read_text())["tables"]:
         table = result["table"]
-        expected = [present(r) for r in source_rows(stack, db, table)
-                    if not any(t == table and r.get(c) == v for t, c, v in refused)]
+        expected = [
+            present(r)
+            for r in source_rows(stack, db, table)
+            if not any(t == table and r.get(c) == v for t, c, v in refused)
+        ]
         items = dynamo_items(stack.dynamodb(), result["target"])
         items = [{k: v for k, v in i.items() if k not in ("_sort_key", "_row_id")} for i in items]
         assert canonical(items) == canonical(expected), table
@@ -308,8 +383,13 @@ def test_follow_applies_changes_as_they_come_until_max_seconds(stack, loaded, tm
 
     thread = threading.Thread(target=later_changes)
     thread.start()
-    run = catch_up(stack, tmp_path, ["--from-position", f"{file}:{position}", "--follow", "--max-seconds", "12"],
-                   tmp_path / "state", ["--set", "spark.progress_seconds=1"])
+    run = catch_up(
+        stack,
+        tmp_path,
+        ["--from-position", f"{file}:{position}", "--follow", "--max-seconds", "12"],
+        tmp_path / "state",
+        ["--set", "spark.progress_seconds=1"],
+    )
     thread.join()
     assert run.code == 0, run.output[-3000:]
     assert run.report["catch_up"]["stopped"] == "max-seconds"

@@ -1,4 +1,5 @@
 """The main path, end to end: demo database -> spark-submit -> dynalite, every item checked."""
+
 import os
 
 import pytest
@@ -20,7 +21,9 @@ KEYS = {  # source table -> (key columns, synthesised attributes)
 def demo(stack, tmp_path_factory):
     counts = demo_data.create(stack.connect(), "demo_e2e", scale=1)
     tmp = tmp_path_factory.mktemp("demo")
-    first = run_job(stack, ["--database", "demo_e2e", "--rows-per-partition", "400"], tmp)
+    first = run_job(
+        stack, ["--database", "demo_e2e", "--rows-per-partition", "400"], tmp, spawn=True
+    )  # as users run it
     return counts, first, tmp
 
 

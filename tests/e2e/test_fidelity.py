@@ -1,4 +1,5 @@
 """Every value as MySQL prints it, every table shape keyed without loss, rejects not crashes."""
+
 import base64
 import os
 
@@ -16,9 +17,16 @@ def migrated(stack, tmp_path_factory):
     fidelity_db.create(stack.connect())
     tmp = tmp_path_factory.mktemp("fidelity")
     # The JVM in a zone with DST gaps and the server at +05:30: output must still be UTC text.
-    run = run_job(stack, ["--database", DB], tmp, env={"TZ": "America/New_York"},
-                  spark_conf=["spark.driver.extraJavaOptions=-Duser.timezone=America/New_York",
-                              "spark.sql.session.timeZone=Asia/Tokyo"])
+    run = run_job(
+        stack,
+        ["--database", DB],
+        tmp,
+        env={"TZ": "America/New_York"},
+        spark_conf=[
+            "spark.driver.extraJavaOptions=-Duser.timezone=America/New_York",
+            "spark.sql.session.timeZone=Asia/Tokyo",
+        ],
+    )
     return run, tmp
 
 
@@ -41,9 +49,12 @@ def test_every_type_renders_exactly_as_mysql_prints_it(stack, migrated):
     expected = {r["id"]: present(r) for r in source_rows(stack, DB, "types")}
     actual = {i["id"]: i for i in items_of(stack, run, "types")}
     assert sorted(actual) == sorted(expected)
-    mismatches = [(row_id, column, expected[row_id].get(column), actual[row_id].get(column))
-                  for row_id in expected for column in set(expected[row_id]) | set(actual[row_id])
-                  if expected[row_id].get(column) != actual[row_id].get(column)]
+    mismatches = [
+        (row_id, column, expected[row_id].get(column), actual[row_id].get(column))
+        for row_id in expected
+        for column in set(expected[row_id]) | set(actual[row_id])
+        if expected[row_id].get(column) != actual[row_id].get(column)
+    ]
     assert mismatches == []
 
 

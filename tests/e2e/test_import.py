@@ -3,6 +3,7 @@
 dynalite has no ImportTable, so every table of these runs lives in moto's server; the source,
 the oracle and spark-submit are the same real parts as in write mode.
 """
+
 import gzip
 import json
 import os
@@ -14,8 +15,17 @@ import pytest
 
 from local import demo_data
 from tests.e2e import fidelity_db
-from tests.e2e.stack import REPO, canonical, dynamo_items, free_port, present, run_job, source_rows, start_server, \
-    without
+from tests.e2e.stack import (
+    REPO,
+    canonical,
+    dynamo_items,
+    free_port,
+    present,
+    run_job,
+    source_rows,
+    start_server,
+    without,
+)
 from tests.e2e.test_demo_migration import KEYS as DEMO_KEYS
 
 STAGING = "s3://m2d/staging"
@@ -24,8 +34,12 @@ STAGING = "s3://m2d/staging"
 class Moto:
     def __init__(self, endpoint: str):
         self.endpoint = endpoint
-        credentials = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="local",
-                           aws_secret_access_key="local")
+        credentials = {
+            "endpoint_url": endpoint,
+            "region_name": "us-east-1",
+            "aws_access_key_id": "local",
+            "aws_secret_access_key": "local",
+        }
         self.s3 = boto3.client("s3", **credentials)
         self.dynamodb = boto3.client("dynamodb", **credentials)
 
@@ -46,8 +60,9 @@ class Moto:
 @pytest.fixture(scope="module")
 def moto(stack):
     port = free_port()
-    server = start_server([sys.executable, os.path.join(REPO, "local", "moto_server.py"), "-H", "127.0.0.1",
-                           "-p", str(port)], port)
+    server = start_server(
+        [sys.executable, os.path.join(REPO, "local", "moto_server.py"), "-H", "127.0.0.1", "-p", str(port)], port
+    )
     running = Moto(f"http://127.0.0.1:{port}")
     running.s3.create_bucket(Bucket="m2d")
     yield running
@@ -59,8 +74,11 @@ def moto(stack):
 def demo_import(stack, moto, tmp_path_factory):
     counts = demo_data.create(stack.connect(), "demo_imp", scale=1)
     tmp = tmp_path_factory.mktemp("demo_import")
-    run = moto.run(stack, ["--database", "demo_imp", "--rows-per-partition", "400", "--load-mode", "import",
-                           "--staging", STAGING], tmp)
+    run = moto.run(
+        stack,
+        ["--database", "demo_imp", "--rows-per-partition", "400", "--load-mode", "import", "--staging", STAGING],
+        tmp,
+    )
     return counts, run
 
 
@@ -90,14 +108,18 @@ def test_staged_objects_are_gzip_dynamodb_json_not_in_key_order(moto, demo_impor
     assert staged and all(key.endswith(".json.gz") and "/part-" in key for key in staged)
     assert sum(len(lines) for lines in staged.values()) == counts["orders"]
     for lines in staged.values():
-        assert all(set(line) == {"Item"} and all(set(v) <= {"S", "NULL"} for v in line["Item"].values())
-                   for line in lines)
+        assert all(
+            set(line) == {"Item"} and all(set(v) <= {"S", "NULL"} for v in line["Item"].values()) for line in lines
+        )
     ids = [int(line["Item"]["id"]["S"]) for lines in staged.values() for line in lines]
     biggest = max(staged.values(), key=len)
     in_object = [int(line["Item"]["id"]["S"]) for line in biggest]
     assert len(set(ids)) == len(ids) == counts["orders"]
-    staged_bytes = sum(len(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode("utf-8")) + 1
-                       for lines in staged.values() for line in lines)
+    staged_bytes = sum(
+        len(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode("utf-8")) + 1
+        for lines in staged.values()
+        for line in lines
+    )
     assert run.table("demo_imp.orders")["bytes_staged"] == staged_bytes  # what ImportTable bills
     assert in_object != sorted(in_object)  # shuffled: sorted keys would import into one partition at a time
 
@@ -107,10 +129,17 @@ def test_fidelity_database_by_import_equals_the_oracle_and_rejects_as_write_mode
     database = fidelity_db.DATABASE
     run = moto.run(stack, ["--database", database, "--load-mode", "import", "--staging", STAGING], tmp_path)
     assert run.code == 3, run.output[-3000:]
-    assert all(t["load_mode"] == "import" and t["status"].startswith("completed") and t["verification"]["match"]
-               for t in run.report["tables"]), [(t["table"], t["status"], t["error"]) for t in run.report["tables"]]
-    for table, synthesized in (("types", ()), ("select", ()), ("stock", ("_sort_key",)), ("events", ("_row_id",)),
-                               ("users_u", ())):
+    assert all(
+        t["load_mode"] == "import" and t["status"].startswith("completed") and t["verification"]["match"]
+        for t in run.report["tables"]
+    ), [(t["table"], t["status"], t["error"]) for t in run.report["tables"]]
+    for table, synthesized in (
+        ("types", ()),
+        ("select", ()),
+        ("stock", ("_sort_key",)),
+        ("events", ("_row_id",)),
+        ("users_u", ()),
+    ):
         expected = [present(r) for r in source_rows(stack, database, table)]
         items = dynamo_items(moto.dynamodb, run.table(f"{database}.{table}")["target"])
         assert canonical(without(i, *synthesized) for i in items) == canonical(expected), table
@@ -125,15 +154,31 @@ def test_fidelity_database_by_import_equals_the_oracle_and_rejects_as_write_mode
 
 def test_auto_imports_new_tables_and_writes_existing_and_small_ones(stack, moto, tmp_path):
     rows = [(i, f"name {i}") for i in range(1, 301)]
-    stack.fresh_database("auto_db", "CREATE TABLE big (id INT PRIMARY KEY, name VARCHAR(40))",
-                         "CREATE TABLE tiny (id INT PRIMARY KEY, name VARCHAR(40))",
-                         "CREATE TABLE kept (id INT PRIMARY KEY, name VARCHAR(40))",
-                         rows={"big": rows, "tiny": rows[:5], "kept": rows})
-    moto.dynamodb.create_table(TableName="auto_db_kept", BillingMode="PAY_PER_REQUEST",
-                               KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                               AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
-    args = ["--database", "auto_db", "--load-mode", "auto", "--staging", STAGING, "--set",
-            "dynamodb.import_min_rows=100", "--state", str(tmp_path / "state")]
+    stack.fresh_database(
+        "auto_db",
+        "CREATE TABLE big (id INT PRIMARY KEY, name VARCHAR(40))",
+        "CREATE TABLE tiny (id INT PRIMARY KEY, name VARCHAR(40))",
+        "CREATE TABLE kept (id INT PRIMARY KEY, name VARCHAR(40))",
+        rows={"big": rows, "tiny": rows[:5], "kept": rows},
+    )
+    moto.dynamodb.create_table(
+        TableName="auto_db_kept",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    )
+    args = [
+        "--database",
+        "auto_db",
+        "--load-mode",
+        "auto",
+        "--staging",
+        STAGING,
+        "--set",
+        "dynamodb.import_min_rows=100",
+        "--state",
+        str(tmp_path / "state"),
+    ]
     planned = moto.run(stack, args + ["--dry-run"], tmp_path)
     assert planned.code == 0, planned.output[-3000:]
     modes = {t["table"]: (t["load_mode"], t["load_mode_reason"]) for t in planned.report["tables"]}
@@ -146,7 +191,10 @@ def test_auto_imports_new_tables_and_writes_existing_and_small_ones(stack, moto,
     run = moto.run(stack, args, tmp_path)
     assert run.code == 0, run.output[-3000:]
     assert {t["table"]: (t["load_mode"], t["status"]) for t in run.report["tables"]} == {
-        "big": ("import", "completed"), "tiny": ("write", "completed"), "kept": ("write", "completed")}
+        "big": ("import", "completed"),
+        "tiny": ("write", "completed"),
+        "kept": ("write", "completed"),
+    }
     for table, count in (("big", 300), ("tiny", 5), ("kept", 300)):
         assert len(dynamo_items(moto.dynamodb, f"auto_db_{table}")) == count
 
@@ -155,12 +203,25 @@ def test_auto_imports_new_tables_and_writes_existing_and_small_ones(stack, moto,
     big = resumed.table("auto_db.big")  # the state is tied to the table the import created
     assert (big["load_mode"], big["status"], big["verification"]["match"]) == ("write", "already done", True)
 
-    import_args = ["--database", "auto_db", "--tables", "big", "--load-mode", "import", "--staging", STAGING,
-                   "--state", str(tmp_path / "state"), "--resume"]
+    import_args = [
+        "--database",
+        "auto_db",
+        "--tables",
+        "big",
+        "--load-mode",
+        "import",
+        "--staging",
+        STAGING,
+        "--state",
+        str(tmp_path / "state"),
+        "--resume",
+    ]
     again = moto.run(stack, import_args, tmp_path)  # import mode, resumed: the imported table is done
     assert again.code == 0, again.output[-3000:]
     assert (again.table("auto_db.big")["status"], again.table("auto_db.big")["verification"]["match"]) == (
-        "already done", True)
+        "already done",
+        True,
+    )
     moto.dynamodb.delete_table(TableName="auto_db_big")  # gone since: staged and imported again
     restaged = moto.run(stack, import_args, tmp_path)
     assert restaged.code == 0, restaged.output[-3000:]
@@ -168,7 +229,10 @@ def test_auto_imports_new_tables_and_writes_existing_and_small_ones(stack, moto,
     assert (big["status"], big["table_action"], big["items_written"]) == ("completed", "imported", 300)
     assert any("not the table an earlier run wrote" in note for note in big["notes"])
 
-    refused = moto.run(stack, ["--database", "auto_db", "--tables", "big", "--load-mode", "import",
-                               "--staging", STAGING], tmp_path)
+    refused = moto.run(
+        stack, ["--database", "auto_db", "--tables", "big", "--load-mode", "import", "--staging", STAGING], tmp_path
+    )
     assert refused.code == 1
-    assert "DynamoDB table auto_db_big exists and ImportTable only creates tables" in refused.table("auto_db.big")["error"]
+    assert (
+        "DynamoDB table auto_db_big exists and ImportTable only creates tables" in refused.table("auto_db.big")["error"]
+    )

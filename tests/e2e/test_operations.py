@@ -1,4 +1,5 @@
 """Dry run, verification, and resume after the driver is killed."""
+
 import json
 import os
 import signal
@@ -7,8 +8,7 @@ import time
 
 import pytest
 
-from tests.e2e.stack import (REPO, VENV, JDBC_JAR, canonical, dynamo_items, present, run_job, source_rows,
-                             state_entry)
+from tests.e2e.stack import JDBC_JAR, REPO, VENV, canonical, dynamo_items, present, run_job, source_rows, state_entry
 
 
 @pytest.fixture(scope="module")
@@ -20,14 +20,18 @@ def ops_db(stack):
         "CREATE TABLE nokey (v VARCHAR(10))",
         "INSERT INTO wide (id, a) VALUES (1, 'x')",
         "INSERT INTO nokey VALUES ('a'), ('a')",
-        rows={"accounts": [(i, f"owner {i}", f"{i * 1.5:.2f}") for i in range(1, 501)]})
+        rows={"accounts": [(i, f"owner {i}", f"{i * 1.5:.2f}") for i in range(1, 501)]},
+    )
     return "ops_db"
 
 
 def test_dry_run_writes_the_plan_and_touches_nothing(stack, ops_db, tmp_path):
     before = set(stack.dynamodb().list_tables()["TableNames"])
-    run = run_job(stack, ["--database", ops_db, "--dry-run", "--rows-per-partition", "100",
-                          "--set", "spark.task_slots=2"], tmp_path)
+    run = run_job(
+        stack,
+        ["--database", ops_db, "--dry-run", "--rows-per-partition", "100", "--set", "spark.task_slots=2"],
+        tmp_path,
+    )
     assert run.code == 0, run.output[-3000:]
     assert set(stack.dynamodb().list_tables()["TableNames"]) == before
     assert run.report["dry_run"] is True
@@ -51,8 +55,11 @@ def test_verify_after_load_and_verify_only_finds_tampering(stack, ops_db, tmp_pa
 
     client = stack.dynamodb()
     client.delete_item(TableName="ops_db_accounts", Key={"id": {"S": "7"}})
-    client.update_item(TableName="ops_db_accounts", Key={"id": {"S": "9"}},
-                       AttributeUpdates={"balance": {"Value": {"S": "0.00"}, "Action": "PUT"}})
+    client.update_item(
+        TableName="ops_db_accounts",
+        Key={"id": {"S": "9"}},
+        AttributeUpdates={"balance": {"Value": {"S": "0.00"}, "Action": "PUT"}},
+    )
     check = run_job(stack, ["--database", ops_db, "--tables", "accounts", "--verify-only"], tmp_path)
     assert check.code == 1
     result = check.table("ops_db.accounts")
@@ -68,15 +75,31 @@ def finished_partitions(state: str, database: str, table: str) -> dict:
 
 
 def test_resume_after_the_driver_is_killed(stack, tmp_path):
-    stack.fresh_database("resume_db", "CREATE TABLE events (id INT PRIMARY KEY, body VARCHAR(100))",
-                         rows={"events": [(i, f"event {i}") for i in range(4000)]})
+    stack.fresh_database(
+        "resume_db",
+        "CREATE TABLE events (id INT PRIMARY KEY, body VARCHAR(100))",
+        rows={"events": [(i, f"event {i}") for i in range(4000)]},
+    )
     state = os.path.join(str(tmp_path), "state")
-    common = [os.path.join(REPO, "jobs", "migrate.py"), "--database", "resume_db", "--mysql-port",
-              str(stack.mysql_port), "--dynamodb-endpoint", stack.endpoint, "--state", state,
-              "--rows-per-partition", "250", "--set", "dynamodb.on_demand_wcu=400"]  # slow enough to interrupt
+    common = [
+        os.path.join(REPO, "jobs", "migrate.py"),
+        "--database",
+        "resume_db",
+        "--mysql-port",
+        str(stack.mysql_port),
+        "--dynamodb-endpoint",
+        stack.endpoint,
+        "--state",
+        state,
+        "--rows-per-partition",
+        "250",
+        "--set",
+        "dynamodb.on_demand_wcu=400",
+    ]  # slow enough to interrupt
     command = [os.path.join(VENV, "bin", "spark-submit"), "--master", "local[2]", "--jars", JDBC_JAR]
-    driver = subprocess.Popen(command + common, env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              cwd=str(tmp_path))
+    driver = subprocess.Popen(
+        command + common, env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(tmp_path)
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(finished_partitions(state, "resume_db", "events")) < 4:
         time.sleep(0.2)
@@ -104,9 +127,24 @@ def test_resume_after_the_driver_is_killed(stack, tmp_path):
 
 
 def test_provisioned_tables_get_the_configured_capacity(stack, ops_db, tmp_path):
-    run = run_job(stack, ["--database", ops_db, "--tables", "nokey", "--billing-mode", "PROVISIONED",
-                          "--set", "naming.prefix=prov_", "--set", "dynamodb.write_capacity=50",
-                          "--set", "dynamodb.read_capacity=7"], tmp_path)
+    run = run_job(
+        stack,
+        [
+            "--database",
+            ops_db,
+            "--tables",
+            "nokey",
+            "--billing-mode",
+            "PROVISIONED",
+            "--set",
+            "naming.prefix=prov_",
+            "--set",
+            "dynamodb.write_capacity=50",
+            "--set",
+            "dynamodb.read_capacity=7",
+        ],
+        tmp_path,
+    )
     assert run.code == 0, run.output[-3000:]
     table = stack.dynamodb().describe_table(TableName="prov_ops_db_nokey")["Table"]
     assert table["ProvisionedThroughput"]["WriteCapacityUnits"] == 50

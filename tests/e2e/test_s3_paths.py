@@ -1,4 +1,5 @@
 """s3:// wherever a path is taken: conf, password file, report, rejects, state (moto's S3)."""
+
 import json
 import os
 import signal
@@ -15,8 +16,9 @@ def s3(stack):
     port = free_port()
     server = start_server([os.path.join(VENV, "bin", "moto_server"), "-H", "127.0.0.1", "-p", str(port)], port)
     endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="local", aws_secret_access_key="local")
+    client = boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local"
+    )
     client.create_bucket(Bucket="m2d")
     yield endpoint, client
     server.send_signal(signal.SIGINT)  # moto stops on SIGINT, not SIGTERM
@@ -25,17 +27,42 @@ def s3(stack):
 
 def test_every_path_can_be_s3(stack, s3, tmp_path):
     endpoint, client = s3
-    stack.fresh_database("s3_db", "CREATE TABLE docs (id INT PRIMARY KEY, body LONGTEXT)",
-                         "INSERT INTO docs VALUES (1, 'fine'), (2, REPEAT('x', 450000))")
+    stack.fresh_database(
+        "s3_db",
+        "CREATE TABLE docs (id INT PRIMARY KEY, body LONGTEXT)",
+        "INSERT INTO docs VALUES (1, 'fine'), (2, REPEAT('x', 450000))",
+    )
     client.put_object(Bucket="m2d", Key="secrets/mysql", Body=stack.password.encode())
-    client.put_object(Bucket="m2d", Key="conf/s3_db.json", Body=json.dumps({
-        "mysql": {"password_env": "NOT_SET_ANYWHERE", "password_file": "s3://m2d/secrets/mysql"},
-        "output": {"report": "s3://m2d/out/report.json", "rejects": "s3://m2d/out/rejects",
-                   "state": "s3://m2d/out/state"},
-    }).encode())
-    command = [os.path.join(VENV, "bin", "spark-submit"), "--master", "local[2]", "--jars", JDBC_JAR,
-               os.path.join(REPO, "jobs", "migrate.py"), "--database", "s3_db", "--conf", "s3://m2d/conf/s3_db.json",
-               "--mysql-port", str(stack.mysql_port), "--dynamodb-endpoint", stack.endpoint]
+    client.put_object(
+        Bucket="m2d",
+        Key="conf/s3_db.json",
+        Body=json.dumps(
+            {
+                "mysql": {"password_env": "NOT_SET_ANYWHERE", "password_file": "s3://m2d/secrets/mysql"},
+                "output": {
+                    "report": "s3://m2d/out/report.json",
+                    "rejects": "s3://m2d/out/rejects",
+                    "state": "s3://m2d/out/state",
+                },
+            }
+        ).encode(),
+    )
+    command = [
+        os.path.join(VENV, "bin", "spark-submit"),
+        "--master",
+        "local[2]",
+        "--jars",
+        JDBC_JAR,
+        os.path.join(REPO, "jobs", "migrate.py"),
+        "--database",
+        "s3_db",
+        "--conf",
+        "s3://m2d/conf/s3_db.json",
+        "--mysql-port",
+        str(stack.mysql_port),
+        "--dynamodb-endpoint",
+        stack.endpoint,
+    ]
     environment = {k: v for k, v in stack.env.items() if k != "MYSQL_PASSWORD"}  # only the S3 file has it
     environment["AWS_ENDPOINT_URL_S3"] = endpoint
     completed = subprocess.run(command, env=environment, capture_output=True, text=True, cwd=str(tmp_path), timeout=300)

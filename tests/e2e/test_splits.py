@@ -3,10 +3,11 @@
 Measured on the real MariaDB with its handler counters (rows the server touched): the splits
 on 200,000-row tables of every key shape, the loads on 50,000 rows of two of them.
 """
+
 import pytest
 
-from jobs.mysql import catalog, reader
 from jobs.config import Config, merge
+from jobs.mysql import catalog, reader
 from jobs.mysql.splits import plan_partitioning
 from jobs.planner import build_plan
 from tests.e2e.stack import canonical, dynamo_items, present, run_job, source_rows
@@ -14,33 +15,54 @@ from tests.e2e.stack import canonical, dynamo_items, present, run_job, source_ro
 ROWS = 200_000
 DB = "split_db"
 SHAPES = {  # table -> (DDL, fill); every fill gives exactly ROWS rows
-    "uuid_key": ("CREATE TABLE uuid_key (id CHAR(36) PRIMARY KEY, v INT)",
-                 "INSERT INTO uuid_key SELECT UUID(), seq FROM seq_1_to_200000"),
+    "uuid_key": (
+        "CREATE TABLE uuid_key (id CHAR(36) PRIMARY KEY, v INT)",
+        "INSERT INTO uuid_key SELECT UUID(), seq FROM seq_1_to_200000",
+    ),
     # heavily skewed (90% share one prefix), mixed case and trailing spaces, case-insensitive
-    "ci_skewed": ("CREATE TABLE ci_skewed (k VARCHAR(60) COLLATE utf8mb4_unicode_ci PRIMARY KEY, v INT)",
-                  "INSERT INTO ci_skewed SELECT CONCAT(IF(seq % 10 < 9, 'aaaa', ELT(1 + seq % 4, 'B', 'c', 'Zz', 'é')),"
-                  " IF(seq % 2, 'X', 'x'), LPAD(seq, 7, '0'), IF(seq % 3 = 0, ' ', '')), seq FROM seq_1_to_200000"),
-    "two_regions": ("CREATE TABLE two_regions (region TINYINT NOT NULL, id INT NOT NULL, v INT, PRIMARY KEY (region, id))",
-                    "INSERT INTO two_regions SELECT seq % 2, seq, seq FROM seq_1_to_200000"),
-    "dec_key": ("CREATE TABLE dec_key (k DECIMAL(20,4) PRIMARY KEY, v INT)",
-                "INSERT INTO dec_key SELECT seq * 3.1416 - 50000, seq FROM seq_1_to_200000"),
-    "dt_key": ("CREATE TABLE dt_key (k DATETIME(6) PRIMARY KEY, v INT)",
-               "INSERT INTO dt_key SELECT TIMESTAMP('2020-01-01') + INTERVAL (seq * seq) MICROSECOND"
-               " + INTERVAL seq SECOND, seq FROM seq_1_to_200000"),
+    "ci_skewed": (
+        "CREATE TABLE ci_skewed (k VARCHAR(60) COLLATE utf8mb4_unicode_ci PRIMARY KEY, v INT)",
+        "INSERT INTO ci_skewed SELECT CONCAT(IF(seq % 10 < 9, 'aaaa', ELT(1 + seq % 4, 'B', 'c', 'Zz', 'é')),"
+        " IF(seq % 2, 'X', 'x'), LPAD(seq, 7, '0'), IF(seq % 3 = 0, ' ', '')), seq FROM seq_1_to_200000",
+    ),
+    "two_regions": (
+        "CREATE TABLE two_regions (region TINYINT NOT NULL, id INT NOT NULL, v INT, PRIMARY KEY (region, id))",
+        "INSERT INTO two_regions SELECT seq % 2, seq, seq FROM seq_1_to_200000",
+    ),
+    "dec_key": (
+        "CREATE TABLE dec_key (k DECIMAL(20,4) PRIMARY KEY, v INT)",
+        "INSERT INTO dec_key SELECT seq * 3.1416 - 50000, seq FROM seq_1_to_200000",
+    ),
+    "dt_key": (
+        "CREATE TABLE dt_key (k DATETIME(6) PRIMARY KEY, v INT)",
+        "INSERT INTO dt_key SELECT TIMESTAMP('2020-01-01') + INTERVAL (seq * seq) MICROSECOND"
+        " + INTERVAL seq SECOND, seq FROM seq_1_to_200000",
+    ),
     # every byte value in every position, 0x00 and 0x27 (quote) included, plus random keys
-    "bin_key": ("CREATE TABLE bin_key (k BINARY(16) PRIMARY KEY, v INT)",
-                "INSERT INTO bin_key SELECT UNHEX(MD5(seq)), seq FROM seq_1_to_199744 UNION ALL "
-                "SELECT UNHEX(REPEAT(LPAD(HEX(seq), 2, '0'), 16)), seq FROM seq_0_to_255"),
+    "bin_key": (
+        "CREATE TABLE bin_key (k BINARY(16) PRIMARY KEY, v INT)",
+        "INSERT INTO bin_key SELECT UNHEX(MD5(seq)), seq FROM seq_1_to_199744 UNION ALL "
+        "SELECT UNHEX(REPEAT(LPAD(HEX(seq), 2, '0'), 16)), seq FROM seq_0_to_255",
+    ),
     # an ENUM sorts by member position, not text: its ranges are written as IN lists
-    "enum_key": ("CREATE TABLE enum_key (e ENUM('zeta', 'alpha', 'mid') NOT NULL, id INT NOT NULL, v INT,"
-                 " PRIMARY KEY (e, id))",
-                 "INSERT INTO enum_key SELECT ELT(1 + seq % 3, 'zeta', 'alpha', 'mid'), seq, seq FROM seq_1_to_200000"),
-    "no_key": ("CREATE TABLE no_key (a INT, b VARCHAR(20))",
-               "INSERT INTO no_key SELECT seq % 1000, CONCAT('v', seq % 777) FROM seq_1_to_200000"),
+    "enum_key": (
+        "CREATE TABLE enum_key (e ENUM('zeta', 'alpha', 'mid') NOT NULL, id INT NOT NULL, v INT, PRIMARY KEY (e, id))",
+        "INSERT INTO enum_key SELECT ELT(1 + seq % 3, 'zeta', 'alpha', 'mid'), seq, seq FROM seq_1_to_200000",
+    ),
+    "no_key": (
+        "CREATE TABLE no_key (a INT, b VARCHAR(20))",
+        "INSERT INTO no_key SELECT seq % 1000, CONCAT('v', seq % 777) FROM seq_1_to_200000",
+    ),
 }
 KEYED = [name for name in SHAPES if name != "no_key"]
-HANDLER_READS = ("HANDLER_READ_RND_NEXT", "HANDLER_READ_NEXT", "HANDLER_READ_KEY", "HANDLER_READ_FIRST",
-                 "HANDLER_READ_PREV", "HANDLER_READ_LAST")
+HANDLER_READS = (
+    "HANDLER_READ_RND_NEXT",
+    "HANDLER_READ_NEXT",
+    "HANDLER_READ_KEY",
+    "HANDLER_READ_FIRST",
+    "HANDLER_READ_PREV",
+    "HANDLER_READ_LAST",
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,14 +75,18 @@ def split_source(stack):
 
 
 def handler_reads(cur) -> int:
-    cur.execute("SELECT SUM(VARIABLE_VALUE) FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN "
-                f"({', '.join(['%s'] * len(HANDLER_READS))})", HANDLER_READS)
+    cur.execute(
+        "SELECT SUM(VARIABLE_VALUE) FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN "
+        f"({', '.join(['%s'] * len(HANDLER_READS))})",
+        HANDLER_READS,
+    )
     return int(cur.fetchone()[0])
 
 
 def plan_of(stack, table, rows_per_partition=12_000):
-    config = merge(Config(), {"mysql": {"port": stack.mysql_port},
-                              "spark": {"rows_per_partition": rows_per_partition}}, "test")
+    config = merge(
+        Config(), {"mysql": {"port": stack.mysql_port}, "spark": {"rows_per_partition": rows_per_partition}}, "test"
+    )
     conn = stack.connect()
     tables, _ = catalog.read_tables(conn, DB)
     plan = next(p for p in build_plan(tables, config).tables if p.source.name == table)
@@ -99,10 +125,15 @@ def test_each_row_read_once_from_balanced_index_ranges(stack, split_source, tabl
 
 
 def test_a_key_with_no_usable_order_is_read_once_with_a_note(stack, tmp_path):
-    stack.fresh_database("geo_db", "CREATE TABLE places (g POINT NOT NULL PRIMARY KEY, v INT)",
-                         "INSERT INTO places SELECT POINT(seq, seq), seq FROM seq_1_to_3000", "ANALYZE TABLE places")
-    run = run_job(stack, ["--database", "geo_db", "--rows-per-partition", "500", "--set", "spark.task_slots=2"],
-                  tmp_path)
+    stack.fresh_database(
+        "geo_db",
+        "CREATE TABLE places (g POINT NOT NULL PRIMARY KEY, v INT)",
+        "INSERT INTO places SELECT POINT(seq, seq), seq FROM seq_1_to_3000",
+        "ANALYZE TABLE places",
+    )
+    run = run_job(
+        stack, ["--database", "geo_db", "--rows-per-partition", "500", "--set", "spark.task_slots=2"], tmp_path
+    )
     assert run.code == 0, run.output[-3000:]
     result = run.table("geo_db.places")
     assert "1 read of ~" in result["partitions"] and "g has no usable order" in result["partitions"]
@@ -117,8 +148,9 @@ LOAD_DB, LOAD_ROWS = "split_load_db", 50_000
 def load_source(stack):
     """The same shapes at a quarter of the rows, split as finely (3,000 rows a partition): the
     load writes every item, and that is what takes the time, not the reads being measured."""
-    statements = [s.replace("seq_1_to_200000", f"seq_1_to_{LOAD_ROWS}") for name in ("uuid_key", "no_key")
-                  for s in SHAPES[name]]
+    statements = [
+        s.replace("seq_1_to_200000", f"seq_1_to_{LOAD_ROWS}") for name in ("uuid_key", "no_key") for s in SHAPES[name]
+    ]
     conn = stack.fresh_database(LOAD_DB, *statements, "ANALYZE TABLE uuid_key, no_key")
     conn.close()
     return LOAD_DB
@@ -128,8 +160,23 @@ def load_source(stack):
 def test_the_load_reads_each_row_once_and_every_row_lands(stack, load_source, tmp_path, table, ratio):
     with stack.connect().cursor() as cur:
         before = handler_reads(cur)
-        run = run_job(stack, ["--database", LOAD_DB, "--tables", table, "--rows-per-partition", "3000", "--no-verify",
-                              "--set", "spark.task_slots=2", "--set", "dynamodb.on_demand_wcu=100000"], tmp_path)
+        run = run_job(
+            stack,
+            [
+                "--database",
+                LOAD_DB,
+                "--tables",
+                table,
+                "--rows-per-partition",
+                "3000",
+                "--no-verify",
+                "--set",
+                "spark.task_slots=2",
+                "--set",
+                "dynamodb.on_demand_wcu=100000",
+            ],
+            tmp_path,
+        )
         after = handler_reads(cur)
     assert run.code == 0, run.output[-3000:]
     result = run.table(f"{LOAD_DB}.{table}")

@@ -1,5 +1,6 @@
 """The job on a real standalone cluster: executors are separate processes that build
 their own DynamoDB clients from the job's settings."""
+
 import json
 import urllib.request
 
@@ -26,11 +27,25 @@ def test_migration_on_standalone_cluster(stack, cluster, tmp_path):
         "cluster_db",
         "CREATE TABLE readings (sensor INT NOT NULL, at DATETIME(3) NOT NULL, value DECIMAL(8,3), "
         "PRIMARY KEY (sensor, at))",
-        rows={"readings": [(i % 17, f"2024-01-01 00:{i // 60 % 60:02d}:{i % 60:02d}.{i % 1000:03d}",
-                            None if i % 9 == 0 else f"{i / 7:.3f}") for i in range(3000)]})
+        rows={
+            "readings": [
+                (
+                    i % 17,
+                    f"2024-01-01 00:{i // 60 % 60:02d}:{i % 60:02d}.{i % 1000:03d}",
+                    None if i % 9 == 0 else f"{i / 7:.3f}",
+                )
+                for i in range(3000)
+            ]
+        },
+    )
     before = len(master_state(stack)["completedapps"])
-    run = run_job(stack, ["--database", "cluster_db", "--rows-per-partition", "500"], tmp_path, master=cluster,
-                  spark_conf=["spark.executor.memory=1g", "spark.cores.max=2"])
+    run = run_job(
+        stack,
+        ["--database", "cluster_db", "--rows-per-partition", "500"],
+        tmp_path,
+        master=cluster,
+        spark_conf=["spark.executor.memory=1g", "spark.cores.max=2"],
+    )
     assert run.code == 0, run.output[-3000:]
     state = master_state(stack)
     assert len(state["completedapps"]) == before + 1  # it really ran on this cluster

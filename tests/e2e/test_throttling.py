@@ -3,6 +3,7 @@ once and the job consumes 80-100% of the budget (proxy in front of dynalite).
 
 Rows are ~2.5 KB, so each item costs 3 WCU: the budget binds at ~170 items/s, well
 below what this 2-core machine can push through proxy + dynalite (~500 items/s)."""
+
 import json
 import os
 import sys
@@ -20,18 +21,46 @@ WCU_PER_ITEM = 3
 @pytest.fixture(scope="module")
 def proxy(stack):
     port = free_port()
-    process = start_server([sys.executable, os.path.join(REPO, "local", "throttle_proxy.py"), "--port", str(port),
-                            "--upstream", stack.endpoint, "--wcu", str(BUDGET_WCU), "--unprocessed", "0.3"], port)
+    process = start_server(
+        [
+            sys.executable,
+            os.path.join(REPO, "local", "throttle_proxy.py"),
+            "--port",
+            str(port),
+            "--upstream",
+            stack.endpoint,
+            "--wcu",
+            str(BUDGET_WCU),
+            "--unprocessed",
+            "0.3",
+        ],
+        port,
+    )
     yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(10)
 
 
 def test_every_row_once_within_the_budget(stack, proxy, tmp_path):
-    stack.fresh_database("throttle_db", "CREATE TABLE items (id INT PRIMARY KEY, payload VARCHAR(3000))",
-                         rows={"items": [(i, f"{i:08d}-" + "p" * 2500) for i in range(ROWS)]})
-    run = run_job(stack, ["--database", "throttle_db", "--dynamodb-endpoint", proxy, "--rows-per-partition", "375",
-                          "--set", f"dynamodb.on_demand_wcu={BUDGET_WCU}"], tmp_path)
+    stack.fresh_database(
+        "throttle_db",
+        "CREATE TABLE items (id INT PRIMARY KEY, payload VARCHAR(3000))",
+        rows={"items": [(i, f"{i:08d}-" + "p" * 2500) for i in range(ROWS)]},
+    )
+    run = run_job(
+        stack,
+        [
+            "--database",
+            "throttle_db",
+            "--dynamodb-endpoint",
+            proxy,
+            "--rows-per-partition",
+            "375",
+            "--set",
+            f"dynamodb.on_demand_wcu={BUDGET_WCU}",
+        ],
+        tmp_path,
+    )
     assert run.code == 0, run.output[-3000:]
     result = run.table("throttle_db.items")
     assert result["rows_read"] == result["items_written"] == ROWS
@@ -46,8 +75,10 @@ def test_every_row_once_within_the_budget(stack, proxy, tmp_path):
         stats = json.load(response)["throttle_db_items"]
     assert stats["consumed"] == ROWS * WCU_PER_ITEM  # each item charged once, by size
     rate = stats["consumed"] / (stats["last"] - stats["first"])
-    print(f"consumed {stats['consumed']} WCU at {rate:.0f} WCU/s; throttled {stats['throttled']}, "
-          f"unprocessed {stats['unprocessed']}; per second {stats['per_second']}")
+    print(
+        f"consumed {stats['consumed']} WCU at {rate:.0f} WCU/s; throttled {stats['throttled']}, "
+        f"unprocessed {stats['unprocessed']}; per second {stats['per_second']}"
+    )
     # The proxy throttles every call over its budget: a count, not a clock, says the job kept to it.
     # (The rate itself is timing, measured by make bench.)
     assert stats["throttled"] <= 0.01 * stats["calls"]

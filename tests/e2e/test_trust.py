@@ -1,5 +1,6 @@
 """Never exit 0, or call a table done, while rows are missing (issue 8), end to end on
 MariaDB + dynalite + spark-submit. Each test names the defect it reproduces."""
+
 import os
 import signal
 import subprocess
@@ -8,8 +9,7 @@ import time
 
 import pytest
 
-from tests.e2e.stack import (JDBC_JAR, REPO, VENV, canonical, dynamo_items, present, run_job, source_rows,
-                             state_entry)
+from tests.e2e.stack import JDBC_JAR, REPO, VENV, canonical, dynamo_items, present, run_job, source_rows, state_entry
 
 
 def assert_same_rows(stack, database, table, target):
@@ -26,11 +26,18 @@ def drop_target(stack, target):
 
 # ---- 1. two source tables that print alike -------------------------------------------
 
+
 def test_tables_that_print_alike_land_in_their_own_dynamodb_tables(stack, tmp_path):
-    stack.fresh_database("dotdb", "CREATE TABLE `b.c` (id INT PRIMARY KEY, v VARCHAR(10))",
-                         "INSERT INTO `b.c` SELECT seq, CONCAT('first ', seq) FROM seq_1_to_100")
-    stack.fresh_database("dotdb.b", "CREATE TABLE c (id INT PRIMARY KEY, v VARCHAR(10))",
-                         "INSERT INTO c SELECT seq, CONCAT('second ', seq) FROM seq_1_to_50")
+    stack.fresh_database(
+        "dotdb",
+        "CREATE TABLE `b.c` (id INT PRIMARY KEY, v VARCHAR(10))",
+        "INSERT INTO `b.c` SELECT seq, CONCAT('first ', seq) FROM seq_1_to_100",
+    )
+    stack.fresh_database(
+        "dotdb.b",
+        "CREATE TABLE c (id INT PRIMARY KEY, v VARCHAR(10))",
+        "INSERT INTO c SELECT seq, CONCAT('second ', seq) FROM seq_1_to_50",
+    )
     for target in ("dotdb_b.c", "dotdb.b_c"):
         drop_target(stack, target)
     state = str(tmp_path / "state")
@@ -53,6 +60,7 @@ def test_tables_that_print_alike_land_in_their_own_dynamodb_tables(stack, tmp_pa
 
 # ---- 4, 5. identifiers with % and braces; bad settings found before connecting ----------
 
+
 def test_percent_and_brace_names_plan_split_and_migrate(stack, tmp_path):
     stack.fresh_database(
         "pct_db",
@@ -60,7 +68,8 @@ def test_percent_and_brace_names_plan_split_and_migrate(stack, tmp_path):
         # gaps in the key: the split probes the index (once a sample query that crashed on '%o')
         "INSERT INTO `50%off` SELECT seq * 7, CONCAT('%s %d ', seq) FROM seq_1_to_3000",
         "CREATE TABLE `{x}` (`%(k)s` VARCHAR(10) PRIMARY KEY, v INT)",
-        "INSERT INTO `{x}` SELECT CONCAT('k%', seq), seq FROM seq_1_to_40")
+        "INSERT INTO `{x}` SELECT CONCAT('k%', seq), seq FROM seq_1_to_40",
+    )
     for target in ("pct_db_50%off", "pct_db_{x}"):
         drop_target(stack, target)
     dry = run_job(stack, ["--database", "pct_db", "--rows-per-partition", "500", "--dry-run"], tmp_path)
@@ -74,11 +83,14 @@ def test_percent_and_brace_names_plan_split_and_migrate(stack, tmp_path):
     assert all(t["verification"]["match"] for t in run.report["tables"])
 
 
-@pytest.mark.parametrize("setting, fragment", [
-    ("naming.template={foo}", "naming.template '{foo}' may only use {database} and {table}"),
-    ("spark.rows_per_partition=Infinity", "spark.rows_per_partition must be a finite number"),
-    ("spark.progress_seconds=0", "spark.progress_seconds is 0.0; expected a positive number"),
-])
+@pytest.mark.parametrize(
+    "setting, fragment",
+    [
+        ("naming.template={foo}", "naming.template '{foo}' may only use {database} and {table}"),
+        ("spark.rows_per_partition=Infinity", "spark.rows_per_partition must be a finite number"),
+        ("spark.progress_seconds=0", "spark.progress_seconds is 0.0; expected a positive number"),
+    ],
+)
 def test_bad_settings_are_one_line_errors_before_connecting_and_replace_the_report(stack, tmp_path, setting, fragment):
     report = tmp_path / "report.json"
     report.write_text('{"exit_code": 0, "tables": ["an older run"]}')
@@ -100,9 +112,13 @@ def test_a_failed_plan_replaces_an_older_report(stack, tmp_path):
 
 # ---- 6. keys whose text is not unique -------------------------------------------------
 
+
 def test_float_keys_that_print_alike_are_counted_as_merged_and_never_exit_0(stack, tmp_path):
-    stack.fresh_database("float_db", "CREATE TABLE fk (k FLOAT PRIMARY KEY, v INT)",
-                         "INSERT INTO fk VALUES (1.0000001, 1), (1.0000002, 2), (1.0000004, 3), (2.5, 4)")
+    stack.fresh_database(
+        "float_db",
+        "CREATE TABLE fk (k FLOAT PRIMARY KEY, v INT)",
+        "INSERT INTO fk VALUES (1.0000001, 1), (1.0000002, 2), (1.0000004, 3), (2.5, 4)",
+    )
     drop_target(stack, "float_db_fk")
     loaded = run_job(stack, ["--database", "float_db", "--no-verify"], tmp_path)
     assert loaded.code == 1, loaded.output[-3000:]
@@ -115,18 +131,22 @@ def test_float_keys_that_print_alike_are_counted_as_merged_and_never_exit_0(stac
     assert verified.code == 1
     result = verified.table("float_db.fk")
     assert result["status"] == "verification failed" and result["verification"]["merged_rows"] == 2
-    assert {"key": ["1"], "problem": "3 source rows have this key: merged into one item"} in \
-        result["verification"]["examples"]
+    assert {"key": ["1"], "problem": "3 source rows have this key: merged into one item"} in result["verification"][
+        "examples"
+    ]
 
 
 # ---- 7, 8, 12, 14. what is selected, what is skipped and why ----------------------------
+
 
 def test_nothing_matched_is_an_error_naming_the_filter(stack, tmp_path):
     stack.fresh_database("filter_db", "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)")
     run = run_job(stack, ["--database", "filter_db", "--tables", "nomatch*"], tmp_path)
     assert run.code == 1
-    assert "mysql2dynamodb: error: nothing to migrate: no table of database(s) filter_db matches " \
-           "--tables 'nomatch*'" in run.output
+    assert (
+        "mysql2dynamodb: error: nothing to migrate: no table of database(s) filter_db matches "
+        "--tables 'nomatch*'" in run.output
+    )
 
 
 def test_a_database_of_views_only_exits_non_zero_and_lists_them(stack, tmp_path):
@@ -145,7 +165,8 @@ def test_system_versioned_tables_migrate_current_rows_and_every_object_is_accoun
         "UPDATE hist SET v = CONCAT(v, ' changed') WHERE id % 3 = 0",
         "DELETE FROM hist WHERE id > 990",
         "CREATE SEQUENCE ticket_numbers",
-        "CREATE VIEW recent AS SELECT * FROM hist WHERE id > 900")
+        "CREATE VIEW recent AS SELECT * FROM hist WHERE id > 900",
+    )
     drop_target(stack, "br[1]_hist")
     run = run_job(stack, ["--database", "br[1]"], tmp_path)
     assert run.code == 0, run.output[-3000:]
@@ -176,12 +197,15 @@ def test_source_position_says_why_a_field_is_missing(stack, tmp_path):
 
 # ---- 2, 3 and the resume matrix ----------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def resume_source(stack):
     statements = []
     for name in ("deleted", "recreated", "tampered", "unverified"):
-        statements += [f"CREATE TABLE {name} (id INT PRIMARY KEY, body VARCHAR(60))",
-                       f"INSERT INTO {name} SELECT seq, CONCAT('{name} row ', seq) FROM seq_1_to_3000"]
+        statements += [
+            f"CREATE TABLE {name} (id INT PRIMARY KEY, body VARCHAR(60))",
+            f"INSERT INTO {name} SELECT seq, CONCAT('{name} row ', seq) FROM seq_1_to_3000",
+        ]
     stack.fresh_database("matrix_db", *statements)
     for name in ("deleted", "recreated", "tampered", "unverified"):
         drop_target(stack, f"matrix_db_{name}")
@@ -209,9 +233,12 @@ def test_resume_into_a_table_recreated_with_the_same_key_does_not_trust_old_part
     first = run_job(stack, matrix_args("recreated", state) + ["--no-verify"], tmp_path)
     assert first.code == 0 and len(state_entry(state, "matrix_db", "recreated")["finished"]) >= 2
     drop_target(stack, "matrix_db_recreated")  # e.g. an emulator restarted, or a DBA dropped it
-    stack.dynamodb().create_table(TableName="matrix_db_recreated", BillingMode="PAY_PER_REQUEST",
-                                  KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                                  AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    stack.dynamodb().create_table(
+        TableName="matrix_db_recreated",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    )
     resumed = run_job(stack, matrix_args("recreated", state) + ["--resume", "--no-verify"], tmp_path)
     assert resumed.code == 0, resumed.output[-3000:]
     assert resumed.table("matrix_db.recreated")["rows_read"] == 3000
@@ -235,11 +262,21 @@ def test_resume_after_a_failed_verification_loads_again_never_already_done(stack
 
 def test_resume_after_the_driver_died_between_write_and_verification_verifies(stack, resume_source, tmp_path):
     state = str(tmp_path / "state")
-    command = [os.path.join(VENV, "bin", "spark-submit"), "--master", "local[2]", "--jars", JDBC_JAR,
-               os.path.join(REPO, "jobs", "migrate.py"), "--mysql-port", str(stack.mysql_port),
-               "--dynamodb-endpoint", stack.endpoint] + matrix_args("unverified", state)
-    driver = subprocess.Popen(command, env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              cwd=str(tmp_path))
+    command = [
+        os.path.join(VENV, "bin", "spark-submit"),
+        "--master",
+        "local[2]",
+        "--jars",
+        JDBC_JAR,
+        os.path.join(REPO, "jobs", "migrate.py"),
+        "--mysql-port",
+        str(stack.mysql_port),
+        "--dynamodb-endpoint",
+        stack.endpoint,
+    ] + matrix_args("unverified", state)
+    driver = subprocess.Popen(
+        command, env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(tmp_path)
+    )
     status = ""
     while driver.poll() is None and status != "written":  # written: every item is in, verification owed
         status = state_entry(state, "matrix_db", "unverified").get("status", "")
@@ -256,32 +293,48 @@ def test_resume_after_the_driver_died_between_write_and_verification_verifies(st
 
 # ---- 10, 11, 13. reads cut short, and reads kept alive --------------------------------------
 
+
 @pytest.fixture(scope="module")
 def wide_source(stack):
     # ~1.4 KB rows, 10,000 to a partition: 14 MB, far more than the socket buffers hold, so the
     # server is still sending while the reader is held back by the write budget.
     stack.fresh_database(
-        "cut_db", "CREATE TABLE wide (id INT PRIMARY KEY, pad VARCHAR(1500))",
+        "cut_db",
+        "CREATE TABLE wide (id INT PRIMARY KEY, pad VARCHAR(1500))",
         "INSERT INTO wide SELECT seq, CONCAT(seq, ' ', REPEAT('x', 1380)) FROM seq_1_to_40000",
-        "ANALYZE TABLE wide")
+        "ANALYZE TABLE wide",
+    )
     return "cut_db"
 
 
 def read_connections(stack):
     with stack.connect().cursor() as cur:
         # This query's own text matches the pattern: leave its connection out.
-        cur.execute("SELECT ID, TIME FROM information_schema.PROCESSLIST "
-                    "WHERE INFO LIKE %s AND COMMAND = 'Query' AND ID <> CONNECTION_ID()",
-                    ("%FROM `cut_db`.`wide`%m2d_src% WHERE %m2d_k0%",))
+        cur.execute(
+            "SELECT ID, TIME FROM information_schema.PROCESSLIST "
+            "WHERE INFO LIKE %s AND COMMAND = 'Query' AND ID <> CONNECTION_ID()",
+            ("%FROM `cut_db`.`wide`%m2d_src% WHERE %m2d_k0%",),
+        )
         return cur.fetchall()
 
 
 def test_a_read_connection_killed_mid_partition_never_leaves_a_trusted_partition(stack, wide_source, tmp_path):
     drop_target(stack, "cut_db_wide")
     state = str(tmp_path / "state")
-    args = ["--database", "cut_db", "--state", state, "--rows-per-partition", "10000",
-            "--set", "spark.task_slots=2", "--set", "dynamodb.on_demand_wcu=4000",  # 4 partitions, ~10 s each
-            "--set", "mysql.fetch_size=100"]  # the driver fetches 100 rows at a time: the server keeps sending
+    args = [
+        "--database",
+        "cut_db",
+        "--state",
+        state,
+        "--rows-per-partition",
+        "10000",
+        "--set",
+        "spark.task_slots=2",
+        "--set",
+        "dynamodb.on_demand_wcu=4000",  # 4 partitions, ~10 s each
+        "--set",
+        "mysql.fetch_size=100",
+    ]  # the driver fetches 100 rows at a time: the server keeps sending
     killed, job_ended = [], threading.Event()
 
     def killer():
@@ -326,8 +379,19 @@ def test_a_read_connection_killed_mid_partition_never_leaves_a_trusted_partition
 
 def test_strict_server_timeouts_do_not_cut_a_slow_read(stack, wide_source, tmp_path):
     drop_target(stack, "cut_db_wide")
-    args = ["--database", "cut_db", "--rows-per-partition", "20000", "--no-verify", "--set", "spark.task_slots=2",
-            "--set", "dynamodb.on_demand_wcu=4000", "--set", "mysql.fetch_size=100"]
+    args = [
+        "--database",
+        "cut_db",
+        "--rows-per-partition",
+        "20000",
+        "--no-verify",
+        "--set",
+        "spark.task_slots=2",
+        "--set",
+        "dynamodb.on_demand_wcu=4000",
+        "--set",
+        "mysql.fetch_size=100",
+    ]
     with stack.connect().cursor() as cur:
         cur.execute("SELECT @@GLOBAL.net_write_timeout, @@GLOBAL.net_read_timeout, @@GLOBAL.wait_timeout")
         saved = cur.fetchone()

@@ -1,5 +1,6 @@
 """The write rate against DynamoDB's own limits, through the throttling proxy in front of dynalite:
 an on-demand table that grows with sustained traffic, and a HASH key with few values."""
+
 import json
 import os
 import sys
@@ -12,8 +13,18 @@ from tests.e2e.stack import REPO, dynamo_items, free_port, run_job, start_server
 @contextmanager
 def proxy(stack, *args):
     port = free_port()
-    process = start_server([sys.executable, os.path.join(REPO, "local", "throttle_proxy.py"), "--port", str(port),
-                            "--upstream", stack.endpoint, *args], port)
+    process = start_server(
+        [
+            sys.executable,
+            os.path.join(REPO, "local", "throttle_proxy.py"),
+            "--port",
+            str(port),
+            "--upstream",
+            stack.endpoint,
+            *args,
+        ],
+        port,
+    )
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -27,21 +38,43 @@ def table_stats(url: str, table: str) -> dict:
 
 
 def best_rate(per_second, window: int = 3) -> float:
-    return max(sum(per_second[i:i + window]) / window for i in range(len(per_second) - window + 1))
+    return max(sum(per_second[i : i + window]) / window for i in range(len(per_second) - window + 1))
 
 
 def test_on_demand_rate_climbs_to_the_target_as_the_table_grows(stack, tmp_path):
-    """Proxy: an on-demand table at 2,000 WCU/s that doubles after 10 s at its peak; the job aims
-    at 6,000 from 2,000. Items of ~3.9 KB (4 WCU), so 6,000 WCU/s is 1,500 items/s."""
-    rows = 60000
-    stack.fresh_database("grow_db", "CREATE TABLE grow (id INT PRIMARY KEY, payload VARCHAR(4000))",
-                         f"INSERT INTO grow SELECT seq, REPEAT(CHAR(97 + seq % 26), 3950) FROM seq_1_to_{rows}",
-                         "ANALYZE TABLE grow")
-    with proxy(stack, "--wcu", "2000", "--double-after", "10") as url:
-        run = run_job(stack, ["--database", "grow_db", "--dynamodb-endpoint", url, "--no-verify",
-                              "--target-wcu", "6000", "--set", "dynamodb.on_demand_wcu=2000",
-                              "--set", "dynamodb.warm_throughput=none", "--rows-per-partition", "3000"],
-                      tmp_path, master="local[4]")
+    """Proxy: an on-demand table at 2,000 WCU/s that doubles after 3 s at its peak; the job aims
+    at 6,000 from 2,000, probing every second. Items of ~3.9 KB (4 WCU), so 6,000 WCU/s is 1,500
+    items/s. (The default probe is 4 s; the shorter one only makes the same climb quicker.)"""
+    rows = 30000
+    stack.fresh_database(
+        "grow_db",
+        "CREATE TABLE grow (id INT PRIMARY KEY, payload VARCHAR(4000))",
+        f"INSERT INTO grow SELECT seq, REPEAT(CHAR(97 + seq % 26), 3950) FROM seq_1_to_{rows}",
+        "ANALYZE TABLE grow",
+    )
+    with proxy(stack, "--wcu", "2000", "--double-after", "3") as url:
+        run = run_job(
+            stack,
+            [
+                "--database",
+                "grow_db",
+                "--dynamodb-endpoint",
+                url,
+                "--no-verify",
+                "--target-wcu",
+                "6000",
+                "--set",
+                "dynamodb.on_demand_wcu=2000",
+                "--set",
+                "dynamodb.warm_throughput=none",
+                "--rows-per-partition",
+                "1500",
+                "--set",
+                "dynamodb.climb_probe_seconds=1",
+            ],
+            tmp_path,
+            master="local[4]",
+        )
         stats = table_stats(url, "grow_db_grow")
     assert run.code == 0, run.output[-3000:]
     result = run.table("grow_db.grow")
@@ -50,8 +83,10 @@ def test_on_demand_rate_climbs_to_the_target_as_the_table_grows(stack, tmp_path)
     items = dynamo_items(stack.dynamodb(), "grow_db_grow")
     assert len(items) == len({i["id"] for i in items}) == result["items_written"] == rows  # each item once
     assert stats["consumed"] == rows * 4
-    print(f"calls {stats['calls']}, throttled {stats['throttled']}, doublings {stats['doublings']}, "
-          f"per second {stats['per_second']}")
+    print(
+        f"calls {stats['calls']}, throttled {stats['throttled']}, doublings {stats['doublings']}, "
+        f"per second {stats['per_second']}"
+    )
     assert [capacity for _, capacity in stats["doublings"]][:2] == [4000, 8000]  # the job's traffic grew it
     assert stats["throttled"] < 0.01 * stats["calls"]
     assert best_rate(stats["per_second"]) >= 0.9 * 6000
@@ -63,14 +98,30 @@ def test_few_hash_values_cap_the_rate_and_interleave_the_writes(stack, tmp_path)
     carries a single value and the per-value limit is shared."""
     rows = 9000
     stack.fresh_database(
-        "hot_db", "CREATE TABLE orders (tenant TINYINT NOT NULL, id INT NOT NULL, note VARCHAR(600), "
-                  "PRIMARY KEY (tenant, id))",
-        f"INSERT INTO orders SELECT seq % 3, seq, REPEAT('n', 500) FROM seq_1_to_{rows}", "ANALYZE TABLE orders",
+        "hot_db",
+        "CREATE TABLE orders (tenant TINYINT NOT NULL, id INT NOT NULL, note VARCHAR(600), PRIMARY KEY (tenant, id))",
+        f"INSERT INTO orders SELECT seq % 3, seq, REPEAT('n', 500) FROM seq_1_to_{rows}",
+        "ANALYZE TABLE orders",
         # a HASH-only key holds one item per value, written once: two values are no cap
-        "CREATE TABLE pair (id INT PRIMARY KEY)", "INSERT INTO pair VALUES (1), (2)")
+        "CREATE TABLE pair (id INT PRIMARY KEY)",
+        "INSERT INTO pair VALUES (1), (2)",
+    )
     with proxy(stack, "--wcu", "100000", "--per-key-wcu", "500") as url:
-        run = run_job(stack, ["--database", "hot_db", "--dynamodb-endpoint", url, "--no-verify",
-                              "--set", "dynamodb.partition_key_wcu=500", "--rows-per-partition", "1500"], tmp_path)
+        run = run_job(
+            stack,
+            [
+                "--database",
+                "hot_db",
+                "--dynamodb-endpoint",
+                url,
+                "--no-verify",
+                "--set",
+                "dynamodb.partition_key_wcu=500",
+                "--rows-per-partition",
+                "1500",
+            ],
+            tmp_path,
+        )
         stats = table_stats(url, "hot_db_orders")
     assert run.code == 0, run.output[-3000:]
     result = run.table("hot_db.orders")
@@ -84,8 +135,10 @@ def test_few_hash_values_cap_the_rate_and_interleave_the_writes(stack, tmp_path)
     assert not any("distinct value" in n for n in pair["notes"])
     assert len(dynamo_items(stack.dynamodb(), "hot_db_orders")) == result["items_written"] == rows
     rate = stats["consumed"] / (stats["last"] - stats["first"])
-    print(f"{rate:.0f} WCU/s; calls {stats['calls']}, throttled {stats['throttled']}, "
-          f"items held back by the key limit {stats['key_throttled']}; per second {stats['per_second']}")
+    print(
+        f"{rate:.0f} WCU/s; calls {stats['calls']}, throttled {stats['throttled']}, "
+        f"items held back by the key limit {stats['key_throttled']}; per second {stats['per_second']}"
+    )
     assert stats["consumed"] == rows
     # The token buckets start empty and hold one second: never ahead of 1,500 WCU/s by more
     # than one 25-item batch per task.

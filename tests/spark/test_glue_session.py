@@ -1,4 +1,5 @@
 """Glue-style start-up builds the SparkContext with our settings (FAIR scheduling)."""
+
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ FAKE_AWSGLUE = {
     "awsglue/__init__.py": "",
     "awsglue/context.py": "class GlueContext:\n    def __init__(self, sc):\n        self.sc = sc\n",
     "awsglue/job.py": "class Job:\n    def __init__(self, context):\n        self.context = context\n"
-                      "    def init(self, name, options):\n        pass\n",
+    "    def init(self, name, options):\n        pass\n",
 }
 
 
@@ -27,8 +28,9 @@ def test_the_context_glue_start_up_produces_schedules_tables_fairly(tmp_path):
         job.context.sc.stop()
     """)
     # A fresh interpreter: the test session's own SparkSession must not be the one found.
-    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{REPO}",
-               PYSPARK_SUBMIT_ARGS="--master local[1] pyspark-shell")
+    env = dict(
+        os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{REPO}", PYSPARK_SUBMIT_ARGS="--master local[1] pyspark-shell"
+    )
     completed = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "mode=FAIR" in completed.stdout and "readSideCharPadding=false" in completed.stdout

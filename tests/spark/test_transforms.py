@@ -4,10 +4,17 @@ from pyspark.sql import types as T
 from jobs.transforms import with_composite_key, with_row_id
 from mapping.keys import encode_composite
 
-SCHEMA = T.StructType([T.StructField("c0", T.StringType()), T.StructField("c1", T.StringType()),
-                       T.StructField("c2", T.StringType())])
-TRICKY = [("1", "a#b", "c"), ("1", "a", "b#c"), ("2", "x\\", "#"), ("3", "", ""), ("4", "\\#", "\\\\"),
-          ("5", "naïve ☕", "2024-01-01 00:00:00.5")]
+SCHEMA = T.StructType(
+    [T.StructField("c0", T.StringType()), T.StructField("c1", T.StringType()), T.StructField("c2", T.StringType())]
+)
+TRICKY = [
+    ("1", "a#b", "c"),
+    ("1", "a", "b#c"),
+    ("2", "x\\", "#"),
+    ("3", "", ""),
+    ("4", "\\#", "\\\\"),
+    ("5", "naïve ☕", "2024-01-01 00:00:00.5"),
+]
 
 
 def test_composite_key_matches_the_pure_rule(spark):
@@ -26,8 +33,11 @@ def test_composite_keys_of_separator_values_do_not_collide(spark):
 def test_row_id_is_deterministic_and_numbers_exact_duplicates(spark):
     rows = [("1", None, "x"), ("1", None, "x"), ("1", None, "x"), ("1", "", "x"), ("2", "b", None)]
     first = spark.createDataFrame(rows, SCHEMA).transform(with_row_id(["c0", "c1", "c2"], "rid"))
-    again = spark.createDataFrame(list(reversed(rows)), SCHEMA).repartition(3).transform(
-        with_row_id(["c0", "c1", "c2"], "rid"))
+    again = (
+        spark.createDataFrame(list(reversed(rows)), SCHEMA)
+        .repartition(3)
+        .transform(with_row_id(["c0", "c1", "c2"], "rid"))
+    )
     assert_df_equality(first, again, ignore_row_order=True, ignore_nullable=True)
     ids = [r.rid for r in first.collect()]
     assert len(set(ids)) == len(rows)  # duplicates kept apart; NULL and '' differ

@@ -3,13 +3,18 @@ from mapping.budget import plan_write_rate, task_write_rate
 
 
 def test_provisioned_tables_get_their_share_of_wcu():
-    description = {"BillingModeSummary": {"BillingMode": "PROVISIONED"}, "ProvisionedThroughput": {"WriteCapacityUnits": 1000}}
+    description = {
+        "BillingModeSummary": {"BillingMode": "PROVISIONED"},
+        "ProvisionedThroughput": {"WriteCapacityUnits": 1000},
+    }
     assert plan_write_rate(provisioned_wcu(description), 0.5, 4000).ceiling == 500
 
 
 def test_on_demand_tables_get_the_configured_target():
-    description = {"BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
-                   "ProvisionedThroughput": {"WriteCapacityUnits": 0}}
+    description = {
+        "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
+        "ProvisionedThroughput": {"WriteCapacityUnits": 0},
+    }
     assert provisioned_wcu(description) is None
     assert plan_write_rate(None, 0.5, 4000).ceiling == 4000
 

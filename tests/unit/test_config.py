@@ -23,10 +23,10 @@ def test_every_example_conf_loads(example):
 
 def test_precedence_defaults_then_file_then_flags(tmp_path):
     conf = tmp_path / "c.json"
-    conf.write_text(json.dumps({"mysql": {"host": "db.internal", "port": 3307},
-                                "dynamodb": {"region": "eu-west-1"}}))
-    config = config_from_args(["--conf", str(conf), "--database", "shop", "--mysql-port", "3310",
-                               "--set", "dynamodb.write_percent=0.25"])
+    conf.write_text(json.dumps({"mysql": {"host": "db.internal", "port": 3307}, "dynamodb": {"region": "eu-west-1"}}))
+    config = config_from_args(
+        ["--conf", str(conf), "--database", "shop", "--mysql-port", "3310", "--set", "dynamodb.write_percent=0.25"]
+    )
     assert config.mysql.host == "db.internal"  # from the file
     assert config.mysql.port == 3310  # flag beats file
     assert config.mysql.user == "root"  # default
@@ -70,17 +70,20 @@ def test_database_is_required():
         config_from_args([])
 
 
-@pytest.mark.parametrize("setting, fragment", [
-    ("spark.rows_per_partition=Infinity", "spark.rows_per_partition must be a finite number"),
-    ("dynamodb.write_percent=NaN", "dynamodb.write_percent must be a finite number"),
-    ("spark.progress_seconds=0", "spark.progress_seconds is 0.0; expected a positive number"),
-    ("dynamodb.max_retry_seconds=-1", "dynamodb.max_retry_seconds is -1.0; expected a positive number"),
-    ("spark.max_partitions=0", "spark.max_partitions is 0"),
-    ("mysql.net_write_timeout_seconds=0", "mysql.net_write_timeout_seconds is 0"),
-    ("naming.template={foo}", "naming.template '{foo}' may only use {database} and {table}, found {foo}"),
-    ("naming.template={database!x}", "naming.template '{database!x}' has an unknown conversion !x"),
-    ("spark.task_slots=-2", "spark.task_slots is -2"),
-])
+@pytest.mark.parametrize(
+    "setting, fragment",
+    [
+        ("spark.rows_per_partition=Infinity", "spark.rows_per_partition must be a finite number"),
+        ("dynamodb.write_percent=NaN", "dynamodb.write_percent must be a finite number"),
+        ("spark.progress_seconds=0", "spark.progress_seconds is 0.0; expected a positive number"),
+        ("dynamodb.max_retry_seconds=-1", "dynamodb.max_retry_seconds is -1.0; expected a positive number"),
+        ("spark.max_partitions=0", "spark.max_partitions is 0"),
+        ("mysql.net_write_timeout_seconds=0", "mysql.net_write_timeout_seconds is 0"),
+        ("naming.template={foo}", "naming.template '{foo}' may only use {database} and {table}, found {foo}"),
+        ("naming.template={database!x}", "naming.template '{database!x}' has an unknown conversion !x"),
+        ("spark.task_slots=-2", "spark.task_slots is -2"),
+    ],
+)
 def test_bad_values_are_one_line_errors_before_connecting(setting, fragment):
     with pytest.raises(ConfigError) as caught:
         config_from_args(["--database", "x", "--set", setting])
@@ -104,8 +107,11 @@ def test_overrides_can_name_a_table_unambiguously():
 def test_import_modes_need_an_s3_staging_prefix():
     from jobs.cli import config_from_args
 
-    with pytest.raises(ConfigError, match=r"dynamodb.load_mode is 'import', which needs output.staging \(--staging\) "
-                                          r"to be an s3:// prefix .* it is None"):
+    with pytest.raises(
+        ConfigError,
+        match=r"dynamodb.load_mode is 'import', which needs output.staging \(--staging\) "
+        r"to be an s3:// prefix .* it is None",
+    ):
         config_from_args(["--database", "d", "--load-mode", "import"])
     with pytest.raises(ConfigError, match="it is '/tmp/stage'"):
         config_from_args(["--database", "d", "--load-mode", "auto", "--staging", "/tmp/stage"])

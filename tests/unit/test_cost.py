@@ -17,7 +17,7 @@ def test_the_issue_example_500_gb_of_200_byte_rows():
     assert e.write_usd == pytest.approx(1562.5)
     assert e.write_seconds == pytest.approx(625_000)  # over 7 days at a new table's 4,000 WCU/s
     assert e.import_bytes == 2_500_000_000 * (200 + 12 + 5 * 12)
-    assert e.import_usd == pytest.approx(e.import_bytes / 1024 ** 3 * 0.15)
+    assert e.import_usd == pytest.approx(e.import_bytes / 1024**3 * 0.15)
 
 
 def test_write_units_are_started_kilobytes_per_item():
@@ -36,9 +36,13 @@ def test_choice_per_mode():
     assert choose_load_mode("write", False, big, 2.0, 100)[0] == WRITE
     assert choose_load_mode("import", True, big, 2.0, 100)[0] == IMPORT  # the caller refuses or resumes
     assert choose_load_mode("auto", True, big, 2.0, 100) == (
-        WRITE, "the DynamoDB table exists and ImportTable only creates tables")
+        WRITE,
+        "the DynamoDB table exists and ImportTable only creates tables",
+    )
     assert choose_load_mode("auto", False, big, 2.0, 100)[0] == IMPORT
-    assert choose_load_mode("auto", False, big, 2.0, 2_000_000)[1] == \
-        "1000000 estimated rows, under dynamodb.import_min_rows (2000000)"
+    assert (
+        choose_load_mode("auto", False, big, 2.0, 2_000_000)[1]
+        == "1000000 estimated rows, under dynamodb.import_min_rows (2000000)"
+    )
     mode, reason = choose_load_mode("auto", False, big, 1000.0, 100)  # saving demanded beyond what import gives
     assert mode == WRITE and "saves less than dynamodb.import_min_saving (1000x)" in reason

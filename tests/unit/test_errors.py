@@ -14,8 +14,10 @@ class FakeJavaError(Exception):
 
 def test_our_task_errors_are_found_inside_spark_text():
     raised_in_task = WriteFailed("DynamoDB table t: ValidationException: bad item")
-    wrapped = FakeJavaError("py4j...\norg.apache.spark.api.python.PythonException: Traceback (most recent call last):\n"
-                            f"  File \"x.py\", line 1\njobs.errors.WriteFailed: {raised_in_task}\n\tat org.apache...")
+    wrapped = FakeJavaError(
+        "py4j...\norg.apache.spark.api.python.PythonException: Traceback (most recent call last):\n"
+        f'  File "x.py", line 1\njobs.errors.WriteFailed: {raised_in_task}\n\tat org.apache...'
+    )
     assert one_line(wrapped) == "DynamoDB table t: ValidationException: bad item"
     assert one_line(raised_in_task) == "DynamoDB table t: ValidationException: bad item"
 

@@ -19,13 +19,47 @@ def conf(tmp_path):
 
 
 def test_glue_arguments_give_the_same_config_as_the_cli(conf):
-    glue = ["script.py", "--JOB_NAME", "nightly", "--database", "shop", "--conf_file", conf, "--region", "eu-west-1",
-            "--conf", "spark.sql.shuffle.partitions=8",  # Glue's own --conf: Spark settings, not ours
-            "--glue_connection", "mysql-prod", "--resume", "true", "--mysql_port", "3307"] + GLUE_FLAGS
-    from_glue = config_from_args(glue_migrate.cli_argv(glue_migrate.resolve_options(
-        glue, glue_migrate.REQUIRED, glue_migrate.VALUED + list(glue_migrate.SETTINGS) + glue_migrate.SWITCHES)))
-    from_cli = config_from_args(["--database", "shop", "--conf", conf, "--region", "eu-west-1", "--mysql-port", "3307",
-                                 "--set", "mysql.glue_connection=mysql-prod", "--resume"])
+    glue = [
+        "script.py",
+        "--JOB_NAME",
+        "nightly",
+        "--database",
+        "shop",
+        "--conf_file",
+        conf,
+        "--region",
+        "eu-west-1",
+        "--conf",
+        "spark.sql.shuffle.partitions=8",  # Glue's own --conf: Spark settings, not ours
+        "--glue_connection",
+        "mysql-prod",
+        "--resume",
+        "true",
+        "--mysql_port",
+        "3307",
+    ] + GLUE_FLAGS
+    from_glue = config_from_args(
+        glue_migrate.cli_argv(
+            glue_migrate.resolve_options(
+                glue, glue_migrate.REQUIRED, glue_migrate.VALUED + list(glue_migrate.SETTINGS) + glue_migrate.SWITCHES
+            )
+        )
+    )
+    from_cli = config_from_args(
+        [
+            "--database",
+            "shop",
+            "--conf",
+            conf,
+            "--region",
+            "eu-west-1",
+            "--mysql-port",
+            "3307",
+            "--set",
+            "mysql.glue_connection=mysql-prod",
+            "--resume",
+        ]
+    )
     assert from_glue == from_cli
     assert from_glue.mysql.host == "db.internal" and from_glue.run.resume and from_glue.mysql.port == 3307
 
@@ -46,8 +80,9 @@ def test_uses_getresolvedoptions_when_awsglue_is_present(monkeypatch):
     utils.getResolvedOptions = get_resolved_options
     monkeypatch.setitem(sys.modules, "awsglue", types.ModuleType("awsglue"))
     monkeypatch.setitem(sys.modules, "awsglue.utils", utils)
-    options = glue_migrate.resolve_options(["s", "--JOB_NAME", "j", "--database", "shop", "--region", "x"],
-                                           glue_migrate.REQUIRED, glue_migrate.VALUED)
+    options = glue_migrate.resolve_options(
+        ["s", "--JOB_NAME", "j", "--database", "shop", "--region", "x"], glue_migrate.REQUIRED, glue_migrate.VALUED
+    )
     assert options == {"JOB_NAME": "j", "database": "shop"}
     assert calls == [["JOB_NAME", "database", "region"]]  # declared + those present; Glue's own ignored
 
@@ -79,17 +114,47 @@ def test_job_init_and_commit_wrap_the_same_run(monkeypatch):
     monkeypatch.setattr("jobs.session.build_spark", lambda verbose=False: types.SimpleNamespace(sparkContext="sc"))
     import jobs.migrate
 
-    monkeypatch.setattr(jobs.migrate, "execute", lambda config: events.append(("run", config.source.databases)) or FakeReport())
+    monkeypatch.setattr(
+        jobs.migrate, "execute", lambda config: events.append(("run", config.source.databases)) or FakeReport()
+    )
     monkeypatch.setattr(jobs.migrate, "publish", lambda report, config: events.append("publish"))
     assert glue_migrate.main(["s", "--JOB_NAME", "nightly", "--database", "shop"]) == 0
     assert events == [("GlueContext", "sc"), "Job", ("init", "nightly"), ("run", ["shop"]), "publish", "commit"]
 
 
 def test_glue_runs_a_catch_up_with_the_same_config_as_the_cli():
-    glue = ["script.py", "--JOB_NAME", "cdc", "--database", "shop", "--catch_up", "true",
-            "--from_report", "s3://bucket/load.json", "--follow", "true", "--max_seconds", "600"] + GLUE_FLAGS
-    from_glue = config_from_args(glue_migrate.cli_argv(glue_migrate.resolve_options(
-        glue, glue_migrate.REQUIRED, glue_migrate.VALUED + list(glue_migrate.SETTINGS) + glue_migrate.SWITCHES)))
-    from_cli = config_from_args(["--database", "shop", "--catch-up", "--from-report", "s3://bucket/load.json",
-                                 "--follow", "--max-seconds", "600"])
+    glue = [
+        "script.py",
+        "--JOB_NAME",
+        "cdc",
+        "--database",
+        "shop",
+        "--catch_up",
+        "true",
+        "--from_report",
+        "s3://bucket/load.json",
+        "--follow",
+        "true",
+        "--max_seconds",
+        "600",
+    ] + GLUE_FLAGS
+    from_glue = config_from_args(
+        glue_migrate.cli_argv(
+            glue_migrate.resolve_options(
+                glue, glue_migrate.REQUIRED, glue_migrate.VALUED + list(glue_migrate.SETTINGS) + glue_migrate.SWITCHES
+            )
+        )
+    )
+    from_cli = config_from_args(
+        [
+            "--database",
+            "shop",
+            "--catch-up",
+            "--from-report",
+            "s3://bucket/load.json",
+            "--follow",
+            "--max-seconds",
+            "600",
+        ]
+    )
     assert from_glue == from_cli and from_glue.run.catch_up and from_glue.catch_up.max_seconds == 600

@@ -1,11 +1,12 @@
 """ImportTable's driver side with a stub client: arguments, waiting, and what counts as failed."""
+
 from types import SimpleNamespace
 
 import pytest
 
 from jobs.config import DynamoDBConfig
-from jobs.errors import TargetError
 from jobs.dynamodb import importer
+from jobs.errors import TargetError
 from mapping.keys import KeySchema
 
 PLAN = SimpleNamespace(target="shop_orders", key=KeySchema("id", "_sort_key", "id", ("a", "b"), "primary key"))
@@ -15,12 +16,16 @@ def test_import_arguments_name_only_our_part_files():
     arguments = importer.import_arguments(PLAN, DynamoDBConfig(), "s3://bucket/stage/shop/orders", "tok")
     assert arguments["S3BucketSource"] == {"S3Bucket": "bucket", "S3KeyPrefix": "stage/shop/orders/part-"}
     assert (arguments["InputFormat"], arguments["InputCompressionType"], arguments["ClientToken"]) == (
-        "DYNAMODB_JSON", "GZIP", "tok")
+        "DYNAMODB_JSON",
+        "GZIP",
+        "tok",
+    )
     creation = arguments["TableCreationParameters"]
     assert creation["TableName"] == "shop_orders" and creation["BillingMode"] == "PAY_PER_REQUEST"
     assert [k["AttributeName"] for k in creation["KeySchema"]] == ["id", "_sort_key"]
-    provisioned = importer.import_arguments(PLAN, DynamoDBConfig(billing_mode="PROVISIONED", write_capacity=50),
-                                            "s3://bucket/x", "tok")["TableCreationParameters"]
+    provisioned = importer.import_arguments(
+        PLAN, DynamoDBConfig(billing_mode="PROVISIONED", write_capacity=50), "s3://bucket/x", "tok"
+    )["TableCreationParameters"]
     assert provisioned["ProvisionedThroughput"] == {"ReadCapacityUnits": 5, "WriteCapacityUnits": 50}
 
 
@@ -48,17 +53,33 @@ def test_gives_up_after_the_wait_limit_naming_resume():
         importer.wait_import(client, "arn:i", 0, lambda d: None, pause=lambda s: None)
 
 
-@pytest.mark.parametrize("description, staged, expected", [
-    ({"ImportStatus": "COMPLETED", "ErrorCount": 0, "ImportedItemCount": 5}, 5, None),
-    ({"ImportStatus": "FAILED", "FailureCode": "S3NoSuchBucket", "FailureMessage": "gone",
-      "CloudWatchLogGroupArn": "arn:logs:g"}, 5,
-     "import arn:i ended FAILED with 0 error(s): S3NoSuchBucket gone; AWS logs the failed lines in arn:logs:g"),
-    ({"ImportStatus": "COMPLETED", "ErrorCount": 2, "ImportedItemCount": 3}, 5,
-     "import arn:i ended COMPLETED with 2 error(s); AWS logs the failed lines in CloudWatch log group "
-     "/aws-dynamodb/imports"),
-    ({"ImportStatus": "COMPLETED", "ErrorCount": 0, "ImportedItemCount": 4}, 5,
-     "import arn:i imported 4 item(s) of the 5 staged (merged or missing items); see CloudWatch log group "
-     "/aws-dynamodb/imports"),
-])
+@pytest.mark.parametrize(
+    "description, staged, expected",
+    [
+        ({"ImportStatus": "COMPLETED", "ErrorCount": 0, "ImportedItemCount": 5}, 5, None),
+        (
+            {
+                "ImportStatus": "FAILED",
+                "FailureCode": "S3NoSuchBucket",
+                "FailureMessage": "gone",
+                "CloudWatchLogGroupArn": "arn:logs:g",
+            },
+            5,
+            "import arn:i ended FAILED with 0 error(s): S3NoSuchBucket gone; AWS logs the failed lines in arn:logs:g",
+        ),
+        (
+            {"ImportStatus": "COMPLETED", "ErrorCount": 2, "ImportedItemCount": 3},
+            5,
+            "import arn:i ended COMPLETED with 2 error(s); AWS logs the failed lines in CloudWatch log group "
+            "/aws-dynamodb/imports",
+        ),
+        (
+            {"ImportStatus": "COMPLETED", "ErrorCount": 0, "ImportedItemCount": 4},
+            5,
+            "import arn:i imported 4 item(s) of the 5 staged (merged or missing items); see CloudWatch log group "
+            "/aws-dynamodb/imports",
+        ),
+    ],
+)
 def test_a_failed_import_is_one_line_with_its_arn_and_error_log(description, staged, expected):
     assert importer.import_failure(dict(description, ImportArn="arn:i"), staged) == expected

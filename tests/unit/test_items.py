@@ -1,4 +1,4 @@
-from mapping.items import (MAX_ITEM_BYTES, item_size, plain_item, reject_reason, to_wire, write_units)
+from mapping.items import MAX_ITEM_BYTES, item_size, plain_item, reject_reason, to_wire, write_units
 
 
 def test_item_size_counts_utf8_names_and_values():

@@ -1,7 +1,16 @@
 import pytest
 
-from mapping.names import (NameCollision, assign_target_names, display_name, is_valid_table_name, name_matches,
-                           path_component, render_target_name, sanitize_table_name, template_problem)
+from mapping.names import (
+    NameCollision,
+    assign_target_names,
+    display_name,
+    is_valid_table_name,
+    name_matches,
+    path_component,
+    render_target_name,
+    sanitize_table_name,
+    template_problem,
+)
 
 
 def test_default_template_joins_database_and_table():
@@ -28,8 +37,9 @@ def test_invalid_names_are_rewritten_to_valid_ones(name):
 
 
 def test_names_that_sanitize_alike_do_not_collide():
-    targets = assign_target_names([(("d", "a b"), "d.a b", "d_a b"), (("d", "a$b"), "d.a$b", "d_a$b"),
-                                   (("d", "a_b"), "d.a_b", "d_a_b")])
+    targets = assign_target_names(
+        [(("d", "a b"), "d.a b", "d_a b"), (("d", "a$b"), "d.a$b", "d_a$b"), (("d", "a_b"), "d.a_b", "d_a_b")]
+    )
     assert len(set(targets.values())) == 3
     assert targets[("d", "a_b")] == "d_a_b"
 
@@ -49,9 +59,16 @@ def test_tables_that_print_alike_keep_their_own_targets():
     assert display_name("shop", "orders") == "shop.orders"
 
 
-@pytest.mark.parametrize("template, problem", [
-    ("{foo}", "found {foo}"), ("{database!x}", "unknown conversion !x"), ("{database.real}", "as they are"),
-    ("{table", "not a valid template"), ("{}", "found {}")])
+@pytest.mark.parametrize(
+    "template, problem",
+    [
+        ("{foo}", "found {foo}"),
+        ("{database!x}", "unknown conversion !x"),
+        ("{database.real}", "as they are"),
+        ("{table", "not a valid template"),
+        ("{}", "found {}"),
+    ],
+)
 def test_bad_templates_are_found_before_any_name_is_rendered(template, problem):
     assert problem in template_problem(template)
     assert template_problem("{database}-{table}") is None and template_problem("{table!s}") is None

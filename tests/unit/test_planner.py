@@ -7,8 +7,9 @@ from mapping.schema import Column, SourceTable, UniqueKey
 
 
 def table(name="orders", columns=("id", "customer", "note"), pk=("id",), uniques=()):
-    cols = tuple(Column(c, "int" if c == "id" else "varchar", "varchar(20)", False, i + 1)
-                 for i, c in enumerate(columns))
+    cols = tuple(
+        Column(c, "int" if c == "id" else "varchar", "varchar(20)", False, i + 1) for i, c in enumerate(columns)
+    )
     return SourceTable("shop", name, cols, tuple(pk), tuple(uniques), estimated_rows=10)
 
 
@@ -19,15 +20,28 @@ def plan_of(tables, settings=None):
 def test_default_plan_names_and_keys():
     plan = plan_of([table()])
     (only,) = plan.tables
-    assert (only.target, only.key.describe(), only.attributes) == ("shop_orders", "HASH id [primary key]",
-                                                                   ("id", "customer", "note"))
+    assert (only.target, only.key.describe(), only.attributes) == (
+        "shop_orders",
+        "HASH id [primary key]",
+        ("id", "customer", "note"),
+    )
     assert only.render_sql[0] == "CAST(`id` AS CHAR)"
 
 
 def test_overrides_key_exclusions_renames_and_target():
-    plan = plan_of([table()], {"tables": {"shop.orders": {
-        "key": ["customer", "id"], "exclude_columns": ["note"], "rename": {"customer": "customerId"},
-        "target": "Orders.v2"}}})
+    plan = plan_of(
+        [table()],
+        {
+            "tables": {
+                "shop.orders": {
+                    "key": ["customer", "id"],
+                    "exclude_columns": ["note"],
+                    "rename": {"customer": "customerId"},
+                    "target": "Orders.v2",
+                }
+            }
+        },
+    )
     (only,) = plan.tables
     assert only.target == "Orders.v2"
     assert only.attributes == ("id", "customerId")
@@ -48,8 +62,9 @@ def test_bad_overrides_skip_the_table_with_a_reason():
 
 
 def test_unsupported_type_skips_only_that_table():
-    odd = SourceTable("shop", "vectors", (Column("id", "int", "int", False, 1), Column("v", "vector", "vector(3)", True, 2)),
-                      ("id",))
+    odd = SourceTable(
+        "shop", "vectors", (Column("id", "int", "int", False, 1), Column("v", "vector", "vector(3)", True, 2)), ("id",)
+    )
     plan = plan_of([table(), odd])
     assert [p.source.name for p in plan.tables] == ["orders"]
     assert plan.skipped[0].qualified_name == "shop.vectors"
@@ -73,8 +88,10 @@ def test_tables_that_print_alike_get_their_own_targets_and_overrides():
     dotted = SourceTable("dotdb", "b.c", table().columns, ("id",))
     other = SourceTable("dotdb.b", "c", table().columns, ("id",))
     plan = plan_of([dotted, other])
-    assert [(p.identity, p.target) for p in plan.tables] == [(("dotdb", "b.c"), "dotdb_b.c"),
-                                                             (("dotdb.b", "c"), "dotdb.b_c")]
+    assert [(p.identity, p.target) for p in plan.tables] == [
+        (("dotdb", "b.c"), "dotdb_b.c"),
+        (("dotdb.b", "c"), "dotdb.b_c"),
+    ]
     with pytest.raises(ConfigError, match="matches more than one table; write it as `dotdb`.`b.c` or"):
         plan_of([dotted, other], {"tables": {"dotdb.b.c": {"target": "x_y_z"}}})
     plan = plan_of([dotted, other], {"tables": {"`dotdb.b`.`c`": {"target": "chosen"}}})
@@ -89,8 +106,9 @@ def test_exact_table_names_select_themselves_even_with_glob_characters():
 
 
 def test_approximate_or_non_unique_keys_are_flagged_before_writing():
-    floats = SourceTable("shop", "f", (Column("k", "float", "float", False, 1), Column("v", "int", "int", True, 2)),
-                         ("k",))
+    floats = SourceTable(
+        "shop", "f", (Column("k", "float", "float", False, 1), Column("v", "int", "int", True, 2)), ("k",)
+    )
     plan = plan_of([floats, table()], {"tables": {"shop.orders": {"key": ["customer"]}}})
     approximate, overridden = plan.tables
     assert "approximate (FLOAT/DOUBLE)" in approximate.key_collision

@@ -8,8 +8,10 @@ def col(data_type, name="v", column_type=None):
     return Column(name, data_type, column_type or data_type, True, 1)
 
 
-@pytest.mark.parametrize("data_type", ["int", "bigint", "decimal", "double", "datetime", "time", "year",
-                                       "varchar", "enum", "set", "json", "text"])
+@pytest.mark.parametrize(
+    "data_type",
+    ["int", "bigint", "decimal", "double", "datetime", "time", "year", "varchar", "enum", "set", "json", "text"],
+)
 def test_text_types_are_printed_by_mysql(data_type):
     assert render_sql(col(data_type)) == "CAST(`v` AS CHAR)"
 

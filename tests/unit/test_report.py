@@ -4,8 +4,15 @@ from jobs.report import COMPLETED, COMPLETED_WITH_REJECTS, FAILED, PLANNED, NotM
 
 
 def result(**kwargs):
-    base = dict(source="d.t", target="d_t", key="HASH id [primary key]", status=COMPLETED, rows_read=10,
-                items_written=10, seconds=2.0)
+    base = {
+        "source": "d.t",
+        "target": "d_t",
+        "key": "HASH id [primary key]",
+        "status": COMPLETED,
+        "rows_read": 10,
+        "items_written": 10,
+        "seconds": 2.0,
+    }
     base.update(kwargs)
     return TableResult(**base)
 
@@ -23,20 +30,29 @@ def test_exit_codes():
 
 def test_text_and_json_carry_the_same_numbers():
     verified = {"match": True, "source_rows": 10, "dynamodb_items": 10}
-    report = Report([result(verification=verified), result(source="d.u", status=FAILED, error="boom", rows_read=0,
-                                                           items_written=0)])
+    report = Report(
+        [result(verification=verified), result(source="d.u", status=FAILED, error="boom", rows_read=0, items_written=0)]
+    )
     text = report.to_text()
     assert "d.t" in text and "yes (10)" in text and "failed d.u: boom" in text
     assert "total: 2 table(s), 10 rows read, 10 items written, 0 rejected; exit code 1" in text
     body = json.loads(report.to_json())
-    assert body["totals"] == {"rows_read": 10, "items_written": 10, "rejected": 0, "merged_rows": 0,
-                              "duplicate_rows": 0}
+    assert body["totals"] == {
+        "rows_read": 10,
+        "items_written": 10,
+        "rejected": 0,
+        "merged_rows": 0,
+        "duplicate_rows": 0,
+    }
     assert body["tables"][0]["items_per_second"] == 5.0 and body["exit_code"] == 1
 
 
 def test_objects_not_migrated_and_run_errors_are_shown():
-    report = Report([], not_migrated=[NotMigrated("d.v", "d", "v", "VIEW", "a view holds no rows")],
-                    error="nothing to migrate: database(s) d hold no tables")
+    report = Report(
+        [],
+        not_migrated=[NotMigrated("d.v", "d", "v", "VIEW", "a view holds no rows")],
+        error="nothing to migrate: database(s) d hold no tables",
+    )
     text = report.to_text()
     assert "not migrated d.v (VIEW): a view holds no rows" in text and "error: nothing to migrate" in text
     body = json.loads(report.to_json())
@@ -49,6 +65,11 @@ def test_a_table_records_what_its_finished_partitions_wrote():
     line = TableResult(source="d.t")
     totals = sum_stats([{"rows": 5, "written": 4, "rejected": 1}, {"rows": 3, "written": 3, "merged_rows": 1}])
     line.record_load(totals, 2, "rejects/d/t", 1.5)
-    assert (line.rows_read, line.items_written, line.rejected, line.merged_rows, line.partitions_finished) == \
-        (8, 7, 1, 1, 2)
+    assert (line.rows_read, line.items_written, line.rejected, line.merged_rows, line.partitions_finished) == (
+        8,
+        7,
+        1,
+        1,
+        2,
+    )
     assert line.rejects_path == "rejects/d/t" and line.seconds == 1.5

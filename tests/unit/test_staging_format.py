@@ -1,4 +1,5 @@
 """Golden lines: exactly what import mode stages for every value shape (ImportTable's DynamoDB JSON)."""
+
 import gzip
 import json
 
@@ -16,13 +17,20 @@ def staged(row, layout=LAYOUT):
     return import_line(to_wire(item))
 
 
-@pytest.mark.parametrize("row, line", [
-    (["1", "", None, "x", "a#b"],  # empty string kept, NULL absent, synthesised RANGE as written
-     '{"Item":{"id":{"S":"1"},"name":{"S":""},"note":{"S":"x"},"_sort_key":{"S":"a#b"}}}'),
-    (["2", "ő 中文 😀", "AAEC/w==", "tab\there \"quoted\" back\\slash\nnew line", "k\\#1#2"],
-     '{"Item":{"id":{"S":"2"},"name":{"S":"ő 中文 😀"},"blob":{"S":"AAEC/w=="},'
-     '"note":{"S":"tab\\there \\"quoted\\" back\\\\slash\\nnew line"},"_sort_key":{"S":"k\\\\#1#2"}}}'),
-])
+@pytest.mark.parametrize(
+    "row, line",
+    [
+        (
+            ["1", "", None, "x", "a#b"],  # empty string kept, NULL absent, synthesised RANGE as written
+            '{"Item":{"id":{"S":"1"},"name":{"S":""},"note":{"S":"x"},"_sort_key":{"S":"a#b"}}}',
+        ),
+        (
+            ["2", "ő 中文 😀", "AAEC/w==", 'tab\there "quoted" back\\slash\nnew line', "k\\#1#2"],
+            '{"Item":{"id":{"S":"2"},"name":{"S":"ő 中文 😀"},"blob":{"S":"AAEC/w=="},'
+            '"note":{"S":"tab\\there \\"quoted\\" back\\\\slash\\nnew line"},"_sort_key":{"S":"k\\\\#1#2"}}}',
+        ),
+    ],
+)
 def test_golden_lines(row, line):
     assert staged(row) == line
     assert json.loads(line)["Item"] == to_wire(build_item(row, LAYOUT)[0])
@@ -52,8 +60,7 @@ def test_staged_object_is_gzip_json_lines_counted_in_uncompressed_bytes(tmp_path
 
 def test_a_failed_partition_stages_nothing(tmp_path):
     path = str(tmp_path / "part-00000.json.gz")
-    with pytest.raises(RuntimeError):
-        with StagedObject(path) as staging:
-            staging.put(to_wire({"id": "1"}))
-            raise RuntimeError("read cut")
+    with pytest.raises(RuntimeError), StagedObject(path) as staging:
+        staging.put(to_wire({"id": "1"}))
+        raise RuntimeError("read cut")
     assert not (tmp_path / "part-00000.json.gz").exists()

@@ -37,9 +37,18 @@ def test_tables_that_print_alike_have_their_own_entries(tmp_path):
 
 
 def entry(status, table_id="id-1", target="db_t", finished=None):
-    return {"database": "db", "table": "t", "target": target, "table_id": table_id, "status": status,
-            "strategy": SPLIT.strategy, "split_columns": list(SPLIT.split_columns), "predicates": list(SPLIT.predicates),
-            "description": SPLIT.description, "finished": finished or {}}
+    return {
+        "database": "db",
+        "table": "t",
+        "target": target,
+        "table_id": table_id,
+        "status": status,
+        "strategy": SPLIT.strategy,
+        "split_columns": list(SPLIT.split_columns),
+        "predicates": list(SPLIT.predicates),
+        "description": SPLIT.description,
+        "finished": finished or {},
+    }
 
 
 def test_resume_trusts_an_entry_only_for_the_same_dynamodb_table():
@@ -54,17 +63,20 @@ def test_resume_never_turns_an_unverified_or_failed_check_into_done():
     assert resume_point(entry(DONE), "db_t", "id-1", verify=True, partitions_trusted=True).action == "verify"
     assert resume_point(entry(WRITTEN), "db_t", "id-1", verify=True, partitions_trusted=True).action == "verify"
     assert resume_point(entry(DONE), "db_t", "id-1", verify=False, partitions_trusted=True).action == "done"
-    again = resume_point(entry(CHECK_FAILED, finished={"0": {"partition": 0}}), "db_t", "id-1", verify=False,
-                         partitions_trusted=True)
+    again = resume_point(
+        entry(CHECK_FAILED, finished={"0": {"partition": 0}}), "db_t", "id-1", verify=False, partitions_trusted=True
+    )
     assert again.action == "load" and again.partitioning is None and not again.finished
 
 
 def test_resume_continues_a_failed_load_with_the_saved_split():
-    point = resume_point(entry(FAILED, finished={"1": {"partition": 1, "rows": 5}}), "db_t", "id-1",
-                         verify=True, partitions_trusted=True)
+    point = resume_point(
+        entry(FAILED, finished={"1": {"partition": 1, "rows": 5}}), "db_t", "id-1", verify=True, partitions_trusted=True
+    )
     assert point.action == "load" and point.partitioning == SPLIT and set(point.finished) == {1}
-    untrusted = resume_point(entry(FAILED, finished={"1": {"partition": 1}}), "db_t", "id-1", verify=True,
-                             partitions_trusted=False)
+    untrusted = resume_point(
+        entry(FAILED, finished={"1": {"partition": 1}}), "db_t", "id-1", verify=True, partitions_trusted=False
+    )
     assert untrusted.action == "load" and not untrusted.finished
 
 

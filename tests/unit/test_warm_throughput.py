@@ -1,4 +1,5 @@
 """Warm throughput against moto's DynamoDB (in process), with every call recorded."""
+
 import dataclasses
 from types import SimpleNamespace
 
@@ -37,7 +38,11 @@ def plan(name):
 
 @pytest.fixture
 def client(monkeypatch):
-    for name, value in (("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x"), ("AWS_DEFAULT_REGION", "us-east-1")):
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "x"),
+        ("AWS_SECRET_ACCESS_KEY", "x"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
         monkeypatch.setenv(name, value)
     with mock_aws():
         yield Recording(boto3.client("dynamodb", region_name="us-east-1"))
@@ -66,8 +71,15 @@ def test_create_table_carries_warm_throughput_when_asked(client):
     assert (rate.start, rate.ceiling) == (20000, 20000)  # pre-warmed: paced at the target from the start
 
 
-@pytest.mark.parametrize("settings", [{}, {"target_wcu": 3000}, {"target_wcu": 20000, "warm_throughput": "none"},
-                                      {"target_wcu": 20000, "billing_mode": "PROVISIONED"}])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"target_wcu": 3000},
+        {"target_wcu": 20000, "warm_throughput": "none"},
+        {"target_wcu": 20000, "billing_mode": "PROVISIONED"},
+    ],
+)
 def test_no_warm_throughput_unless_asked_above_the_default(client, settings):
     ensure(client, "plain", **settings)
     (call,) = [c for c in client.calls if c[0] == "CreateTable"]

@@ -1,11 +1,12 @@
 """BatchWriter against a stubbed client: the only place faults can be injected exactly."""
+
 import random
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from jobs.errors import WriteFailed
 from jobs.dynamodb.writer import BatchWriter, RateLimiter
+from jobs.errors import WriteFailed
 
 
 class FakeClock:
@@ -32,7 +33,7 @@ class StubClient:
         self.call_times = []
 
     def batch_write_item(self, RequestItems):
-        (name, requests), = RequestItems.items()
+        ((name, requests),) = RequestItems.items()
         assert len(requests) <= 25
         keys = [r["PutRequest"]["Item"]["id"]["S"] for r in requests]
         assert len(keys) == len(set(keys)), "duplicate keys in one batch"
@@ -40,26 +41,47 @@ class StubClient:
         self.call_times.append(self.clock() if self.clock else None)
         action = self.script.pop(0) if self.script else "ok"
         if action == "throttle":
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"},
-                               "ResponseMetadata": {"HTTPStatusCode": 400}}, "BatchWriteItem")
+            raise ClientError(
+                {
+                    "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"},
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                },
+                "BatchWriteItem",
+            )
         if action == "fatal":
-            raise ClientError({"Error": {"Code": "ValidationException", "Message": "bad item"},
-                               "ResponseMetadata": {"HTTPStatusCode": 400}}, "BatchWriteItem")
+            raise ClientError(
+                {
+                    "Error": {"Code": "ValidationException", "Message": "bad item"},
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                },
+                "BatchWriteItem",
+            )
         if action == "conn":
             raise EndpointConnectionError(endpoint_url="http://x")
         left = int(action.split(":")[1]) if action.startswith("unprocessed") else 0
-        done, rest = requests[: len(requests) - left], requests[len(requests) - left:]
+        done, rest = requests[: len(requests) - left], requests[len(requests) - left :]
         for request in done:
             item = request["PutRequest"]["Item"]
             self.table[item["id"]["S"]] = item
         # Like botocore: fresh dicts, not the caller's objects.
-        return {"UnprocessedItems": {name: [{"PutRequest": {"Item": dict(r["PutRequest"]["Item"])}} for r in rest]}
-                if rest else {}}
+        return {
+            "UnprocessedItems": {name: [{"PutRequest": {"Item": dict(r["PutRequest"]["Item"])}} for r in rest]}
+            if rest
+            else {}
+        }
 
 
 def make_writer(client, clock, limit=60.0, rate=1e9):
-    return BatchWriter(client, "t", ["id"], RateLimiter(rate, clock=clock, sleep=clock.sleep),
-                       max_retry_seconds=limit, clock=clock, sleep=clock.sleep, rng=random.Random(0))
+    return BatchWriter(
+        client,
+        "t",
+        ["id"],
+        RateLimiter(rate, clock=clock, sleep=clock.sleep),
+        max_retry_seconds=limit,
+        clock=clock,
+        sleep=clock.sleep,
+        rng=random.Random(0),
+    )
 
 
 def item(i, v="x"):
@@ -148,7 +170,7 @@ def test_backoff_delays_grow_exponentially_with_full_jitter():
     client, clock = StubClient(["throttle"] * 8), FakeClock()
     writer = make_writer(client, clock)
     write(writer, [item(1)])
-    caps = [min(5.0, 0.05 * 2 ** a) for a in range(8)]
+    caps = [min(5.0, 0.05 * 2**a) for a in range(8)]
     assert all(0 <= s <= cap for s, cap in zip(clock.slept, caps))
     assert max(clock.slept[4:]) > max(clock.slept[:2])
 
@@ -219,7 +241,7 @@ class DeletingStub(StubClient):
     """Also takes DeleteRequests; the first call leaves its last request unprocessed."""
 
     def batch_write_item(self, RequestItems):
-        (name, requests), = RequestItems.items()
+        ((name, requests),) = RequestItems.items()
         self.calls.append([next(iter(r)) for r in requests])
         first = len(self.calls) == 1
         done, rest = (requests[:-1], requests[-1:]) if first else (requests, [])
@@ -294,7 +316,7 @@ class RandomlyUnprocessed(StubClient):
         self.share = share
 
     def batch_write_item(self, RequestItems):
-        (name, requests), = RequestItems.items()
+        ((name, requests),) = RequestItems.items()
         self.calls.append(len(requests))
         rest = [r for r in requests if self.rng.random() < self.share]
         for request in requests:
@@ -309,8 +331,15 @@ def test_the_tail_of_retries_is_paced_by_the_budget_not_by_growing_backoff(seed)
     retries included, takes about what its units take at 500 WCU/s (counted on a fake clock)."""
     clock = FakeClock()
     client = RandomlyUnprocessed(0.3, seed, clock)
-    writer = BatchWriter(client, "t", ["id"], RateLimiter(500, clock=clock, sleep=clock.sleep),
-                         clock=clock, sleep=clock.sleep, rng=random.Random(seed))
+    writer = BatchWriter(
+        client,
+        "t",
+        ["id"],
+        RateLimiter(500, clock=clock, sleep=clock.sleep),
+        clock=clock,
+        sleep=clock.sleep,
+        rng=random.Random(seed),
+    )
     with writer:
         for i in range(2000):
             writer.put(item(i), 2500, 3)

@@ -1,0 +1,182 @@
+"""Applies one migrated table's row changes: put what the source has now, delete what it has not.
+
+The binlog carries typed values, not MySQL's text, so no value from it is written as it is.
+Changed keys go into a temporary table made from the source table's own columns (the server
+converts and pads them exactly as it stores them); the item keys are rendered from there with
+the load's own SQL expressions, and the current rows for those keys are read back through the
+load's rendering query. Rows found are put, keys gone are deleted. Applying a range therefore
+leaves each touched item equal to the source's current row: replaying a range, or a rerun
+after a kill, converges on the same tables.
+"""
+
+import json
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from botocore.client import BaseClient
+from pymysql.connections import Connection
+
+from jobs.config import Config
+from jobs.dynamodb.tables import table_write_rate
+from jobs.dynamodb.writer import BatchWriter, RateLimiter
+from jobs.table_job import TableJob
+from mapping.binlog import RowImage
+from mapping.identifiers import quote_identifier, quote_table
+from mapping.items import build_item, key_of, reject_record, to_wire, write_units
+from mapping.keys import encode_composite, row_digest, row_id
+
+INSERT_CHUNK = 500  # rows per INSERT into a temporary table
+
+
+class TableApplier:
+    """Applies one migrated table's row changes: put what the source has now, delete what it has not."""
+
+    def __init__(self, conn: Connection, client: BaseClient, job: TableJob, config: Config, slot: int):
+        self.conn, self.client, self.job, self.config = conn, client, job, config
+        self.plan = job.plan
+        self.layout = self.plan.layout(config.dynamodb.null_as)
+        self.source = quote_table(self.plan.source.database, self.plan.source.name)
+        self.keyed = not self.plan.key.synthesized_hash
+        self.columns = list(self.plan.key.source_columns) if self.keyed else [c.name for c in self.plan.columns]
+        self.temp = quote_table(self.plan.source.database, f"m2d_catchup_{slot}")
+        self.kinds = {c.name: c.data_type.lower() for c in self.plan.source.columns}
+        assert job.description is not None, f"{job.name}: described before catching up"
+        rate = table_write_rate(job.description, config.dynamodb, job.hash_values)
+        self.limiter = RateLimiter(rate.start, ceiling=rate.ceiling, probe_seconds=config.dynamodb.climb_probe_seconds)
+        self.changes = self.puts = self.deletes = self.rejected = 0
+        self._created = False
+
+    # ---- SQL: identifiers inside, values as escaped literals; nothing is %-formatted ----
+
+    def _execute(self, sql: str) -> Sequence[Tuple[Any, ...]]:
+        with self.conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+
+    def _literal(self, column: str, value: Any) -> str:
+        kind = self.kinds.get(column, "")
+        if isinstance(value, (set, frozenset)):
+            value = ",".join(sorted(value))
+        elif isinstance(value, (dict, list)):
+            value = json.dumps(value, ensure_ascii=False)
+        elif kind == "bit" and isinstance(value, str):
+            value = int(value, 2)
+        elif isinstance(value, bool):
+            value = int(value)
+        return self.conn.escape(value)
+
+    def _load_images(self, images: Sequence[RowImage]) -> None:
+        quoted = ", ".join(quote_identifier(c) for c in self.columns)
+        if not self._created:
+            self._execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.temp} AS SELECT {quoted} FROM {self.source} LIMIT 0"
+            )
+            self._created = True
+        self._execute(f"TRUNCATE TABLE {self.temp}")
+        for start in range(0, len(images), INSERT_CHUNK):
+            rows = ", ".join(
+                "(" + ", ".join(self._literal(c, image.get(c)) for c in self.columns) + ")"
+                for image in images[start : start + INSERT_CHUNK]
+            )
+            self._execute(f"INSERT INTO {self.temp} ({quoted}) VALUES {rows}")
+
+    def _render(self, columns: Sequence[str]) -> str:
+        position = {c.name: i for i, c in enumerate(self.plan.columns)}
+        return ", ".join(self.plan.render_sql[position[c]] for c in columns)
+
+    def _values(self, rendered: Sequence[Any]) -> List[Any]:
+        """A rendered source row in the layout's order: columns, then the synthesised RANGE."""
+        values = list(rendered)
+        key = self.plan.key
+        if key.synthesized_range:
+            position = {c.name: i for i, c in enumerate(self.plan.columns)}
+            values.append(encode_composite(rendered[position[c]] for c in key.range_columns))
+        return values
+
+    # ---- applying ----
+
+    def apply(
+        self,
+        images: Sequence[RowImage],
+        writer_factory: Callable[["TableApplier"], BatchWriter],
+        rejects: List[Dict[str, Any]],
+    ) -> None:
+        if not images:
+            return
+        self._load_images(images)
+        writer = writer_factory(self)
+        with writer:
+            if self.keyed:
+                self._apply_keyed(writer, rejects)
+            else:
+                self._apply_keyless(writer, rejects)
+        self.puts += writer.written
+        self.deletes += writer.deleted
+
+    def _apply_keyed(self, writer: BatchWriter, rejects: List[Dict[str, Any]]) -> None:
+        key = self.plan.key
+        rendered_keys = self._execute(f"SELECT DISTINCT {self._render(self.columns)} FROM {self.temp}")
+        quoted = ", ".join(quote_identifier(c) for c in self.columns)
+        rows = self._execute(
+            f"SELECT {', '.join(self.plan.render_sql)} FROM {self.source} "
+            f"WHERE ({quoted}) IN (SELECT {quoted} FROM {self.temp})"
+        )
+        present = set()
+        for row in rows:
+            item, size, reason = build_item(self._values(row), self.layout)
+            present.add(key_of(item, self.layout))
+            if reason is not None:
+                rejects.append(self._reject(item, reason, size))
+                self.rejected += 1
+                self._delete(writer, key_of(item, self.layout))  # the old item no longer stands for the row
+                continue
+            writer.put(to_wire(item), size, write_units(size))
+        for values in rendered_keys:
+            hash_value = values[0]
+            range_value: Optional[str]
+            if key.synthesized_range:
+                range_value = encode_composite(values[1:])
+            else:
+                range_value = values[1] if key.range_attribute else None
+            item_key = (hash_value, range_value) if key.range_attribute else (hash_value,)
+            if item_key not in present:
+                self._delete(writer, item_key)
+
+    def _reject(self, item: Dict[str, Any], reason: str, size: int) -> Dict[str, Any]:
+        return reject_record(self.plan.source.database, self.plan.source.name, item, self.layout, reason, size)
+
+    def _delete(self, writer: BatchWriter, item_key: Tuple[Any, ...]) -> None:
+        if any(v is None or v == "" for v in item_key):
+            return  # no item can have such a key
+        writer.delete({a: {"S": v} for a, v in zip(self.layout.item_key, item_key)})
+
+    def _apply_keyless(self, writer: BatchWriter, rejects: List[Dict[str, Any]]) -> None:
+        """Identical rows are numbered <digest>, <digest>#2, ...: put as many as the source has now,
+        delete the rest."""
+        same = " AND ".join(f"s.{quote_identifier(c)} <=> d.{quote_identifier(c)}" for c in self.columns)
+        rendered = ", ".join(self.plan.render_sql)  # on the derived table d: the images as stored
+        rows = self._execute(
+            f"SELECT {rendered}, (SELECT COUNT(*) FROM {self.source} AS s WHERE {same}) "
+            f"FROM (SELECT DISTINCT * FROM {self.temp}) AS d"
+        )
+        for row in rows:
+            values, count = list(row[:-1]), int(row[-1])
+            digest = row_digest(values)
+            for ordinal in range(1, count + 1):
+                item, size, reason = build_item(values + [row_id(digest, ordinal)], self.layout)
+                if reason is not None:
+                    rejects.append(self._reject(item, reason, size))
+                    self.rejected += 1
+                    continue
+                writer.put(to_wire(item), size, write_units(size))
+            ordinal = count + 1
+            while True:  # items of rows no longer there: as many as DynamoDB still holds
+                item_key = {self.layout.hash_attribute: {"S": row_id(digest, ordinal)}}
+                if "Item" not in self.client.get_item(
+                    TableName=self.plan.target,
+                    Key=item_key,
+                    ProjectionExpression="#k",
+                    ExpressionAttributeNames={"#k": self.layout.hash_attribute},
+                ):
+                    break
+                writer.delete(item_key)
+                ordinal += 1

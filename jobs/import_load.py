@@ -1,0 +1,143 @@
+"""One table in import mode: stage its items as DynamoDB JSON on S3 from the executors
+(rejects decided as in write mode), then ImportTable, which creates the table, and wait for
+it. Staging is redone whole if the import did not finish; an earlier run's import is taken up."""
+
+import logging
+import time
+import uuid
+from typing import Any, Dict, Optional, Tuple
+
+from botocore.client import BaseClient
+from pyspark.sql import SparkSession
+
+from jobs import state as states
+from jobs.config import Config
+from jobs.dynamodb import importer
+from jobs.dynamodb import tables as dynamo
+from jobs.dynamodb.write_task import clear_rejects, clear_staged, sum_stats
+from jobs.errors import TargetError, one_line
+from jobs.frames import ItemFrames
+from jobs.planner import TablePlan
+from jobs.progress import Progress
+from jobs.report import FAILED, now_precise
+from jobs.spec import Endpoint, LoadSpec
+from jobs.state import State
+from jobs.table_job import TableJob
+from jobs.table_steps import finish_load, run_write_tasks
+from jobs.tracking import PartitionLog
+
+log = logging.getLogger("mysql2dynamodb")
+
+
+def _raise_error(plan: TablePlan, error: Exception) -> None:
+    raise error
+
+
+class ImportLoad:
+    """Stages and imports tables; one instance per run, shared by the table threads."""
+
+    def __init__(
+        self, spark: SparkSession, config: Config, frames: ItemFrames, state: State, dynamo_client: BaseClient
+    ):
+        self.spark = spark
+        self.config = config
+        self.frames = frames
+        self.state = state
+        self.dynamo_client = dynamo_client  # the driver's: imports and the tables they create
+        self.endpoint = Endpoint(config.dynamodb.endpoint_url, config.dynamodb.region)
+
+    def load(self, job: TableJob, progress: Progress) -> None:
+        plan, result = job.plan, job.result
+        started = time.monotonic()
+        result.started_at = now_precise()
+        rejects_path = job.folder(self.config.output.rejects)
+        assert self.config.output.staging, "import mode is configured with a staging location"
+        staging_path = job.folder(self.config.output.staging)
+        try:
+            if job.adopted_import:
+                staged = int((self.state.entry(job.identity) or {}).get("staged_items", 0))
+                result.items_staged = staged
+                self._import(job, staging_path, staged, arn=job.adopted_import)
+            else:
+                clear_rejects(rejects_path)
+                clear_staged(staging_path)
+                assert job.partitioning is not None
+                self.state.start_table(job.identity, plan.target, "", job.partitioning, {})
+                totals, partitions = self._stage(job, rejects_path, staging_path, progress)
+                result.record_load(totals, partitions, rejects_path, time.monotonic() - started)
+                result.items_staged, result.items_written = totals["written"], 0
+                if result.merged_rows:
+                    finish_load(job, self.state, self.config)  # fails the table before anything is imported
+                    return
+                self._import(job, staging_path, totals["written"])
+        except Exception as e:  # noqa: BLE001 - one table's failure must not stop the others
+            job.fail(FAILED, one_line(e))
+            self.state.set_status(job.identity, states.FAILED)
+            log.error("%s failed: %s", plan.name, result.error)
+            return
+        finally:
+            progress.done(plan.name)
+            result.finished_at = now_precise()
+            result.seconds = time.monotonic() - started
+        finish_load(job, self.state, self.config)
+
+    def _stage(
+        self, job: TableJob, rejects_path: str, staging_path: str, progress: Progress
+    ) -> Tuple[Dict[str, Any], int]:
+        plan = job.plan
+        sc = self.spark.sparkContext
+        sc.setJobGroup(plan.target, f"stage {plan.name}")
+        sc.setLocalProperty("spark.scheduler.pool", plan.target)
+        frame = self.frames.staging(job)
+        spec = LoadSpec(
+            plan.source.database,
+            plan.source.name,
+            plan.target,
+            self.endpoint,
+            plan.layout(self.config.dynamodb.null_as),
+            1.0,
+            self.config.dynamodb.max_retry_seconds,
+            rejects_path,
+            count_merged=bool(plan.key_collision),
+            staging_path=staging_path,
+        )
+        partition_log = PartitionLog(sc)
+        progress.track(plan.name, plan.source.estimated_rows, partition_log, frame.rdd.getNumPartitions())
+        run_write_tasks(frame, spec, partition_log)
+        finished = partition_log.finished()
+        log.info("%s: staged %d objects under %s", plan.name, len(finished), staging_path)
+        return sum_stats(finished.values()), len(finished)
+
+    def _import(self, job: TableJob, staging_path: str, staged: int, arn: Optional[str] = None) -> None:
+        """ImportTable over the staged objects (or take up an earlier run's), wait, check, bind the state."""
+        plan, result, client = job.plan, job.result, self.dynamo_client
+        if staged == 0 and arn is None:  # nothing to import: an empty table is created directly
+            created = dynamo.ensure_tables(client, [plan], self.config.dynamodb, _raise_error)
+            job.description = created[plan.target]["table"]
+            result.table_action, result.table_id = "created (empty)", job.table_id
+            self.state.bind_table(job.identity, job.table_id)
+            return
+        if arn is None:
+            arn = importer.start_import(client, plan, self.config.dynamodb, staging_path, token=uuid.uuid4().hex)
+            self.state.record_import(job.identity, arn, staged)
+            log.info("%s: import %s started over %d staged item(s)", plan.name, arn, staged)
+
+        def waiting(description: Dict[str, Any]) -> None:
+            log.info(
+                "%s: import %s: %s, %s item(s) processed",
+                plan.name,
+                arn,
+                description.get("ImportStatus"),
+                description.get("ProcessedItemCount", 0),
+            )
+
+        description = importer.wait_import(client, arn, self.config.dynamodb.import_wait_seconds, waiting)
+        result.imported = importer.import_summary(description)
+        failure = importer.import_failure(description, staged)
+        if failure:
+            raise TargetError(failure)
+        result.items_written = int(description.get("ImportedItemCount") or 0)
+        job.description = dynamo.wait_active(client, plan.target, self.config.dynamodb)
+        result.table_action, result.table_id = "imported", job.table_id
+        self.state.bind_table(job.identity, job.table_id)
+        log.info("%s: import %s completed: %d item(s)", plan.name, arn, result.items_written)

@@ -1,0 +1,200 @@
+"""One table's steps in write mode: write its partitions from the executors, record what Spark
+counted as finished, decide its status, verify it. The state moves `loading` -> `written` ->
+`done` only as each promise holds."""
+
+import logging
+import time
+from typing import List, Optional, Tuple
+
+from pyspark.sql import DataFrame, SparkSession
+
+from jobs import state as states
+from jobs.config import Config
+from jobs.dynamodb import tables as dynamo
+from jobs.dynamodb import verify
+from jobs.dynamodb.write_task import clear_rejects, sum_stats, write_partition
+from jobs.errors import one_line
+from jobs.frames import ItemFrames, task_slots
+from jobs.progress import Progress
+from jobs.report import COMPLETED, COMPLETED_WITH_REJECTS, FAILED, VERIFIED, VERIFY_FAILED, now_precise
+from jobs.spec import Endpoint, LoadSpec, VerifySpec
+from jobs.state import State, remaining
+from jobs.table_job import TableJob
+from jobs.tracking import Checkpointer, PartitionLog
+from mapping import budget
+
+log = logging.getLogger("mysql2dynamodb")
+
+
+def run_write_tasks(frame: DataFrame, spec: LoadSpec, partition_log: PartitionLog) -> None:
+    """write_partition over every partition of frame (items, or staged objects with
+    spec.staging_path); each finished partition's stats reach the driver through the log's
+    accumulator. A module function, so the task Spark ships captures only spec and accumulator."""
+    accumulator = partition_log.accumulator
+
+    def task(rows):
+        for stats in write_partition(rows, spec):
+            accumulator.add([stats])
+            yield stats["rows"]
+
+    frame.rdd.mapPartitions(task).count()
+
+
+def finish_load(job: TableJob, state: State, config: Config) -> None:
+    """A loaded table's status: failed when rows merged into other rows' items, else completed
+    (with rejects or not), verification owed when it is on."""
+    plan, result = job.plan, job.result
+    job.verification_owed = config.run.verify  # with merged rows too: it names the shared keys
+    if result.merged_rows:
+        job.fail(FAILED, f"{result.merged_rows} row(s) merged into other rows' items: {plan.key_collision}")
+        state.set_status(job.identity, states.CHECK_FAILED)
+        log.error("%s: %s", plan.name, result.error)
+        return
+    result.status = COMPLETED_WITH_REJECTS if result.rejected else COMPLETED
+    state.set_status(job.identity, states.WRITTEN if job.verification_owed else states.DONE)
+    log.info(
+        "%s: %s, %d rows read, %d items written, %d rejected in %.1fs",
+        plan.name,
+        result.status,
+        result.rows_read,
+        result.items_written,
+        result.rejected,
+        result.seconds,
+    )
+
+
+class TableSteps:
+    """Writes and verifies tables with Spark; one instance per run, shared by the table threads."""
+
+    def __init__(self, spark: SparkSession, config: Config, frames: ItemFrames, state: Optional[State]):
+        self.spark = spark
+        self.config = config
+        self.frames = frames
+        self.state = state  # None: --verify-only, which records nothing
+        self.endpoint = Endpoint(config.dynamodb.endpoint_url, config.dynamodb.region)
+
+    def load(self, job: TableJob, progress: Progress, checkpointer: Checkpointer) -> None:
+        assert self.state is not None, "a load records its progress"
+        plan, result = job.plan, job.result
+        started = time.monotonic()
+        result.started_at = now_precise()
+        sc = self.spark.sparkContext
+        sc.setJobGroup(plan.target, f"migrate {plan.name}")
+        sc.setLocalProperty("spark.scheduler.pool", plan.target)
+        if job.resume.partitioning is not None:
+            job.partitioning = job.resume.partitioning  # the same split as the interrupted run
+            result.partitions = job.partitioning.description
+        assert job.partitioning is not None, f"{job.name}: the read split is planned before the load"
+        todo = remaining(job.partitioning, job.resume.finished)
+        rejects_path = job.folder(self.config.output.rejects)
+        partition_log = PartitionLog(sc)
+        try:
+            if not job.resume.finished:
+                clear_rejects(rejects_path)
+            self.state.start_table(job.identity, plan.target, job.table_id, job.partitioning, job.resume.finished)
+            if todo:
+                self._write(job, todo, rejects_path, partition_log, progress, checkpointer)
+        except Exception as e:  # noqa: BLE001 - one table's failure must not stop the others
+            self._record(job, checkpointer, partition_log, rejects_path, started)
+            job.fail(FAILED, one_line(e))
+            self.state.set_status(job.identity, states.FAILED)
+            log.error(
+                "%s failed after %d partition(s), %d items written: %s",
+                plan.name,
+                result.partitions_finished,
+                result.items_written,
+                result.error,
+            )
+            return
+        finally:
+            progress.done(plan.name)
+            result.finished_at = now_precise()
+        self._record(job, checkpointer, partition_log, rejects_path, started)
+        finish_load(job, self.state, self.config)
+
+    def _write(
+        self,
+        job: TableJob,
+        todo: List[int],
+        rejects_path: str,
+        partition_log: PartitionLog,
+        progress: Progress,
+        checkpointer: Checkpointer,
+    ) -> None:
+        plan = job.plan
+        frame = self.frames.items(job, todo)
+        partitions = frame.rdd.getNumPartitions()
+        start, ceiling = self.rates_per_task(job, partitions)
+        spec = LoadSpec(
+            plan.source.database,
+            plan.source.name,
+            plan.target,
+            self.endpoint,
+            plan.layout(self.config.dynamodb.null_as),
+            start,
+            self.config.dynamodb.max_retry_seconds,
+            rejects_path,
+            partition_ids=tuple(todo) if job.partitions_trusted else (),
+            count_merged=bool(plan.key_collision),
+            ceiling_per_task=ceiling,
+            probe_seconds=self.config.dynamodb.climb_probe_seconds,
+        )
+        checkpointer.track(job.identity, partition_log)
+        progress.track(plan.name, plan.source.estimated_rows, partition_log, partitions)
+        run_write_tasks(frame, spec, partition_log)
+
+    def _record(
+        self, job: TableJob, checkpointer: Checkpointer, partition_log: PartitionLog, rejects_path: str, started: float
+    ) -> None:
+        """The report's counts: the partitions Spark counted as finished in this run, and only those."""
+        checkpointer.flush(job.identity)
+        finished = partition_log.finished()
+        job.result.record_load(sum_stats(finished.values()), len(finished), rejects_path, time.monotonic() - started)
+
+    def rates_per_task(self, job: TableJob, partitions: int) -> Tuple[float, float]:
+        """Each task's starting rate and ceiling: the table's, split over the tasks writing at once."""
+        assert job.description is not None, f"{job.name}: the DynamoDB table is described before writing"
+        rate = dynamo.table_write_rate(job.description, self.config.dynamodb, job.hash_values)
+        job.result.write_rate = rate.to_dict()
+        slots = task_slots(self.config, self.spark)
+        return (
+            budget.task_write_rate(rate.start, partitions, slots),
+            budget.task_write_rate(rate.ceiling, partitions, slots),
+        )
+
+    def verify(self, job: TableJob) -> None:
+        plan, result = job.plan, job.result
+        sc = self.spark.sparkContext
+        sc.setJobGroup(plan.target, f"verify {plan.name}")
+        try:
+            frame = self.frames.items(job)
+            spec = VerifySpec(plan.target, self.endpoint, plan.layout(self.config.dynamodb.null_as))
+            outcome = verify.verify_table(self.spark, frame, spec, segments=max(1, sc.defaultParallelism))
+        except Exception as e:  # noqa: BLE001 - the state keeps "written": a resume verifies again
+            job.fail(VERIFY_FAILED, one_line(e))
+            log.error("%s: verification failed to run: %s", plan.name, result.error)
+            return
+        result.verification = outcome
+        if outcome["match"]:
+            if self.state is None:
+                result.status = VERIFIED
+            else:
+                self.state.set_status(job.identity, states.DONE)
+            log.info(
+                "%s: verified, %d rows = %d items, checksum %s",
+                plan.name,
+                outcome["source_rows"],
+                outcome["dynamodb_items"],
+                outcome["source_checksum"],
+            )
+            return
+        merged = f", {outcome['merged_rows']} row(s) share another row's key" if outcome.get("merged_rows") else ""
+        job.fail(
+            VERIFY_FAILED,
+            f"verification failed: {outcome['source_rows']} source rows vs "
+            f"{outcome['dynamodb_items']} DynamoDB items{merged}, checksums "
+            f"{outcome['source_checksum']} vs {outcome['dynamodb_checksum']}",
+        )
+        if self.state is not None:
+            self.state.set_status(job.identity, states.CHECK_FAILED)
+        log.error("%s: %s", plan.name, result.error)

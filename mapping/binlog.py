@@ -1,0 +1,294 @@
+"""The binlog as the catch-up sees it: positions, one class per event kind, and the batcher.
+
+Pure: the MySQL side (`jobs.mysql.binlog`) turns the replication library's events into
+these, and the catch-up applies what the batcher hands it. The batcher decides where
+transactions end, which changes are gathered for which table, when a batch is due, and
+the position a batch makes safe to save: never one inside a transaction.
+"""
+
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
+
+TableName = Tuple[str, str]  # (database, table)
+RowImage = Mapping[str, object]
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    file: str
+    pos: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.pos}"
+
+    def as_dict(self) -> Dict[str, object]:
+        return {"binlog_file": self.file, "binlog_position": self.pos}
+
+
+@dataclass(frozen=True)
+class RowsChanged:
+    """A row event: each change's images (an update's before and after image, in that order)."""
+
+    position: Position
+    table: TableName
+    images: Tuple[RowImage, ...]
+    changes: int
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class TransactionCommitted:
+    """An XID event: a transactional engine's commit."""
+
+    position: Position
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A query event: BEGIN, COMMIT, SAVEPOINT, XA ..., DDL, or a statement-logged change."""
+
+    position: Position
+    query: str
+    schema: str
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class Rotated:
+    """The server moved on to the next binlog file (between transactions)."""
+
+    position: Position
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """The server has nothing newer: the stream is at its live edge."""
+
+    position: Position
+
+
+Event = Union[RowsChanged, TransactionCommitted, Statement, Rotated, Heartbeat]
+
+
+def _text(query: str) -> str:
+    """The statement without leading comments or a trailing semicolon."""
+    text = query.strip()
+    while text.startswith("/*"):
+        end = text.find("*/")
+        text = text[end + 2 :].lstrip() if end >= 0 else ""
+    return text.rstrip("; \t\r\n")
+
+
+def _words(query: str) -> List[str]:
+    """The statement's leading words, upper case."""
+    return _text(query).upper().split()[:4]
+
+
+def ends_transaction(query: str) -> bool:
+    """COMMIT (a non-transactional engine's commit is logged as this query) and ROLLBACK (what
+    was logged is what happened). Not SAVEPOINT, RELEASE SAVEPOINT or ROLLBACK TO; XA is apart."""
+    words = _words(query)
+    return bool(words) and (words[0] == "COMMIT" or (words[0] == "ROLLBACK" and "TO" not in words[1:]))
+
+
+def opens_transaction(query: str) -> bool:
+    words = _words(query)
+    return bool(words) and (words[0] == "BEGIN" or words[:2] == ["START", "TRANSACTION"])
+
+
+def marks_savepoint(query: str) -> bool:
+    """Statements that only mark a point inside the open transaction."""
+    words = _words(query)
+    return bool(words) and (words[0] in ("SAVEPOINT", "RELEASE") or (words[0] == "ROLLBACK" and "TO" in words[1:]))
+
+
+def xa_statement(query: str) -> Optional[Tuple[str, str]]:
+    """(verb, xid) of an XA statement: START/BEGIN, END, PREPARE, COMMIT, ROLLBACK, RECOVER."""
+    words = _words(query)
+    if len(words) < 2 or words[0] != "XA":
+        return None
+    rest = _text(query).split(None, 2)
+    xid = rest[2] if len(rest) > 2 else ""
+    for suffix in (" ONE PHASE", " SUSPEND", " FOR MIGRATE", " JOIN", " RESUME"):
+        if xid.upper().endswith(suffix):
+            xid = xid[: -len(suffix)].rstrip()
+    return words[1], xid
+
+
+@dataclass
+class Batch:
+    """Row images gathered per table, and the position saved once they are applied."""
+
+    images: Dict[TableName, List[RowImage]] = field(default_factory=dict)
+    changes: Dict[TableName, int] = field(default_factory=dict)
+    through: Optional[Position] = None
+    last_commit_timestamp: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return sum(self.changes.values())
+
+    def add(self, event: RowsChanged) -> None:
+        self.images.setdefault(event.table, []).extend(event.images)
+        self.changes[event.table] = self.changes.get(event.table, 0) + event.changes
+
+    def absorb(self, other: "Batch") -> None:
+        for table, images in other.images.items():
+            self.images.setdefault(table, []).extend(images)
+            self.changes[table] = self.changes.get(table, 0) + other.changes.get(table, 0)
+
+
+@dataclass(frozen=True)
+class ApplyBatch:
+    batch: Batch
+
+
+@dataclass(frozen=True)
+class StopAtStatement:
+    """A statement the catch-up cannot apply changed a migrated table: apply what came before
+    (batch, through the last transaction end before it) and stop there."""
+
+    batch: Batch
+    table: TableName
+    statement: Statement
+
+
+Action = Union[ApplyBatch, StopAtStatement]
+StatementTable = Callable[[str, str], Optional[TableName]]
+
+
+class Batcher:
+    """Gathers the row changes of the selected tables per committed transaction and says when a
+    batch is due: batch_rows changes gathered, or max_delay_seconds since the oldest commit
+    gathered (the clock is passed in).
+
+    A batch's position is a transaction's end, and never past an XA transaction that is
+    prepared but not yet committed (its rows are logged at XA PREPARE, its commit later as
+    `XA COMMIT`): a catch-up restarted there reads that transaction again.
+    """
+
+    def __init__(
+        self,
+        tables: Mapping[TableName, object],
+        batch_rows: int,
+        max_delay_seconds: float,
+        statement_table: StatementTable,
+    ):
+        self.tables = tables
+        self.batch_rows = batch_rows
+        self.max_delay_seconds = max_delay_seconds
+        self.statement_table = statement_table
+        self.committed = Batch()
+        self.open = Batch()
+        self.in_transaction = False
+        self.boundary: Optional[Position] = None
+        self.open_since: Optional[Position] = None  # the boundary before the open transaction
+        self.prepared: Dict[str, Tuple[Optional[Position], Batch]] = {}
+        self.oldest_commit_at: Optional[float] = None
+        self.rows_read = 0
+
+    def start(self, position: Optional[Position]) -> None:
+        self.boundary = position
+
+    def feed(self, event: Event, now: float) -> Optional[Action]:
+        if isinstance(event, RowsChanged):
+            if event.table in self.tables:
+                self.open.add(event)
+                self.rows_read += event.changes
+            return None
+        if isinstance(event, TransactionCommitted):
+            return self._commit(event.position, event.timestamp, now)
+        if isinstance(event, Statement):
+            return self._statement(event, now)
+        if isinstance(event, Rotated):
+            if not self.in_transaction and not self.open.changes:
+                self.boundary = event.position
+            return None
+        return self.due(now)
+
+    def _statement(self, event: Statement, now: float) -> Optional[Action]:
+        xa = xa_statement(event.query)
+        if xa is not None:
+            return self._xa(xa[0], xa[1], event, now)
+        if opens_transaction(event.query):
+            self._open()
+            return None
+        if ends_transaction(event.query):
+            return self._commit(event.position, event.timestamp, now)
+        if marks_savepoint(event.query):
+            return None
+        table = self.statement_table(event.query, event.schema)
+        if table is not None and table in self.tables:
+            return StopAtStatement(self.take(), table, event)
+        if not self.in_transaction:  # a statement outside a transaction commits on its own
+            return self._commit(event.position, event.timestamp, now)
+        return None
+
+    def _open(self) -> None:
+        self.in_transaction = True
+        self.open_since = self.boundary
+
+    def _xa(self, verb: str, xid: str, event: Statement, now: float) -> Optional[Action]:
+        if verb in ("START", "BEGIN"):
+            self._open()
+        elif verb == "PREPARE":  # logged, not committed: kept until its XA COMMIT or XA ROLLBACK
+            self.prepared[xid] = (self.open_since, self.open)
+            self.open = Batch()
+            self.in_transaction = False
+            self.boundary = event.position
+        elif verb == "COMMIT":
+            _, batch = self.prepared.pop(xid, (None, Batch()))
+            self.open.absorb(batch)  # a one-phase commit's rows are in the open batch already
+            return self._commit(event.position, event.timestamp, now)
+        elif verb == "ROLLBACK":
+            self.prepared.pop(xid, None)
+            self.open = Batch()
+            self.in_transaction = False
+            self.boundary = event.position
+        return None
+
+    def _commit(self, position: Position, timestamp: float, now: float) -> Optional[Action]:
+        self.in_transaction = False
+        self.committed.absorb(self.open)
+        self.open = Batch()
+        self.boundary = position
+        self.committed.last_commit_timestamp = timestamp
+        if self.committed.rows and self.oldest_commit_at is None:
+            self.oldest_commit_at = now
+        return self.due(now)
+
+    def due(self, now: float) -> Optional[Action]:
+        """A batch, when enough changes or enough time has gathered (also asked while idle)."""
+        if not self.committed.rows:
+            return None
+        waited = now - (self.oldest_commit_at if self.oldest_commit_at is not None else now)
+        if self.committed.rows >= self.batch_rows or waited >= self.max_delay_seconds:
+            return ApplyBatch(self.take())
+        return None
+
+    def safe_position(self) -> Optional[Position]:
+        """The last transaction end, or where the oldest prepared XA transaction began."""
+        starts = [since for since, _ in self.prepared.values()]
+        if not starts:
+            return self.boundary
+        known = [since for since in starts if since is not None]
+        if len(known) < len(starts) or self.boundary is None:
+            return None  # a prepared transaction began before any position this run knows
+        return min([self.boundary, *known])
+
+    def take(self) -> Batch:
+        """Everything committed so far, through the safe position."""
+        batch = self.committed
+        batch.through = self.safe_position()
+        self.committed = Batch()
+        self.oldest_commit_at = None
+        return batch
+
+    def rest(self) -> Batch:
+        """At the end of the stream: the committed changes, and those of a transaction still open
+        (applying them re-reads the source, which is harmless); the position stays at the last end."""
+        batch = self.take()
+        batch.absorb(self.open)
+        self.open = Batch()
+        return batch
