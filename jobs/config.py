@@ -192,9 +192,12 @@ class Config:
         if (
             self.run.catch_up
             and sum(1 for v in (self.catch_up.from_report, self.catch_up.from_position, self.catch_up.from_gtid) if v)
-            != 1
+            > 1
         ):
-            raise ConfigError("--catch-up needs exactly one start: --from-report, --from-position or --from-gtid")
+            raise ConfigError(
+                "--catch-up takes at most one start: --from-report, --from-position or --from-gtid "
+                "(none: each table from the position recorded in the state)"
+            )
         if self.catch_up.from_position and not _POSITION.fullmatch(self.catch_up.from_position):
             raise ConfigError(f"setting catch_up.from_position is {self.catch_up.from_position!r}; expected FILE:POS")
         if self.dynamodb.load_mode != WRITE and not (self.output.staging or "").startswith("s3://"):

@@ -37,13 +37,20 @@ class ImportLoad:
     """Stages and imports tables; one instance per run, shared by the table threads."""
 
     def __init__(
-        self, spark: SparkSession, config: Config, frames: ItemFrames, state: State, dynamo_client: BaseClient
+        self,
+        spark: SparkSession,
+        config: Config,
+        frames: ItemFrames,
+        state: State,
+        dynamo_client: BaseClient,
+        source_position: Optional[Dict[str, Any]] = None,
     ):
         self.spark = spark
         self.config = config
         self.frames = frames
         self.state = state
         self.dynamo_client = dynamo_client  # the driver's: imports and the tables they create
+        self.source_position = source_position  # the binlog position this run read from
         self.endpoint = Endpoint(config.dynamodb.endpoint_url, config.dynamodb.region)
 
     def load(self, job: TableJob, progress: Progress) -> None:

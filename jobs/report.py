@@ -14,6 +14,7 @@ ALREADY_DONE = "already done"
 SKIPPED = "skipped"
 PLANNED = "planned"
 CAUGHT_UP = "caught up"
+NEEDS_RELOAD = "needs reload"
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -51,6 +52,10 @@ class TableResult:
     bytes_staged: int = 0  # import mode: uncompressed DynamoDB JSON staged, what ImportTable bills
     imported: Optional[Dict] = None  # import mode: the import's ARN, status and counts as AWS reports them
     items_deleted: int = 0  # catch-up: items of rows deleted (or re-keyed) at the source
+    # Where this table is equal to the source from: its load's binlog position (an earlier run's
+    # when it keeps that run's partitions), or, after a catch-up, the position applied through.
+    # A catch-up of this table starts there (--from-report, or the state).
+    source_position: Optional[Dict] = None
     rejected: int = 0
     merged_rows: int = 0  # rows whose key text another row also had: one item for both
     partitions_finished: int = 0  # in this run; a failed table's counts are those partitions'
@@ -120,9 +125,9 @@ class Report:
             return EXIT_FAILED
         if self.dry_run:
             return EXIT_FAILED if any(t.status in (FAILED, SKIPPED) for t in self.tables) else EXIT_OK
-        if any(t.status in (FAILED, SKIPPED, VERIFY_FAILED) for t in self.tables):
+        if any(t.status in (FAILED, SKIPPED, VERIFY_FAILED, NEEDS_RELOAD) for t in self.tables):
             return EXIT_FAILED
-        if any(t.status == COMPLETED_WITH_REJECTS for t in self.tables):
+        if any(t.status == COMPLETED_WITH_REJECTS or (t.status == CAUGHT_UP and t.rejected) for t in self.tables):
             return EXIT_REJECTS
         return EXIT_OK
 

@@ -30,6 +30,7 @@ def decide_resume(jobs: List[TableJob], state: State, config: Config) -> List[Ta
             to_load.append(job)
             continue
         job.result.status = ALREADY_DONE
+        job.result.source_position = state.catch_up_from(job.identity)
         job.verification_owed = job.resume.action == "verify"
         log.info("%s: %s", job.name, job.resume.note)
     return to_load

@@ -127,9 +127,11 @@ def run(
                 checks.verify(job)
         return _finished(report)
     create_targets(dynamo_client, [j for j in active if j.load_mode == cost.WRITE], config)
-    state = State.load(config.output.state) if config.run.resume else State(config.output.state)
-    steps = TableSteps(spark, config, frames, state)
-    imports = ImportLoad(spark, config, frames, state, dynamo_client)
+    # Loaded either way: other tables' entries (their positions, other databases') are kept;
+    # without --resume this run's tables start anew.
+    state = State.load(config.output.state)
+    steps = TableSteps(spark, config, frames, state, report.source_position)
+    imports = ImportLoad(spark, config, frames, state, dynamo_client, report.source_position)
     ready = [j for j in active if j.result.status == PLANNED]
     to_load = decide_resume(ready, state, config)
     load_tables(steps, imports, to_load, state, config)

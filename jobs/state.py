@@ -26,6 +26,8 @@ DONE = "done"  # everything promised held: written, and verified when verificati
 CHECK_FAILED = "check failed"  # verification failed or rows merged: the table is loaded again whole
 IMPORTING = "importing"  # import mode: staged, ImportTable started (import_arn); a resume waits for it
 
+NEEDS_RELOAD = "needs reload"  # catch-up met a change it cannot apply (DDL, TRUNCATE, a statement-logged change)
+
 Identity = Tuple[str, str]
 
 
@@ -58,10 +60,23 @@ class State:
         return self.entries.get(identity)
 
     def start_table(
-        self, identity: Identity, target: str, table_id: str, partitioning: Partitioning, finished: Dict[int, Dict]
+        self,
+        identity: Identity,
+        target: str,
+        table_id: str,
+        partitioning: Partitioning,
+        finished: Dict[int, Dict],
+        source_position: Optional[Dict] = None,
     ) -> None:
+        """A table's load starts: its entry anew. The table is equal to the source from its
+        source_position on: this run's, or the earlier run's whose partitions it keeps (the
+        earliest of the runs whose rows it holds)."""
         with self._lock:
+            earlier = self.entries.get(identity) or {}
+            if finished and earlier.get("source_position"):
+                source_position = earlier["source_position"]
             self.entries[identity] = {
+                "source_position": source_position,
                 "database": identity[0],
                 "table": identity[1],
                 "target": target,
@@ -93,6 +108,29 @@ class State:
         with self._lock:
             self.entries[identity]["table_id"] = table_id
         self.save()
+
+    def catch_up_from(self, identity: Identity) -> Optional[Dict]:
+        """Where a catch-up of this table starts: what catch-up applied last, else its load's position."""
+        entry = self.entries.get(identity) or {}
+        return entry.get("applied_position") or entry.get("source_position")
+
+    def record_applied(self, identities: List[Identity], position: Dict) -> None:
+        """Catch-up applied every change of these tables up to position (one save for all)."""
+        with self._lock:
+            for identity in identities:  # a table loaded by an older version has no entry yet
+                entry = self.entries.setdefault(identity, {"database": identity[0], "table": identity[1]})
+                entry["applied_position"] = position
+        self.save()
+
+    def mark_needs_reload(self, identity: Identity, reason: str) -> None:
+        with self._lock:
+            entry = self.entries.setdefault(identity, {"database": identity[0], "table": identity[1]})
+            entry.update(catch_up_status=NEEDS_RELOAD, catch_up_error=reason)
+        self.save()
+
+    def needs_reload(self, identity: Identity) -> Optional[str]:
+        entry = self.entries.get(identity) or {}
+        return entry.get("catch_up_error") if entry.get("catch_up_status") == NEEDS_RELOAD else None
 
     def set_status(self, identity: Identity, status: str) -> None:
         with self._lock:

@@ -4,7 +4,7 @@ counted as finished, decide its status, verify it. The state moves `loading` -> 
 
 import logging
 import time
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -66,11 +66,19 @@ def finish_load(job: TableJob, state: State, config: Config) -> None:
 class TableSteps:
     """Writes and verifies tables with Spark; one instance per run, shared by the table threads."""
 
-    def __init__(self, spark: SparkSession, config: Config, frames: ItemFrames, state: Optional[State]):
+    def __init__(
+        self,
+        spark: SparkSession,
+        config: Config,
+        frames: ItemFrames,
+        state: Optional[State],
+        source_position: Optional[Dict[str, Any]] = None,
+    ):
         self.spark = spark
         self.config = config
         self.frames = frames
         self.state = state  # None: --verify-only, which records nothing
+        self.source_position = source_position  # the binlog position this run read from
         self.endpoint = Endpoint(config.dynamodb.endpoint_url, config.dynamodb.region)
 
     def load(self, job: TableJob, progress: Progress, checkpointer: Checkpointer) -> None:
@@ -91,7 +99,15 @@ class TableSteps:
         try:
             if not job.resume.finished:
                 clear_rejects(rejects_path)
-            self.state.start_table(job.identity, plan.target, job.table_id, job.partitioning, job.resume.finished)
+            self.state.start_table(
+                job.identity,
+                plan.target,
+                job.table_id,
+                job.partitioning,
+                job.resume.finished,
+                self.source_position,
+            )
+            result.source_position = self.state.catch_up_from(job.identity)
             if todo:
                 self._write(job, todo, rejects_path, partition_log, progress, checkpointer)
         except Exception as e:  # noqa: BLE001 - one table's failure must not stop the others

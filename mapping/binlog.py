@@ -7,7 +7,7 @@ the position a batch makes safe to save: never one inside a transaction.
 """
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 TableName = Tuple[str, str]  # (database, table)
 RowImage = Mapping[str, object]
@@ -133,6 +133,10 @@ class Batch:
         self.images.setdefault(event.table, []).extend(event.images)
         self.changes[event.table] = self.changes.get(event.table, 0) + event.changes
 
+    def drop(self, table: TableName) -> None:
+        self.images.pop(table, None)
+        self.changes.pop(table, None)
+
     def absorb(self, other: "Batch") -> None:
         for table, images in other.images.items():
             self.images.setdefault(table, []).extend(images)
@@ -145,16 +149,15 @@ class ApplyBatch:
 
 
 @dataclass(frozen=True)
-class StopAtStatement:
-    """A statement the catch-up cannot apply changed a migrated table: apply what came before
-    (batch, through the last transaction end before it) and stop there."""
+class TableNeedsReload:
+    """A statement the catch-up cannot apply (DDL, TRUNCATE, a statement-logged change) names a
+    migrated table: that table leaves the catch-up; the others go on."""
 
-    batch: Batch
     table: TableName
     statement: Statement
 
 
-Action = Union[ApplyBatch, StopAtStatement]
+Action = Union[ApplyBatch, TableNeedsReload]
 StatementTable = Callable[[str, str], Optional[TableName]]
 
 
@@ -170,12 +173,12 @@ class Batcher:
 
     def __init__(
         self,
-        tables: Mapping[TableName, object],
+        tables: Mapping[TableName, Optional[Position]],
         batch_rows: int,
         max_delay_seconds: float,
         statement_table: StatementTable,
     ):
-        self.tables = tables
+        self.tables = dict(tables)  # each selected table and the position it is applied through
         self.batch_rows = batch_rows
         self.max_delay_seconds = max_delay_seconds
         self.statement_table = statement_table
@@ -193,7 +196,7 @@ class Batcher:
 
     def feed(self, event: Event, now: float) -> Optional[Action]:
         if isinstance(event, RowsChanged):
-            if event.table in self.tables:
+            if event.table in self.tables and not self._applied_already(event):
                 self.open.add(event)
                 self.rows_read += event.changes
             return None
@@ -220,10 +223,18 @@ class Batcher:
             return None
         table = self.statement_table(event.query, event.schema)
         if table is not None and table in self.tables:
-            return StopAtStatement(self.take(), table, event)
+            self.tables.pop(table)
+            self.open.drop(table)
+            if not self.in_transaction:
+                self.boundary = event.position
+            return TableNeedsReload(table, event)
         if not self.in_transaction:  # a statement outside a transaction commits on its own
             return self._commit(event.position, event.timestamp, now)
         return None
+
+    def _applied_already(self, event: RowsChanged) -> bool:
+        applied = self.tables[event.table]
+        return applied is not None and event.position <= applied
 
     def _open(self) -> None:
         self.in_transaction = True
@@ -292,3 +303,18 @@ class Batcher:
         batch.absorb(self.open)
         self.open = Batch()
         return batch
+
+
+def position_of(recorded: Optional[Mapping[str, Any]]) -> Optional[Position]:
+    """A recorded position ({"binlog_file", "binlog_position", ...}) as a Position, or None."""
+    if not recorded or "binlog_file" not in recorded or recorded.get("binlog_position") is None:
+        return None
+    return Position(str(recorded["binlog_file"]), int(recorded["binlog_position"]))
+
+
+def table_start(given: Optional[Position], applied: Optional[Position]) -> Optional[Position]:
+    """Where a table's catch-up starts: the position asked for (a report's, or --from-position),
+    moved forward only to what this table itself has been applied through, never by another
+    table's, database's or server's position."""
+    present = [p for p in (given, applied) if p is not None]
+    return max(present) if present else None

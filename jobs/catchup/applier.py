@@ -114,7 +114,9 @@ class TableApplier:
 
     def _apply_keyed(self, writer: BatchWriter, rejects: List[Dict[str, Any]]) -> None:
         key = self.plan.key
-        rendered_keys = self._execute(f"SELECT DISTINCT {self._render(self.columns)} FROM {self.temp}")
+        # Deduplicated here, as the exact text: SQL's DISTINCT would fold keys its collation holds
+        # equal ('abc' and 'ABC' in a case-insensitive one), and one of them would never be deleted.
+        rendered_keys = {tuple(row) for row in self._execute(f"SELECT {self._render(self.columns)} FROM {self.temp}")}
         quoted = ", ".join(quote_identifier(c) for c in self.columns)
         rows = self._execute(
             f"SELECT {', '.join(self.plan.render_sql)} FROM {self.source} "
@@ -152,13 +154,13 @@ class TableApplier:
     def _apply_keyless(self, writer: BatchWriter, rejects: List[Dict[str, Any]]) -> None:
         """Identical rows are numbered <digest>, <digest>#2, ...: put as many as the source has now,
         delete the rest."""
-        same = " AND ".join(f"s.{quote_identifier(c)} <=> d.{quote_identifier(c)}" for c in self.columns)
-        rendered = ", ".join(self.plan.render_sql)  # on the derived table d: the images as stored
+        # Byte for byte: a collation would count 'Bob' and 'bob', or 'a' and 'a ', as one content.
+        same = " AND ".join(f"BINARY s.{quote_identifier(c)} <=> BINARY d.{quote_identifier(c)}" for c in self.columns)
+        rendered = ", ".join(self.plan.render_sql)  # on the table d: the images as stored
         rows = self._execute(
-            f"SELECT {rendered}, (SELECT COUNT(*) FROM {self.source} AS s WHERE {same}) "
-            f"FROM (SELECT DISTINCT * FROM {self.temp}) AS d"
+            f"SELECT {rendered}, (SELECT COUNT(*) FROM {self.source} AS s WHERE {same}) FROM {self.temp} AS d"
         )
-        for row in rows:
+        for row in dict.fromkeys(tuple(r) for r in rows):  # each content once, as its exact text
             values, count = list(row[:-1]), int(row[-1])
             digest = row_digest(values)
             for ordinal in range(1, count + 1):

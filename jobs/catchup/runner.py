@@ -3,51 +3,40 @@
 Driver only (pymysql, mysql-replication, boto3): no Spark. The binlog's events become the
 pure event kinds of `mapping.binlog` (`jobs.mysql.binlog`); its `Batcher` decides where
 transactions end and when a batch is due; each table's `TableApplier` applies a batch by
-re-reading the changed rows from the source. Positions are saved only at transaction ends,
-after everything before them is applied.
+re-reading the changed rows from the source. Each table has its own applied position in
+the state (`jobs.catchup.starts`): a table's changes at or before it are skipped, and it is
+moved only at transaction ends, after everything before them is applied. A statement the
+catch-up cannot apply marks its table "needs reload"; the other tables go on.
 """
 
 import json
 import logging
 import signal
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 from botocore.client import BaseClient
 from pymysql.connections import Connection
 
 from jobs import storage
 from jobs.catchup.applier import TableApplier
+from jobs.catchup.starts import resolve
 from jobs.config import Config
 from jobs.dynamodb.writer import BatchWriter
-from jobs.errors import TargetError, one_line
+from jobs.errors import one_line
 from jobs.mysql import binlog
-from jobs.report import CAUGHT_UP, FAILED, Report
+from jobs.report import CAUGHT_UP, FAILED, NEEDS_RELOAD, Report
+from jobs.state import State
 from jobs.table_job import TableJob
-from mapping.binlog import ApplyBatch, Batch, Batcher, Heartbeat, Position, StopAtStatement, TableName
+from mapping.binlog import ApplyBatch, Batch, Batcher, Event, Heartbeat, Position, TableName, TableNeedsReload
 from mapping.identifiers import quote_table
 
 log = logging.getLogger("mysql2dynamodb")
 
 
-def state_file(config: Config) -> str:
-    return storage.join(config.output.state, "catchup.json")
-
-
-def saved_position(config: Config) -> Optional[Position]:
-    path = state_file(config)
-    if not storage.exists(path):
-        return None
-    body = json.loads(storage.read_text(path))
-    return Position(body["binlog_file"], int(body["binlog_position"]))
-
-
-def save_position(config: Config, position: Position) -> None:
-    storage.write_text(state_file(config), json.dumps(position.as_dict()))
-
-
 def check_preconditions(conn: Connection) -> None:
     binlog.check_server(conn)
+    binlog.check_row_metadata(conn)
     binlog.check_privileges(conn)
 
 
@@ -59,55 +48,89 @@ def run_catch_up(
     report: Report,
     connection_settings: Dict,
 ) -> None:
-    """Apply the binlog to every planned table; fills report.catch_up and the tables' lines."""
-    start, gtid = binlog.start_position(config.catch_up)
-    saved = saved_position(config)
-    if start is not None and saved is not None and saved > start:
-        log.info("catch-up: %s was applied by an earlier run; continuing from there", saved)
-        start = saved
-    if start is not None:
-        binlog.check_position(conn, start)
+    """Apply the binlog to every planned table, each from its own position; fills
+    report.catch_up and the tables' lines. A table that cannot be caught up (no position,
+    marked for reload) is named and fails alone; the others go on."""
+    state = State.load(config.output.state)
+    server = report.source_position.get("server", "")
+    starts = resolve(config.catch_up, state, jobs, server)
+    active = []
     for job in jobs:
+        reason = starts.missing.get(job.identity) or state.needs_reload(job.identity)
+        if reason:
+            job.fail(NEEDS_RELOAD if state.needs_reload(job.identity) else FAILED, reason)
+            log.error("%s: %s", job.name, reason)
+            continue
         try:
             job.description = client.describe_table(TableName=job.plan.target)["Table"]
-        except Exception as e:
-            raise TargetError(
-                f"DynamoDB table {job.plan.target} for {job.name} cannot be used: {one_line(e)}; "
-                f"load the table before catching up"
-            ) from e
+        except Exception as e:  # noqa: BLE001 - the table must have been loaded first
+            job.fail(
+                FAILED,
+                f"DynamoDB table {job.plan.target} cannot be used: {one_line(e)}; load the table before catching up",
+            )
+            log.error("%s: %s", job.name, job.result.error)
+            continue
+        active.append(job)
+    if not active:
+        report.error = "catch-up: no table can be caught up: " + "; ".join(f"{j.name}: {j.result.error}" for j in jobs)
+        return
+    start = starts.earliest
+    if start is not None:
+        binlog.check_position(conn, start)
     target = None if config.catch_up.follow else binlog.current_position(conn)
-    appliers = {job.identity: TableApplier(conn, client, job, config, n) for n, job in enumerate(jobs)}
+    appliers = {job.identity: TableApplier(conn, client, job, config, n) for n, job in enumerate(active)}
     version = conn.get_server_info() if hasattr(conn, "get_server_info") else ""
     stream = binlog.events(
         connection_settings,
         config.catch_up.server_id,
         start,
-        gtid,
+        starts.gtid,
         config.catch_up.follow,
         "mariadb" in version.lower(),
     )
-    outcome = CatchUp(config, appliers, target).run(stream, start)
-    report.catch_up = outcome
-    for job in jobs:
+    table_starts = {job.identity: starts.tables[job.identity] for job in active}
+    loop = CatchUp(config, appliers, target, state, server)
+    report.catch_up = loop.run(stream, start, table_starts)
+    for job in active:
         applier = appliers[job.identity]
-        job.result.status = FAILED if outcome.get("stopped_at_ddl") == list(job.identity) else CAUGHT_UP
-        job.result.rows_read, job.result.items_written = applier.changes, applier.puts
-        job.result.items_deleted, job.result.rejected = applier.deletes, applier.rejected
-    if outcome.get("error"):
-        report.error = outcome["error"]
+        result = job.result
+        result.rows_read, result.items_written = applier.changes, applier.puts
+        result.items_deleted, result.rejected = applier.deletes, applier.rejected
+        result.source_position = state.catch_up_from(job.identity) if state.entry(job.identity) else None
+        reload_reason = loop.needs_reload.get(job.identity)
+        if reload_reason:
+            job.fail(NEEDS_RELOAD, reload_reason)
+            continue
+        result.status = CAUGHT_UP
+        if applier.rejected:
+            result.rejects_path = storage.join(config.output.rejects, "catch-up")
+    if report.catch_up.get("error"):
+        report.error = report.catch_up["error"]
 
 
 class CatchUp:
-    """The event loop: feed the batcher, apply the batches it hands out, save their positions."""
+    """The event loop: feed the batcher, apply the batches it hands out, record each table's
+    applied position once everything before it is applied."""
 
-    def __init__(self, config: Config, appliers: Dict[TableName, TableApplier], target: Optional[Position]):
+    def __init__(
+        self,
+        config: Config,
+        appliers: Dict[TableName, TableApplier],
+        target: Optional[Position],
+        state: State,
+        server: str,
+    ):
         self.config = config
         self.appliers = appliers
         self.target = target
+        self.state = state
+        self.server = server
         self.rejects: List[Dict] = []
         self.stop_requested = False
         self.applied_lag = 0.0
         self.applied = 0
+        self.needs_reload: Dict[TableName, str] = {}
+        self.last_applied: Optional[Position] = None
 
     def _writer(self, applier: TableApplier) -> BatchWriter:
         return BatchWriter(
@@ -118,8 +141,10 @@ class CatchUp:
             self.config.dynamodb.max_retry_seconds,
         )
 
-    def apply(self, batch: Batch) -> None:
+    def apply(self, batch: Batch, batcher: Batcher) -> None:
         for table, images in batch.images.items():
+            if table not in batcher.tables:
+                continue  # it left the catch-up (needs reload): nothing more is applied to it
             applier = self.appliers[table]
             applier.changes += batch.changes.get(table, 0)
             applier.apply(images, self._writer, self.rejects)
@@ -134,46 +159,80 @@ class CatchUp:
         self.applied += batch.rows
         if batch.rows and batch.last_commit_timestamp:
             self.applied_lag = max(0.0, time.time() - batch.last_commit_timestamp)
-        if batch.through is not None:
-            save_position(self.config, batch.through)
+        through = batch.through
+        if through is not None:
+            self.last_applied = through
+            behind = [t for t, applied in batcher.tables.items() if applied is None or applied < through]
+            for table in behind:
+                batcher.tables[table] = through
+            if behind:
+                self.state.record_applied(behind, dict(through.as_dict(), server=self.server))
 
-    def run(self, stream, start: Optional[Position]) -> Dict:
+    def _leave(self, action: TableNeedsReload) -> None:
+        name = quote_table(*action.table)
+        statement = action.statement
+        reason = (
+            f"{statement.query.strip()[:120]!r} at {statement.position} changed {name} in a way catch-up cannot "
+            f"apply: reload it (--tables '{action.table[0]}.{action.table[1]}'), then catch up again"
+        )
+        self.needs_reload[action.table] = reason
+        self.state.mark_needs_reload(action.table, reason)
+        log.error("catch-up: %s", reason)
+
+    def run(
+        self, stream: Iterator[Event], start: Optional[Position], starts: Dict[TableName, Optional[Position]]
+    ) -> Dict:
         started = time.monotonic()
         follow = self.config.catch_up.follow
-        if follow:
-            signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stop_requested", True))
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, lambda *_: setattr(self, "stop_requested", True))
         outcome: Dict = {
             "start": start.as_dict() if start else {"gtid": self.config.catch_up.from_gtid},
+            "table_starts": {f"{d}.{t}": (p.as_dict() if p else None) for (d, t), p in starts.items()},
             "target": self.target.as_dict() if self.target else None,
         }
         if self.target is not None and start is not None and start >= self.target:
-            outcome.update(end=start.as_dict(), stopped="already at the server's position", events=0)
+            outcome.update(end=start.as_dict(), stopped="already at the server's position")
             return self._finish(outcome, started, 0)
         batcher = Batcher(
-            self.appliers,
+            starts,
             self.config.catch_up.batch_rows,
             self.config.catch_up.max_delay_seconds,
             lambda query, schema: binlog.ddl_table(query, schema, self.appliers),
         )
         batcher.start(start)
+        try:
+            self._consume(stream, batcher, started)
+            rest = batcher.rest()
+            self.apply(rest, batcher)
+        except Exception as e:  # noqa: BLE001 - a lost source or DynamoDB: one line, and the report still chains
+            end = self.last_applied
+            outcome.update(
+                end=end.as_dict() if end else None,
+                stopped="error",
+                error=f"catch-up stopped at {end or 'its start'}: {one_line(e)}; every table's applied position "
+                f"is in the state ({self.state.path}): run the catch-up again to go on",
+            )
+            return self._finish(outcome, started, batcher.rows_read)
+        reason = (
+            "signal"
+            if self.stop_requested
+            else ("max-seconds" if follow else "reached the server's position at the start")
+        )
+        outcome.update(end=(rest.through.as_dict() if rest.through else None), stopped=reason)
+        if self.needs_reload:
+            outcome["needs_reload"] = [f"{d}.{t}" for d, t in self.needs_reload]
+        return self._finish(outcome, started, batcher.rows_read)
+
+    def _consume(self, stream: Iterator[Event], batcher: Batcher, started: float) -> None:
+        follow = self.config.catch_up.follow
         last_log = time.monotonic()
         for event in stream:
             action = batcher.feed(event, time.monotonic())
-            if isinstance(action, StopAtStatement):
-                self.apply(action.batch)
-                name = quote_table(*action.table)
-                where = action.statement.position
-                outcome.update(
-                    end=(action.batch.through or where).as_dict(),
-                    stopped_at_ddl=list(action.table),
-                    error=f"DDL on {name} at {where} ({action.statement.query.strip()[:120]}): catch-up "
-                    f"stopped before it at {action.batch.through}; reload {name} "
-                    f"(--tables '{action.table[0]}.{action.table[1]}'), then catch up from the "
-                    f"new load's report",
-                )
-                return self._finish(outcome, started, batcher.rows_read)
-            if isinstance(action, ApplyBatch):
-                self.apply(action.batch)
+            if isinstance(action, TableNeedsReload):
+                self._leave(action)
+            elif isinstance(action, ApplyBatch):
+                self.apply(action.batch, batcher)
             if isinstance(event, Heartbeat) and not batcher.committed.rows:
                 self.applied_lag = 0.0
             if time.monotonic() - last_log >= self.config.spark.progress_seconds:
@@ -187,21 +246,13 @@ class CatchUp:
                 )
             reached = batcher.safe_position()
             if self.target is not None and reached is not None and reached >= self.target:
-                break
-            if follow and (
-                self.stop_requested
-                or (self.config.catch_up.max_seconds and time.monotonic() - started >= self.config.catch_up.max_seconds)
+                return
+            if self.stop_requested or (
+                follow
+                and self.config.catch_up.max_seconds
+                and time.monotonic() - started >= self.config.catch_up.max_seconds
             ):
-                break
-        rest = batcher.rest()
-        self.apply(rest)
-        reason = (
-            "SIGTERM"
-            if self.stop_requested
-            else ("max-seconds" if follow else "reached the server's position at the start")
-        )
-        outcome.update(end=(rest.through.as_dict() if rest.through else None), stopped=reason)
-        return self._finish(outcome, started, batcher.rows_read)
+                return
 
     def _finish(self, outcome: Dict, started: float, events: int) -> Dict:
         seconds = time.monotonic() - started

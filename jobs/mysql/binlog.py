@@ -5,14 +5,11 @@ this module only checks the server can serve a catch-up, resolves where it start
 turns the stream into (position, event) pairs for the catch-up.
 """
 
-import json
 import re
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from pymysql.connections import Connection
 
-from jobs import storage
-from jobs.config import CatchUpConfig
 from jobs.errors import SourceError
 from mapping.binlog import Event, Heartbeat, Position, Rotated, RowsChanged, Statement, TableName, TransactionCommitted
 
@@ -44,6 +41,20 @@ def check_server(conn: Connection) -> None:
         raise SourceError(
             f"catch-up needs binlog_row_image = FULL, the server has {row_image} "
             f"(SET GLOBAL binlog_row_image = 'FULL', or --binlog-row-image=FULL)"
+        )
+
+
+def check_row_metadata(conn: Connection) -> None:
+    """binlog_row_metadata = FULL where the server has the setting (MariaDB >= 10.5, MySQL >= 8.0.14):
+    without it row events carry no column names or signedness (an unsigned INT above 2^31
+    would decode negative). MySQL 8's and RDS's default is MINIMAL."""
+    with conn.cursor() as cur:
+        cur.execute("SHOW GLOBAL VARIABLES LIKE 'binlog_row_metadata'")
+        row = cur.fetchone()
+    if row is not None and str(row[1]).upper() != "FULL":
+        raise SourceError(
+            f"catch-up needs binlog_row_metadata = FULL, the server has {row[1]} "
+            f"(SET GLOBAL binlog_row_metadata = 'FULL', or --binlog-row-metadata=FULL; it applies to new events)"
         )
 
 
@@ -90,24 +101,6 @@ def check_position(conn: Connection, start: Position) -> None:
         )
     if start.pos > sizes[start.file]:
         raise SourceError(f"binlog position {start} is past the end of {start.file} ({sizes[start.file]} bytes)")
-
-
-def start_position(catch_up_config: CatchUpConfig) -> Tuple[Optional[Position], Optional[str]]:
-    """(file:pos, None) or (None, gtid) from --from-report, --from-position or --from-gtid."""
-    if catch_up_config.from_position:
-        file, _, pos = catch_up_config.from_position.rpartition(":")
-        return Position(file, int(pos)), None
-    if catch_up_config.from_gtid:
-        return None, catch_up_config.from_gtid
-    path = catch_up_config.from_report
-    if not path:
-        raise SourceError("catch-up needs a start: --from-report, --from-position or --from-gtid")
-    body = json.loads(storage.read_text(path))
-    ended = (body.get("catch_up") or {}).get("end") or body.get("source_position") or {}
-    if "binlog_file" not in ended:
-        why = (ended.get("missing") or {}).get("binlog_position", "no binlog position recorded")
-        raise SourceError(f"report {path} has no binlog position to start from: {why}")
-    return Position(ended["binlog_file"], int(ended["binlog_position"])), None
 
 
 def ddl_table(query: str, schema: str, tables: Mapping[TableName, object]) -> Optional[TableName]:

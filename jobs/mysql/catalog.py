@@ -139,9 +139,17 @@ def source_position(conn) -> Dict[str, object]:
                 )
         if not found_gtid:
             missing["gtid"] = "the server has neither @@gtid_current_pos nor @@gtid_executed"
+        position["server"] = server_identity(cur)
     if missing:
         position["missing"] = missing
     return position
+
+
+def server_identity(cur: Any) -> str:
+    """The server a binlog position belongs to: positions of another server mean nothing here."""
+    cur.execute("SELECT @@hostname, @@port, @@server_id")
+    host, port, server_id = cur.fetchone()
+    return f"{host}:{port} server_id {server_id}"
 
 
 def _variable(cur, name: str):

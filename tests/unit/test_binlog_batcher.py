@@ -11,10 +11,11 @@ from mapping.binlog import (
     Rotated,
     RowsChanged,
     Statement,
-    StopAtStatement,
+    TableNeedsReload,
     TransactionCommitted,
     ends_transaction,
     marks_savepoint,
+    table_start,
     xa_statement,
 )
 
@@ -43,7 +44,7 @@ def no_ddl(query_text, schema):
 
 
 def batcher(batch_rows=1000, max_delay=1.0, statement_table=no_ddl) -> Batcher:
-    b = Batcher({T: object(), OTHER: object()}, batch_rows, max_delay, statement_table)
+    b = Batcher({T: None, OTHER: None}, batch_rows, max_delay, statement_table)
     b.start(at(4))
     return b
 
@@ -147,15 +148,36 @@ def test_changes_of_tables_not_selected_are_not_gathered():
     assert actions == [] and b.rows_read == 0
 
 
-def test_a_statement_on_a_selected_table_stops_after_what_came_before():
+def test_a_statement_on_a_selected_table_takes_that_table_out_and_the_others_go_on():
     def ddl(text, schema):
         return T if text.startswith("ALTER") else None
 
     b = batcher(batch_rows=1000, statement_table=ddl)
-    feed_all(b, [query(10, "BEGIN"), rows(20, 1), xid(30)])
+    feed_all(b, [query(10, "BEGIN"), rows(20, 1), rows(21, 9, table=OTHER), xid(30)])
     action = b.feed(query(40, "ALTER TABLE t ADD COLUMN c INT"), 0.0)
-    assert isinstance(action, StopAtStatement) and action.table == T
-    assert action.batch.through == at(30) and action.batch.changes == {T: 1}
+    assert isinstance(action, TableNeedsReload) and action.table == T
+    assert T not in b.tables and OTHER in b.tables
+    feed_all(b, [query(50, "BEGIN"), rows(60, 2), rows(61, 8, table=OTHER), xid(70)])
+    rest = b.rest()
+    assert rest.through == at(70) and rest.changes == {T: 1, OTHER: 2}  # T's change before the ALTER stays
+
+
+def test_each_table_skips_the_changes_it_was_applied_through():
+    b = Batcher({T: at(30), OTHER: None}, 1000, 1.0, no_ddl)
+    b.start(at(4))
+    feed_all(b, [query(10, "BEGIN"), rows(20, 1), rows(21, 7, table=OTHER), xid(30)])
+    feed_all(b, [query(40, "BEGIN"), rows(50, 2), xid(60)])
+    rest = b.rest()
+    assert rest.changes == {T: 1, OTHER: 1} and [i["id"] for i in rest.images[T]] == [2]
+
+
+def test_a_table_starts_where_it_was_applied_never_where_another_was():
+    assert table_start(at(100), None) == at(100)
+    assert table_start(at(100), at(300)) == at(300)  # its own later position
+    assert table_start(at(300), at(100)) == at(300)  # asked to start later: as asked
+    assert table_start(None, at(100)) == at(100)
+    assert table_start(None, None) is None
+    assert table_start(at(9, "bin.000010"), at(99999, "bin.000009")) == at(9, "bin.000010")
 
 
 def test_a_statement_outside_a_transaction_ends_at_itself():

@@ -89,3 +89,31 @@ def test_remaining_partitions():
     partitioning = Partitioning("range", ("`id`",), ("a", "b", "c"), "")
     assert remaining(partitioning, {0, 2}) == [1]
     assert remaining(Partitioning("single", (), (), ""), set()) == [0]
+
+
+def test_a_resumed_table_keeps_the_position_of_the_run_whose_partitions_it_holds(tmp_path):
+    """Issue 18, defect 2: the rows of kept partitions were read from the first run's position."""
+    first, second = {"binlog_file": "b.1", "binlog_position": 100}, {"binlog_file": "b.1", "binlog_position": 900}
+    state = State(str(tmp_path))
+    state.start_table(("db", "t"), "db_t", "id-1", SPLIT, {}, first)
+    state.record_partitions(("db", "t"), [{"partition": 0, "rows": 5}])
+    resumed = State.load(str(tmp_path))
+    resumed.start_table(("db", "t"), "db_t", "id-1", SPLIT, {0: {"partition": 0, "rows": 5}}, second)
+    assert resumed.catch_up_from(("db", "t")) == first
+    resumed.start_table(("db", "t"), "db_t", "id-1", SPLIT, {}, second)  # loaded whole again: its own
+    assert resumed.catch_up_from(("db", "t")) == second
+
+
+def test_catch_up_positions_are_per_table_and_a_reload_resets_only_its_table(tmp_path):
+    state = State(str(tmp_path))
+    for table in ("a", "b"):
+        state.start_table(("db", table), f"db_{table}", "id", SPLIT, {}, {"binlog_file": "b.1", "binlog_position": 10})
+    state.record_applied([("db", "a")], {"binlog_file": "b.1", "binlog_position": 50})
+    state.mark_needs_reload(("db", "b"), "ALTER TABLE b")
+    reloaded = State.load(str(tmp_path))
+    assert reloaded.catch_up_from(("db", "a"))["binlog_position"] == 50
+    assert reloaded.catch_up_from(("db", "b"))["binlog_position"] == 10
+    assert reloaded.needs_reload(("db", "b")) == "ALTER TABLE b"
+    reloaded.start_table(("db", "b"), "db_b", "id", SPLIT, {}, {"binlog_file": "b.1", "binlog_position": 70})
+    assert reloaded.needs_reload(("db", "b")) is None and reloaded.catch_up_from(("db", "b"))["binlog_position"] == 70
+    assert reloaded.catch_up_from(("db", "a"))["binlog_position"] == 50

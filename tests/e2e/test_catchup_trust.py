@@ -1,0 +1,159 @@
+"""Each table catches up from its own applied position (issue 18): two databases in one working
+folder, a DDL on one table while the others go on, the reload of that table alone, rejects
+named with exit 3, and a follower that applies a few changes within its delay. Each ends with
+--verify-only and the oracle equal to the source."""
+
+import threading
+import time
+
+from tests.e2e.stack import canonical, dynamo_items, present, run_job, source_rows, state_entry
+
+
+def assert_equal(stack, database, table, target):
+    items = [{k: v for k, v in i.items() if k != "_row_id"} for i in dynamo_items(stack.dynamodb(), target)]
+    assert canonical(items) == canonical(present(r) for r in source_rows(stack, database, table)), target
+
+
+def drop_targets(stack, *targets):
+    client = stack.dynamodb()
+    for target in targets:
+        if target in client.list_tables(Limit=100)["TableNames"]:
+            client.delete_table(TableName=target)
+            client.get_waiter("table_not_exists").wait(TableName=target, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+
+
+def execute(stack, database, *statements):
+    with stack.connect(database).cursor() as cur:
+        for statement in statements:
+            cur.execute(statement)
+
+
+def test_the_runbook_two_databases_one_folder_a_ddl_and_its_reload(stack, tmp_path):
+    """Defects 1 and 3: one working folder (one state), two databases loaded one after the other,
+    catch-ups from the state; a DDL on r1 marks r1 alone, r2 keeps catching up; r1's reload
+    continues from its own position."""
+    drop_targets(stack, "sa_a", "sb_r1", "sb_r2")
+    stack.fresh_database(
+        "sa", "CREATE TABLE a (id INT PRIMARY KEY, v VARCHAR(20))", rows={"a": [(i, "a0") for i in range(10)]}
+    )
+    stack.fresh_database(
+        "sb",
+        "CREATE TABLE r1 (id INT PRIMARY KEY, v VARCHAR(20))",
+        "CREATE TABLE r2 (id INT PRIMARY KEY, v VARCHAR(20))",
+        rows={"r1": [(i, "r1-0") for i in range(10)], "r2": [(i, "r2-0") for i in range(10)]},
+    )
+    assert run_job(stack, ["--database", "sa", "--no-verify"], tmp_path).code == 0
+    assert run_job(stack, ["--database", "sb", "--no-verify"], tmp_path).code == 0
+    execute(stack, "sa", "UPDATE a SET v = 'a1'")
+    execute(stack, "sb", "UPDATE r2 SET v = 'r2-1'")
+
+    first = run_job(stack, ["--database", "sa", "--catch-up"], tmp_path)
+    assert first.code == 0, first.output[-3000:]
+    second = run_job(stack, ["--database", "sb", "--catch-up"], tmp_path)  # sa's position must not move sb
+    assert second.code == 0, second.output[-3000:]
+    assert_equal(stack, "sa", "a", "sa_a")
+    assert_equal(stack, "sb", "r2", "sb_r2")
+
+    execute(stack, "sb", "UPDATE r2 SET v = 'r2-2' WHERE id < 5", "ALTER TABLE r1 ADD COLUMN extra INT DEFAULT 7")
+    execute(stack, "sb", "UPDATE r2 SET v = 'r2-3' WHERE id >= 5")
+    stopped = run_job(stack, ["--database", "sb", "--catch-up"], tmp_path)
+    assert stopped.code == 1, stopped.output[-3000:]
+    assert stopped.table("sb.r1")["status"] == "needs reload"
+    assert stopped.table("sb.r2")["status"] == "caught up"
+    assert_equal(stack, "sb", "r2", "sb_r2")  # changes after the DDL reached r2
+
+    execute(stack, "sb", "UPDATE r2 SET v = 'r2-4' WHERE id = 3")
+    reload = run_job(stack, ["--database", "sb", "--tables", "r1", "--no-verify"], tmp_path)
+    assert reload.code == 0, reload.output[-3000:]
+    assert state_entry(str(tmp_path / "mysql2dynamodb-state"), "sb", "r1").get("catch_up_status") is None
+    execute(stack, "sb", "UPDATE r2 SET v = 'r2-5' WHERE id = 4", "UPDATE r1 SET v = 'r1-after' WHERE id = 1")
+    final = run_job(stack, ["--database", "sb", "--catch-up"], tmp_path)
+    assert final.code == 0, final.output[-3000:]
+    for table in ("r1", "r2"):
+        assert_equal(stack, "sb", table, f"sb_{table}")
+    check = run_job(stack, ["--database", "sb", "--verify-only"], tmp_path)
+    assert check.code == 0, check.output[-3000:]
+    assert_equal(stack, "sa", "a", "sa_a")
+
+
+def test_a_row_grown_past_the_item_limit_is_rejected_named_and_exits_3(stack, tmp_path):
+    """Defect 7: the old item goes, the new one is rejected, the run says where and exits 3."""
+    drop_targets(stack, "grow_cu_t")
+    stack.fresh_database(
+        "grow_cu", "CREATE TABLE t (id INT PRIMARY KEY, body MEDIUMTEXT)", rows={"t": [(1, "small"), (2, "small")]}
+    )
+    load = str(tmp_path / "load.json")
+    assert run_job(stack, ["--database", "grow_cu", "--no-verify", "--report", load], tmp_path).code == 0
+    execute(stack, "grow_cu", "UPDATE t SET body = REPEAT('x', 500000) WHERE id = 2")
+    run = run_job(stack, ["--database", "grow_cu", "--catch-up", "--from-report", load], tmp_path)
+    assert run.code == 3, run.output[-3000:]
+    table = run.table("grow_cu.t")
+    assert table["rejected"] == 1 and table["rejects_path"].endswith("catch-up")
+    assert f"rejects {table['source']}: 1 row(s) in {table['rejects_path']}" in run.output
+    ids = {i["id"] for i in dynamo_items(stack.dynamodb(), "grow_cu_t")}
+    assert ids == {"1"}
+
+
+def test_a_follower_applies_a_few_changes_while_it_still_runs(stack, tmp_path):
+    """Defect 6: single-row changes (far below batch_rows) are applied within max_delay_seconds,
+    one after the other, while the follower still runs; the order of the events decides."""
+    drop_targets(stack, "few_cu_t")
+    stack.fresh_database(
+        "few_cu", "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))", rows={"t": [(i, "0") for i in range(20)]}
+    )
+    load = str(tmp_path / "load.json")
+    assert run_job(stack, ["--database", "few_cu", "--no-verify", "--report", load], tmp_path).code == 0
+    follower = {}
+
+    def follow():
+        args = ["--database", "few_cu", "--catch-up", "--from-report", load, "--follow", "--max-seconds", "15"]
+        follower["run"] = run_job(stack, args, tmp_path, spawn=True)
+
+    thread = threading.Thread(target=follow)
+    thread.start()
+    client = stack.dynamodb()
+
+    def applied_while_following(row: int) -> bool:
+        """Change one row, then wait for its item while the follower runs: a follower that holds
+        changes back until it stops applies the first at its end, and the second never."""
+        execute(stack, "few_cu", f"UPDATE t SET v = 'followed' WHERE id = {row}")
+        while thread.is_alive():
+            if client.get_item(TableName="few_cu_t", Key={"id": {"S": str(row)}})["Item"]["v"]["S"] == "followed":
+                return True
+            time.sleep(0.2)
+        return False
+
+    time.sleep(3)  # the follower is starting (if not yet reading, the change comes first in its stream)
+    first, second = applied_while_following(4), applied_while_following(5)
+    thread.join()
+    assert follower["run"].code == 0, follower["run"].output[-3000:]
+    assert first and second, "changes waited for the follower to end"
+    assert_equal(stack, "few_cu", "t", "few_cu_t")
+
+
+def test_keys_and_contents_are_matched_as_their_exact_text(stack, tmp_path):
+    """Defects 11 and 5 (keyless): keys a case-insensitive comparison would fold, keyless rows
+    equal under the collation but not byte for byte ('Bob'/'bob', 'a'/'a ')."""
+    drop_targets(stack, "exact_cu_kb", "exact_cu_nk", "exact_cu_sp")
+    stack.fresh_database(
+        "exact_cu",
+        "CREATE TABLE kb (k VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PRIMARY KEY, v INT)",
+        "CREATE TABLE nk (name VARCHAR(10))",
+        "CREATE TABLE sp (s VARCHAR(5))",
+        rows={"kb": [("abc", 1), ("ABC", 2), ("x", 3)], "nk": [("Bob",), ("bob",)], "sp": [("a",), ("a ",), ("a ",)]},
+    )
+    load = str(tmp_path / "load.json")
+    assert run_job(stack, ["--database", "exact_cu", "--no-verify", "--report", load], tmp_path).code == 0
+    execute(
+        stack,
+        "exact_cu",
+        "DELETE FROM kb WHERE k IN ('abc', 'ABC')",
+        "DELETE FROM nk WHERE BINARY name = 'Bob'",
+        "DELETE FROM sp WHERE BINARY s = 'a'",
+    )
+    run = run_job(stack, ["--database", "exact_cu", "--catch-up", "--from-report", load], tmp_path)
+    assert run.code == 0, run.output[-3000:]
+    for table in ("kb", "nk", "sp"):
+        assert_equal(stack, "exact_cu", table, f"exact_cu_{table}")
+    check = run_job(stack, ["--database", "exact_cu", "--verify-only"], tmp_path)
+    assert check.code == 0, check.output[-3000:]
