@@ -7,7 +7,7 @@ the position a batch makes safe to save: never one inside a transaction.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 TableName = Tuple[str, str]  # (database, table)
 RowImage = Mapping[str, object]
@@ -150,15 +150,15 @@ class ApplyBatch:
 
 @dataclass(frozen=True)
 class TableNeedsReload:
-    """A statement the catch-up cannot apply (DDL, TRUNCATE, a statement-logged change) names a
-    migrated table: that table leaves the catch-up; the others go on."""
+    """A statement the catch-up cannot apply (DDL, TRUNCATE, a statement-logged change) may have
+    changed these migrated tables: they leave the catch-up; the others go on."""
 
-    table: TableName
+    tables: Tuple[TableName, ...]
     statement: Statement
 
 
 Action = Union[ApplyBatch, TableNeedsReload]
-StatementTable = Callable[[str, str], Optional[TableName]]
+StatementTables = Callable[[str, str], Sequence[TableName]]  # (query, default schema) -> tables it changes
 
 
 class Batcher:
@@ -176,12 +176,12 @@ class Batcher:
         tables: Mapping[TableName, Optional[Position]],
         batch_rows: int,
         max_delay_seconds: float,
-        statement_table: StatementTable,
+        statement_tables: StatementTables,
     ):
         self.tables = dict(tables)  # each selected table and the position it is applied through
         self.batch_rows = batch_rows
         self.max_delay_seconds = max_delay_seconds
-        self.statement_table = statement_table
+        self.statement_tables = statement_tables
         self.committed = Batch()
         self.open = Batch()
         self.in_transaction = False
@@ -221,13 +221,14 @@ class Batcher:
             return self._commit(event.position, event.timestamp, now)
         if marks_savepoint(event.query):
             return None
-        table = self.statement_table(event.query, event.schema)
-        if table is not None and table in self.tables:
-            self.tables.pop(table)
-            self.open.drop(table)
+        changed = tuple(t for t in self.statement_tables(event.query, event.schema) if t in self.tables)
+        if changed:
+            for table in changed:
+                self.tables.pop(table)
+                self.open.drop(table)
             if not self.in_transaction:
                 self.boundary = event.position
-            return TableNeedsReload(table, event)
+            return TableNeedsReload(changed, event)
         if not self.in_transaction:  # a statement outside a transaction commits on its own
             return self._commit(event.position, event.timestamp, now)
         return None

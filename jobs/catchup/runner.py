@@ -15,6 +15,7 @@ import signal
 import time
 from typing import Dict, Iterator, List, Optional, Sequence
 
+import pymysql
 from botocore.client import BaseClient
 from pymysql.connections import Connection
 
@@ -30,6 +31,7 @@ from jobs.state import State
 from jobs.table_job import TableJob
 from mapping.binlog import ApplyBatch, Batch, Batcher, Event, Heartbeat, Position, TableName, TableNeedsReload
 from mapping.identifiers import quote_table
+from mapping.statements import tables_changed
 
 log = logging.getLogger("mysql2dynamodb")
 
@@ -147,7 +149,17 @@ class CatchUp:
                 continue  # it left the catch-up (needs reload): nothing more is applied to it
             applier = self.appliers[table]
             applier.changes += batch.changes.get(table, 0)
-            applier.apply(images, self._writer, self.rejects)
+            try:
+                applier.apply(images, self._writer, self.rejects)
+            except (pymysql.err.DataError, pymysql.err.IntegrityError) as e:
+                # A binlog value the server will not take back as the column's own (a zero date
+                # decoded as NULL, YEAR 0 as 1900, ...): this table cannot be caught up; the others can.
+                self._set_aside(
+                    table,
+                    batcher,
+                    f"a changed row's value from the binlog before {batch.through} "
+                    f"cannot identify its row: {one_line(e)}",
+                )
         if self.rejects:
             path = storage.join(
                 self.config.output.rejects,
@@ -169,14 +181,22 @@ class CatchUp:
                 self.state.record_applied(behind, dict(through.as_dict(), server=self.server))
 
     def _leave(self, action: TableNeedsReload) -> None:
-        name = quote_table(*action.table)
         statement = action.statement
-        reason = (
-            f"{statement.query.strip()[:120]!r} at {statement.position} changed {name} in a way catch-up cannot "
-            f"apply: reload it (--tables '{action.table[0]}.{action.table[1]}'), then catch up again"
-        )
-        self.needs_reload[action.table] = reason
-        self.state.mark_needs_reload(action.table, reason)
+        for table in action.tables:
+            self._mark(
+                table,
+                f"{statement.query.strip()[:120]!r} at {statement.position} may have changed "
+                f"{quote_table(*table)} in a way catch-up cannot apply",
+            )
+
+    def _set_aside(self, table: TableName, batcher: Batcher, why: str) -> None:
+        batcher.tables.pop(table, None)
+        self._mark(table, f"{quote_table(*table)}: {why}")
+
+    def _mark(self, table: TableName, why: str) -> None:
+        reason = f"{why}: reload it (--tables '{table[0]}.{table[1]}'), then catch up again"
+        self.needs_reload[table] = reason
+        self.state.mark_needs_reload(table, reason)
         log.error("catch-up: %s", reason)
 
     def run(
@@ -198,7 +218,7 @@ class CatchUp:
             starts,
             self.config.catch_up.batch_rows,
             self.config.catch_up.max_delay_seconds,
-            lambda query, schema: binlog.ddl_table(query, schema, self.appliers),
+            lambda query, schema: tables_changed(query, schema, list(self.appliers)),
         )
         batcher.start(start)
         try:

@@ -5,15 +5,12 @@ this module only checks the server can serve a catch-up, resolves where it start
 turns the stream into (position, event) pairs for the catch-up.
 """
 
-import re
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from pymysql.connections import Connection
 
 from jobs.errors import SourceError
-from mapping.binlog import Event, Heartbeat, Position, Rotated, RowsChanged, Statement, TableName, TransactionCommitted
-
-DDL = re.compile(r"^\s*(?:/\*.*?\*/\s*)*(ALTER|RENAME|DROP|TRUNCATE|CREATE\s+OR\s+REPLACE)\s+TABLE\b", re.I | re.S)
+from mapping.binlog import Event, Heartbeat, Position, Rotated, RowsChanged, Statement, TransactionCommitted
 
 
 def _row(conn: Connection, sql: str) -> Tuple[Any, List[str]]:
@@ -101,18 +98,6 @@ def check_position(conn: Connection, start: Position) -> None:
         )
     if start.pos > sizes[start.file]:
         raise SourceError(f"binlog position {start} is past the end of {start.file} ({sizes[start.file]} bytes)")
-
-
-def ddl_table(query: str, schema: str, tables: Mapping[TableName, object]) -> Optional[TableName]:
-    """The migrated table a DDL statement changes, if any (names matched as written, quoted or not)."""
-    if not DDL.match(query or ""):
-        return None
-    text = query.replace("`", "")
-    for database, table in tables:
-        qualified = f"{database}.{table}"
-        if qualified in text or (schema == database and re.search(rf"(?<![\w.$]){re.escape(table)}(?![\w$])", text)):
-            return database, table
-    return None
 
 
 def events(

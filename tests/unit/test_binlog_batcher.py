@@ -40,7 +40,7 @@ def xid(pos: int) -> TransactionCommitted:
 
 
 def no_ddl(query_text, schema):
-    return None
+    return []
 
 
 def batcher(batch_rows=1000, max_delay=1.0, statement_table=no_ddl) -> Batcher:
@@ -150,12 +150,12 @@ def test_changes_of_tables_not_selected_are_not_gathered():
 
 def test_a_statement_on_a_selected_table_takes_that_table_out_and_the_others_go_on():
     def ddl(text, schema):
-        return T if text.startswith("ALTER") else None
+        return [T] if text.startswith("ALTER") else []
 
     b = batcher(batch_rows=1000, statement_table=ddl)
     feed_all(b, [query(10, "BEGIN"), rows(20, 1), rows(21, 9, table=OTHER), xid(30)])
     action = b.feed(query(40, "ALTER TABLE t ADD COLUMN c INT"), 0.0)
-    assert isinstance(action, TableNeedsReload) and action.table == T
+    assert isinstance(action, TableNeedsReload) and action.tables == (T,)
     assert T not in b.tables and OTHER in b.tables
     feed_all(b, [query(50, "BEGIN"), rows(60, 2), rows(61, 8, table=OTHER), xid(70)])
     rest = b.rest()
