@@ -20,10 +20,10 @@ from jobs.frames import ItemFrames
 from jobs.planner import TablePlan
 from jobs.progress import Progress
 from jobs.report import FAILED, now_precise
-from jobs.spec import Endpoint, LoadSpec
+from jobs.spec import Endpoint
 from jobs.state import State
 from jobs.table_job import TableJob
-from jobs.table_steps import finish_load, run_write_tasks
+from jobs.table_steps import finish_load, load_spec, run_write_tasks
 from jobs.tracking import PartitionLog
 
 log = logging.getLogger("mysql2dynamodb")
@@ -96,18 +96,7 @@ class ImportLoad:
         sc.setJobGroup(plan.target, f"stage {plan.name}")
         sc.setLocalProperty("spark.scheduler.pool", plan.target)
         frame = self.frames.staging(job)
-        spec = LoadSpec(
-            plan.source.database,
-            plan.source.name,
-            plan.target,
-            self.endpoint,
-            plan.layout(self.config.dynamodb.null_as),
-            1.0,
-            self.config.dynamodb.max_retry_seconds,
-            rejects_path,
-            count_merged=bool(plan.key_collision),
-            staging_path=staging_path,
-        )
+        spec = load_spec(job, self.config, self.endpoint, rejects_path, 1.0, staging_path=staging_path)
         partition_log = PartitionLog(sc)
         progress.track(plan.name, plan.source.estimated_rows, partition_log, frame.rdd.getNumPartitions())
         run_write_tasks(frame, spec, partition_log)

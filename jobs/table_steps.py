@@ -40,6 +40,25 @@ def run_write_tasks(frame: DataFrame, spec: LoadSpec, partition_log: PartitionLo
     frame.rdd.mapPartitions(task).count()
 
 
+def load_spec(
+    job: TableJob, config: Config, endpoint: Endpoint, rejects_path: str, rate_per_task: float, **options: Any
+) -> LoadSpec:
+    """What a table's write (or staging) tasks receive."""
+    plan = job.plan
+    return LoadSpec(
+        plan.source.database,
+        plan.source.name,
+        plan.target,
+        endpoint,
+        plan.layout(config.dynamodb.null_as),
+        rate_per_task,
+        config.dynamodb.max_retry_seconds,
+        rejects_path,
+        count_merged=bool(plan.key_collision),
+        **options,
+    )
+
+
 def finish_load(job: TableJob, state: State, config: Config) -> None:
     """A loaded table's status: failed when rows merged into other rows' items, else completed
     (with rejects or not), verification owed when it is on."""
@@ -141,17 +160,13 @@ class TableSteps:
         frame = self.frames.items(job, todo)
         partitions = frame.rdd.getNumPartitions()
         start, ceiling = self.rates_per_task(job, partitions)
-        spec = LoadSpec(
-            plan.source.database,
-            plan.source.name,
-            plan.target,
+        spec = load_spec(
+            job,
+            self.config,
             self.endpoint,
-            plan.layout(self.config.dynamodb.null_as),
-            start,
-            self.config.dynamodb.max_retry_seconds,
             rejects_path,
+            start,
             partition_ids=tuple(todo) if job.partitions_trusted else (),
-            count_merged=bool(plan.key_collision),
             ceiling_per_task=ceiling,
             probe_seconds=self.config.dynamodb.climb_probe_seconds,
         )

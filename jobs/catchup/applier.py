@@ -10,6 +10,7 @@ after a kill, converges on the same tables.
 """
 
 import json
+from collections import Counter
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from botocore.client import BaseClient
@@ -153,32 +154,68 @@ class TableApplier:
 
     def _apply_keyless(self, writer: BatchWriter, rejects: List[Dict[str, Any]]) -> None:
         """Identical rows are numbered <digest>, <digest>#2, ...: put as many as the source has now,
-        delete the rest."""
-        # Byte for byte: a collation would count 'Bob' and 'bob', or 'a' and 'a ', as one content.
-        same = " AND ".join(f"BINARY s.{quote_identifier(c)} <=> BINARY d.{quote_identifier(c)}" for c in self.columns)
-        rendered = ", ".join(self.plan.render_sql)  # on the table d: the images as stored
-        rows = self._execute(
-            f"SELECT {rendered}, (SELECT COUNT(*) FROM {self.source} AS s WHERE {same}) FROM {self.temp} AS d"
+        delete the rest. One scan of the source per batch: its rows whose content is among the
+        changed ones (a semi-join the server answers with one pass), counted here as exact text."""
+        contents = list(
+            dict.fromkeys(tuple(r) for r in self._execute(f"SELECT {', '.join(self.plan.render_sql)} FROM {self.temp}"))
         )
-        for row in dict.fromkeys(tuple(r) for r in rows):  # each content once, as its exact text
-            values, count = list(row[:-1]), int(row[-1])
+        matches = self._execute(
+            f"SELECT {', '.join(self.plan.render_sql)} FROM {self.source} "
+            f"WHERE ({self._exact('')}) IN (SELECT {self._exact('d.')} FROM {self.temp} AS d)"
+        )
+        counts = Counter(tuple(r) for r in matches)
+        above: Dict[str, int] = {}  # digest -> the first ordinal DynamoDB may hold beyond the source's count
+        for content in contents:
+            values, count = list(content), counts.get(content, 0)
             digest = row_digest(values)
             for ordinal in range(1, count + 1):
-                item, size, reason = build_item(values + [row_id(digest, ordinal)], self.layout)
+                item, size, reason = build_item([*values, row_id(digest, ordinal)], self.layout)
                 if reason is not None:
                     rejects.append(self._reject(item, reason, size))
                     self.rejected += 1
                     continue
                 writer.put(to_wire(item), size, write_units(size))
-            ordinal = count + 1
-            while True:  # items of rows no longer there: as many as DynamoDB still holds
-                item_key = {self.layout.hash_attribute: {"S": row_id(digest, ordinal)}}
-                if "Item" not in self.client.get_item(
-                    TableName=self.plan.target,
-                    Key=item_key,
-                    ProjectionExpression="#k",
-                    ExpressionAttributeNames={"#k": self.layout.hash_attribute},
-                ):
-                    break
-                writer.delete(item_key)
-                ordinal += 1
+            above[digest] = count + 1
+        self._delete_beyond(writer, above)
+
+    def _exact(self, prefix: str) -> str:
+        """Each column as its bytes, and whether it is NULL: equal only when byte for byte equal
+        (a collation would count 'Bob' and 'bob', or 'a' and 'a ', as one content)."""
+        return ", ".join(
+            f"{prefix}{quote_identifier(c)} IS NULL, BINARY IFNULL({prefix}{quote_identifier(c)}, '')"
+            for c in self.columns
+        )
+
+    def _delete_beyond(self, writer: BatchWriter, above: Dict[str, int]) -> None:
+        """Items of rows no longer there: as many as DynamoDB still holds past each count, asked
+        100 keys a call (BatchGetItem), not one call per content."""
+        attribute = self.layout.hash_attribute
+        while above:
+            probes = list(above.items())
+            found = set()
+            for start in range(0, len(probes), 100):
+                keys = [{attribute: {"S": row_id(d, n)}} for d, n in probes[start : start + 100]]
+                found |= self._existing(keys)
+            following = {}
+            for digest, ordinal in probes:
+                key = row_id(digest, ordinal)
+                if key in found:
+                    writer.delete({attribute: {"S": key}})
+                    following[digest] = ordinal + 1
+            above = following
+
+    def _existing(self, keys: List[Dict[str, Any]]) -> set:
+        attribute = self.layout.hash_attribute
+        request = {
+            self.plan.target: {
+                "Keys": keys,
+                "ProjectionExpression": "#k",
+                "ExpressionAttributeNames": {"#k": attribute},
+            }
+        }
+        found = set()
+        while request:
+            answer = self.client.batch_get_item(RequestItems=request)
+            found |= {item[attribute]["S"] for item in answer["Responses"].get(self.plan.target, [])}
+            request = answer.get("UnprocessedKeys") or {}
+        return found

@@ -3,6 +3,7 @@ import os
 import pytest
 
 from tests.e2e.stack import REPO, VENV, Stack
+from tests.session import EXECUTOR_ENVIRONMENT
 
 
 def _port(variable: str, default: int, offset: int) -> str:
@@ -28,13 +29,7 @@ def stack(worker_id):
             # A server zone far from UTC: TIMESTAMP values must still come out in UTC.
             "M2D_MYSQL_ARGS": "--default-time-zone=+05:30",
             "MYSQL_PASSWORD": "m2d-test-pw-7Qx",
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "PYSPARK_PYTHON": os.path.join(VENV, "bin", "python"),
-            "PYSPARK_DRIVER_PYTHON": os.path.join(VENV, "bin", "python"),
-            "SPARK_LOCAL_IP": "127.0.0.1",
-            "SPARK_CONF_DIR": os.path.join(REPO, "conf", "spark"),
+            **EXECUTOR_ENVIRONMENT,
             "M2D_VENV": VENV,
         }
     )

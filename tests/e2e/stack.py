@@ -1,21 +1,19 @@
 """Helpers for end-to-end tests: the local stack, the real entry point, and the oracle."""
 
 import base64
+import contextlib
 import json
 import os
 import subprocess
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 import pymysql
 from pymysql.constants import FIELD_TYPE
 from pymysql.converters import conversions
 
 from mapping.identifiers import quote_identifier
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VENV = os.environ.get("M2D_VENV", os.path.join(REPO, ".venv"))
-JDBC_JAR = os.environ.get("M2D_JDBC_JAR", "/usr/share/java/mariadb-java-client.jar")
+from tests.session import JDBC_JAR, REPO, VENV
 
 
 @dataclass
@@ -101,6 +99,31 @@ def start_server(command: List[str], port: int) -> subprocess.Popen:
     raise RuntimeError(f"{command[0]} did not listen on {port}")
 
 
+@contextlib.contextmanager
+def throttle_proxy(stack: "Stack", *args: str) -> Iterator[str]:
+    """local/throttle_proxy.py in front of the stack's dynalite (args: its budget options); its URL."""
+    import sys
+
+    port = free_port()
+    process = start_server(
+        [
+            sys.executable,
+            os.path.join(REPO, "local", "throttle_proxy.py"),
+            "--port",
+            str(port),
+            "--upstream",
+            stack.endpoint,
+            *args,
+        ],
+        port,
+    )
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
 @dataclass
 class JobRun:
     code: int
@@ -159,14 +182,21 @@ def submit_job(
     spark_conf: Optional[List[str]],
     timeout: int,
 ) -> JobRun:
-    command = [os.path.join(VENV, "bin", "spark-submit"), "--master", master, "--jars", JDBC_JAR]
-    for item in spark_conf or []:
-        command += ["--conf", item]
-    command += [os.path.join(REPO, "jobs", "migrate.py")] + argv
+    command = spark_submit_command(argv, master, spark_conf)
     completed = subprocess.run(
         command, env=dict(stack.env, **(env or {})), capture_output=True, text=True, timeout=timeout, cwd=str(tmp_path)
     )
     return JobRun(completed.returncode, completed.stdout, completed.stderr, _report(tmp_path))
+
+
+def spark_submit_command(
+    argv: List[str], master: str = "local[2]", spark_conf: Optional[List[str]] = None, script: str = ""
+) -> List[str]:
+    """spark-submit of the job (or of script) as a user runs it: the JDBC jar on --jars."""
+    command = [os.path.join(VENV, "bin", "spark-submit"), "--master", master, "--jars", JDBC_JAR]
+    for item in spark_conf or []:
+        command += ["--conf", item]
+    return command + [script or os.path.join(REPO, "jobs", "migrate.py"), *argv]
 
 
 def run_in_process(stack: Stack, argv: List[str], tmp_path, env: Optional[dict]) -> JobRun:

@@ -13,15 +13,14 @@ import time
 import pytest
 
 from tests.e2e.stack import (
-    JDBC_JAR,
     REPO,
-    VENV,
     canonical,
     dynamo_items,
     free_port,
     present,
     run_job,
     source_rows,
+    spark_submit_command,
     state_entry,
 )
 
@@ -181,27 +180,25 @@ def test_a_catch_up_killed_halfway_and_rerun_converges(stack, loaded, tmp_path):
             cur.execute(f"UPDATE accounts SET owner = CONCAT('burst {n} ', id) WHERE id % 40 = {n} AND id <= 10000")
     start = ["--from-position", f"{file}:{position}"]
     state = tmp_path / "state"
-    command = [
-        os.path.join(VENV, "bin", "spark-submit"),
-        "--master",
-        "local[1]",
-        "--jars",
-        JDBC_JAR,
-        os.path.join(REPO, "jobs", "migrate.py"),
-        "--mysql-port",
-        str(stack.mysql_port),
-        "--dynamodb-endpoint",
-        stack.endpoint,
-        "--database",
-        DB,
-        "--catch-up",
-        "--state",
-        str(state),
-        "--set",
-        "catch_up.batch_rows=250",
-        "--set",
-        "dynamodb.on_demand_wcu=1500",
-    ] + start
+    command = spark_submit_command(
+        [
+            "--mysql-port",
+            str(stack.mysql_port),
+            "--dynamodb-endpoint",
+            stack.endpoint,
+            "--database",
+            DB,
+            "--catch-up",
+            "--state",
+            str(state),
+            "--set",
+            "catch_up.batch_rows=250",
+            "--set",
+            "dynamodb.on_demand_wcu=1500",
+        ]
+        + start,
+        master="local[1]",
+    )
     driver = subprocess.Popen(
         command,
         env=stack.env,

@@ -8,7 +8,16 @@ import time
 
 import pytest
 
-from tests.e2e.stack import JDBC_JAR, REPO, VENV, canonical, dynamo_items, present, run_job, source_rows, state_entry
+from tests.e2e.stack import (
+    REPO,
+    canonical,
+    dynamo_items,
+    present,
+    run_job,
+    source_rows,
+    spark_submit_command,
+    state_entry,
+)
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +105,12 @@ def test_resume_after_the_driver_is_killed(stack, tmp_path):
         "--set",
         "dynamodb.on_demand_wcu=400",
     ]  # slow enough to interrupt
-    command = [os.path.join(VENV, "bin", "spark-submit"), "--master", "local[2]", "--jars", JDBC_JAR]
     driver = subprocess.Popen(
-        command + common, env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(tmp_path)
+        spark_submit_command(common[1:]),
+        env=stack.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=str(tmp_path),
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(finished_partitions(state, "resume_db", "events")) < 4:

@@ -8,7 +8,7 @@ import subprocess
 import boto3
 import pytest
 
-from tests.e2e.stack import JDBC_JAR, REPO, VENV, free_port, start_server
+from tests.e2e.stack import VENV, free_port, spark_submit_command, start_server
 
 
 @pytest.fixture(scope="module")
@@ -47,22 +47,18 @@ def test_every_path_can_be_s3(stack, s3, tmp_path):
             }
         ).encode(),
     )
-    command = [
-        os.path.join(VENV, "bin", "spark-submit"),
-        "--master",
-        "local[2]",
-        "--jars",
-        JDBC_JAR,
-        os.path.join(REPO, "jobs", "migrate.py"),
-        "--database",
-        "s3_db",
-        "--conf",
-        "s3://m2d/conf/s3_db.json",
-        "--mysql-port",
-        str(stack.mysql_port),
-        "--dynamodb-endpoint",
-        stack.endpoint,
-    ]
+    command = spark_submit_command(
+        [
+            "--database",
+            "s3_db",
+            "--conf",
+            "s3://m2d/conf/s3_db.json",
+            "--mysql-port",
+            str(stack.mysql_port),
+            "--dynamodb-endpoint",
+            stack.endpoint,
+        ]
+    )
     environment = {k: v for k, v in stack.env.items() if k != "MYSQL_PASSWORD"}  # only the S3 file has it
     environment["AWS_ENDPOINT_URL_S3"] = endpoint
     completed = subprocess.run(command, env=environment, capture_output=True, text=True, cwd=str(tmp_path), timeout=300)

@@ -6,12 +6,11 @@ below what this 2-core machine can push through proxy + dynalite (~500 items/s).
 
 import json
 import os
-import sys
 import urllib.request
 
 import pytest
 
-from tests.e2e.stack import REPO, dynamo_items, free_port, run_job, start_server
+from tests.e2e.stack import dynamo_items, run_job, throttle_proxy
 
 BUDGET_WCU = int(os.environ.get("PROBE_WCU", "500"))
 ROWS = 3000
@@ -20,25 +19,8 @@ WCU_PER_ITEM = 3
 
 @pytest.fixture(scope="module")
 def proxy(stack):
-    port = free_port()
-    process = start_server(
-        [
-            sys.executable,
-            os.path.join(REPO, "local", "throttle_proxy.py"),
-            "--port",
-            str(port),
-            "--upstream",
-            stack.endpoint,
-            "--wcu",
-            str(BUDGET_WCU),
-            "--unprocessed",
-            "0.3",
-        ],
-        port,
-    )
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(10)
+    with throttle_proxy(stack, "--wcu", str(BUDGET_WCU), "--unprocessed", "0.3") as url:
+        yield url
 
 
 def test_every_row_once_within_the_budget(stack, proxy, tmp_path):

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.e2e.stack import JDBC_JAR, REPO, VENV, canonical, dynamo_items, present, run_job, source_rows, state_entry
+from tests.e2e.stack import canonical, dynamo_items, present, run_job, source_rows, spark_submit_command, state_entry
 
 
 def assert_same_rows(stack, database, table, target):
@@ -262,18 +262,10 @@ def test_resume_after_a_failed_verification_loads_again_never_already_done(stack
 
 def test_resume_after_the_driver_died_between_write_and_verification_verifies(stack, resume_source, tmp_path):
     state = str(tmp_path / "state")
-    command = [
-        os.path.join(VENV, "bin", "spark-submit"),
-        "--master",
-        "local[2]",
-        "--jars",
-        JDBC_JAR,
-        os.path.join(REPO, "jobs", "migrate.py"),
-        "--mysql-port",
-        str(stack.mysql_port),
-        "--dynamodb-endpoint",
-        stack.endpoint,
-    ] + matrix_args("unverified", state)
+    command = spark_submit_command(
+        ["--mysql-port", str(stack.mysql_port), "--dynamodb-endpoint", stack.endpoint]
+        + matrix_args("unverified", state)
+    )
     driver = subprocess.Popen(
         command, env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(tmp_path)
     )

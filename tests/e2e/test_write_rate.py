@@ -2,34 +2,9 @@
 an on-demand table that grows with sustained traffic, and a HASH key with few values."""
 
 import json
-import os
-import sys
 import urllib.request
-from contextlib import contextmanager
 
-from tests.e2e.stack import REPO, dynamo_items, free_port, run_job, start_server
-
-
-@contextmanager
-def proxy(stack, *args):
-    port = free_port()
-    process = start_server(
-        [
-            sys.executable,
-            os.path.join(REPO, "local", "throttle_proxy.py"),
-            "--port",
-            str(port),
-            "--upstream",
-            stack.endpoint,
-            *args,
-        ],
-        port,
-    )
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(10)
+from tests.e2e.stack import dynamo_items, run_job, throttle_proxy
 
 
 def table_stats(url: str, table: str) -> dict:
@@ -52,7 +27,7 @@ def test_on_demand_rate_climbs_to_the_target_as_the_table_grows(stack, tmp_path)
         f"INSERT INTO grow SELECT seq, REPEAT(CHAR(97 + seq % 26), 3950) FROM seq_1_to_{rows}",
         "ANALYZE TABLE grow",
     )
-    with proxy(stack, "--wcu", "2000", "--double-after", "5") as url:
+    with throttle_proxy(stack, "--wcu", "2000", "--double-after", "5") as url:
         run = run_job(
             stack,
             [
@@ -106,7 +81,7 @@ def test_few_hash_values_cap_the_rate_and_interleave_the_writes(stack, tmp_path)
         "CREATE TABLE pair (id INT PRIMARY KEY)",
         "INSERT INTO pair VALUES (1), (2)",
     )
-    with proxy(stack, "--wcu", "100000", "--per-key-wcu", "500") as url:
+    with throttle_proxy(stack, "--wcu", "100000", "--per-key-wcu", "500") as url:
         run = run_job(
             stack,
             [

@@ -18,6 +18,14 @@ def conf(tmp_path):
     return str(path)
 
 
+def through_glue(glue_argv):
+    """The Config the Glue entry builds from Glue's arguments."""
+    options = glue_migrate.VALUED + list(glue_migrate.SETTINGS) + glue_migrate.SWITCHES
+    return config_from_args(
+        glue_migrate.cli_argv(glue_migrate.resolve_options(glue_argv, glue_migrate.REQUIRED, options))
+    )
+
+
 def test_glue_arguments_give_the_same_config_as_the_cli(conf):
     glue = [
         "script.py",
@@ -38,13 +46,7 @@ def test_glue_arguments_give_the_same_config_as_the_cli(conf):
         "--mysql_port",
         "3307",
     ] + GLUE_FLAGS
-    from_glue = config_from_args(
-        glue_migrate.cli_argv(
-            glue_migrate.resolve_options(
-                glue, glue_migrate.REQUIRED, glue_migrate.VALUED + list(glue_migrate.SETTINGS) + glue_migrate.SWITCHES
-            )
-        )
-    )
+    from_glue = through_glue(glue)
     from_cli = config_from_args(
         [
             "--database",
@@ -138,13 +140,7 @@ def test_glue_runs_a_catch_up_with_the_same_config_as_the_cli():
         "--max_seconds",
         "600",
     ] + GLUE_FLAGS
-    from_glue = config_from_args(
-        glue_migrate.cli_argv(
-            glue_migrate.resolve_options(
-                glue, glue_migrate.REQUIRED, glue_migrate.VALUED + list(glue_migrate.SETTINGS) + glue_migrate.SWITCHES
-            )
-        )
-    )
+    from_glue = through_glue(glue)
     from_cli = config_from_args(
         [
             "--database",
