@@ -58,9 +58,10 @@ def run_catch_up(
     starts = resolve(config.catch_up, state, jobs, server)
     active = []
     for job in jobs:
-        reason = starts.missing.get(job.identity) or state.needs_reload(job.identity)
+        reload_reason = state.needs_reload(job.identity)
+        reason = reload_reason or starts.missing.get(job.identity)
         if reason:
-            job.fail(NEEDS_RELOAD if state.needs_reload(job.identity) else FAILED, reason)
+            job.fail(NEEDS_RELOAD if reload_reason else FAILED, reason)
             log.error("%s: %s", job.name, reason)
             continue
         try:
