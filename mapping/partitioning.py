@@ -346,9 +346,17 @@ def _alphabet_midpoint(low: str, high: str, alphabet: Sequence[str]) -> Optional
     a, b = number(low), number(high)
     if a is None or b is None or b - a < 2:
         return None
-    middle, chars = (a + b) // 2, []
+    middle, digits = (a + b) // 2, []
     for _ in range(width):
         middle, d = divmod(middle, base)
-        chars.append(alphabet[d - 1][0] if d else "")
-    text = "".join(reversed(chars))
-    return text if text not in (low, high) and text else None
+        digits.append(d)
+    digits.reverse()
+    # Digit 0 means "the string ends here": a zero before other digits cannot be written, so
+    # the text stops there, or (when that is low itself) goes one character further.
+    end = digits.index(0) if 0 in digits else width
+    text = "".join(alphabet[d - 1][0] for d in digits[:end])
+    for option in (text, text + alphabet[0][0]):
+        value = number(option)
+        if option and value is not None and a < value < b:
+            return option
+    return None

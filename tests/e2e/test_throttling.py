@@ -62,5 +62,7 @@ def test_every_row_once_within_the_budget(stack, proxy, tmp_path):
         f"unprocessed {stats['unprocessed']}; per second {stats['per_second']}"
     )
     # The proxy throttles every call over its budget: a count, not a clock, says the job kept to it.
-    # (The rate itself is timing, measured by make bench.)
-    assert stats["throttled"] <= 0.01 * stats["calls"]
+    # A job that ignored the budget (~1,500 WCU/s here against 500) would be throttled on most
+    # calls; one that keeps to it still sees a few, since a busy 2-core machine delivers its
+    # calls to the proxy in bursts (CI measured 4 of 196). (The rate itself: make bench.)
+    assert stats["throttled"] <= 0.05 * stats["calls"]

@@ -1,4 +1,5 @@
 import datetime
+import random
 
 import pytest
 
@@ -108,6 +109,19 @@ def test_string_midpoints_follow_the_servers_alphabet():
     middle = midpoint("string", "00000000-0000", "ffffffff-ffff", alphabet)
     assert set(middle) <= set(alphabet) and "00000000-0000" < middle < "ffffffff-ffff"
     assert midpoint("string", "a", "b", "") is None  # no alphabet: no guess
+
+
+def test_string_midpoints_sort_strictly_between_for_every_pair():
+    # Read as numbers, a midpoint may hold a zero digit ("the string ends here") before
+    # non-zero ones: written out as text, that digit used to vanish and the rest shifted
+    # left, so the "midpoint" sorted outside the pair and the split peeled one key per dive.
+    alphabet = "-0123456789abcdef"  # single-character groups: the server's order is Python's here
+    draw = random.Random(7)
+    for _ in range(20_000):
+        low, high = sorted("".join(draw.choice(alphabet) for _ in range(draw.randint(0, 6))) for _ in range(2))
+        middle = midpoint("string", low, high, alphabet)
+        assert middle is None or low < middle < high, (low, high, middle)
+    assert "" < midpoint("string", "", "-7", alphabet) < "-7"  # was "b7": "-" + a zero digit + "7"
 
 
 def test_split_index_prefers_the_primary_key_and_skips_unordered_columns():
