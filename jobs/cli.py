@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="write nothing: compare the existing DynamoDB tables with the source",
     )
     add(
+        "--repair",
+        action="store_true",
+        default=None,
+        help="where verification differs: delete items whose rows are gone, put rows missing or "
+        "different, verify again (with a load or --verify-only)",
+    )
+    add(
         "--catch-up",
         action="store_true",
         default=None,
@@ -111,6 +118,7 @@ _FLAG_TO_SETTING = {
     "dry_run": "run.dry_run",
     "verify": "run.verify",
     "verify_only": "run.verify_only",
+    "repair": "run.repair",
     "verbose": "run.verbose",
     "catch_up": "run.catch_up",
     "from_report": "catch_up.from_report",

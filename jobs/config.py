@@ -124,6 +124,7 @@ class RunConfig:
     verify: bool = True  # count and checksum both sides after the load (--no-verify skips it)
     resume: bool = False  # skip tables and partitions the state records as finished
     verify_only: bool = False  # no load: compare existing DynamoDB tables with the source
+    repair: bool = False  # after verification finds differences: delete, put, verify again
     verbose: bool = False  # tracebacks and Spark INFO logs
 
 
@@ -197,6 +198,11 @@ class Config:
             raise ConfigError(
                 "--catch-up takes at most one start: --from-report, --from-position or --from-gtid "
                 "(none: each table from the position recorded in the state)"
+            )
+        if self.run.repair and (self.run.catch_up or self.run.dry_run or not (self.run.verify or self.run.verify_only)):
+            raise ConfigError(
+                "--repair works from verification's comparison: use it with a load (verification on) "
+                "or with --verify-only, not with --catch-up, --dry-run or --no-verify"
             )
         if self.catch_up.from_position and not _POSITION.fullmatch(self.catch_up.from_position):
             raise ConfigError(f"setting catch_up.from_position is {self.catch_up.from_position!r}; expected FILE:POS")

@@ -70,6 +70,7 @@ class TableResult:
     notes: List[str] = field(default_factory=list)
     error: Optional[str] = None
     verification: Optional[Dict] = None
+    repaired: Optional[Dict] = None  # --repair (or a reload after catch-up): items put and deleted, and why
 
     @property
     def items_per_second(self) -> float:
@@ -244,6 +245,11 @@ class Report:
                 lines.append(
                     f"  estimate {t.source}: {t.estimate['items']} items, {t.estimate['write_units']} WRU "
                     f"estimated; {t.rows_read} rows read, {t.items_written} items written"
+                )
+            if t.repaired:
+                lines.append(
+                    f"  repair {t.source}: {t.repaired['put']} item(s) put, {t.repaired['deleted']} deleted "
+                    f"({t.repaired['reason']})"
                 )
             if t.verification and not t.verification["match"]:
                 lines.append(f"  verify {t.source}: {json.dumps(t.verification, ensure_ascii=False)}")

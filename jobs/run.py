@@ -135,10 +135,9 @@ def run(
     ready = [j for j in active if j.result.status == PLANNED]
     to_load = decide_resume(ready, state, config)
     load_tables(steps, imports, to_load, state, config)
-    if config.run.verify:
-        for job in ready:
-            if job.verification_owed:
-                steps.verify(job)
+    for job in ready:  # a repair owed (a reload after catch-up) is verified even with --no-verify
+        if job.verification_owed and (config.run.verify or state.repair_owed(job.identity)):
+            steps.verify(job)
     return _finished(report)
 
 

@@ -75,6 +75,9 @@ class State:
             earlier = self.entries.get(identity) or {}
             if finished and earlier.get("source_position"):
                 source_position = earlier["source_position"]
+            # A reload after catch-up set the table aside: rows may be gone that the load
+            # cannot see, so the table is repaired from verification until it is equal.
+            repair_owed = earlier.get("catch_up_status") == NEEDS_RELOAD or bool(earlier.get("repair_owed"))
             self.entries[identity] = {
                 "source_position": source_position,
                 "database": identity[0],
@@ -89,6 +92,8 @@ class State:
                 "redistribute": partitioning.redistribute,
                 "finished": {str(k): v for k, v in finished.items()},
             }
+            if repair_owed:
+                self.entries[identity]["repair_owed"] = True
         self.save()
 
     def record_partitions(self, identity: Identity, stats: List[Dict]) -> None:
@@ -132,9 +137,20 @@ class State:
         entry = self.entries.get(identity) or {}
         return entry.get("catch_up_error") if entry.get("catch_up_status") == NEEDS_RELOAD else None
 
+    def repair_owed(self, identity: Identity) -> bool:
+        return bool((self.entries.get(identity) or {}).get("repair_owed"))
+
     def set_status(self, identity: Identity, status: str) -> None:
         with self._lock:
             self.entries[identity]["status"] = status
+        self.save()
+
+    def record_verified(self, identity: Identity) -> None:
+        """Verification found the table equal to the source: done, and no repair is owed."""
+        with self._lock:
+            entry = self.entries[identity]
+            entry["status"] = DONE
+            entry.pop("repair_owed", None)
         self.save()
 
 

@@ -10,8 +10,8 @@ from pyspark.sql import DataFrame, SparkSession
 
 from jobs import state as states
 from jobs.config import Config
+from jobs.dynamodb import repair, verify
 from jobs.dynamodb import tables as dynamo
-from jobs.dynamodb import verify
 from jobs.dynamodb.write_task import clear_rejects, sum_stats, write_partition
 from jobs.errors import one_line
 from jobs.frames import ItemFrames, task_slots
@@ -63,7 +63,8 @@ def finish_load(job: TableJob, state: State, config: Config) -> None:
     """A loaded table's status: failed when rows merged into other rows' items, else completed
     (with rejects or not), verification owed when it is on."""
     plan, result = job.plan, job.result
-    job.verification_owed = config.run.verify  # with merged rows too: it names the shared keys
+    # With merged rows too: it names the shared keys. A repair owed is owed whatever --verify says.
+    job.verification_owed = config.run.verify or state.repair_owed(job.identity)
     if result.merged_rows:
         job.fail(FAILED, f"{result.merged_rows} row(s) merged into other rows' items: {plan.key_collision}")
         state.set_status(job.identity, states.CHECK_FAILED)
@@ -193,14 +194,25 @@ class TableSteps:
             budget.task_write_rate(rate.ceiling, partitions, slots),
         )
 
+    def repair_reason(self, job: TableJob) -> Optional[str]:
+        if self.config.run.repair:
+            return "--repair"
+        if self.state is not None and self.state.repair_owed(job.identity):
+            return "a reload of a table catch-up set aside: rows it lost are deleted"
+        return None
+
     def verify(self, job: TableJob) -> None:
         plan, result = job.plan, job.result
         sc = self.spark.sparkContext
         sc.setJobGroup(plan.target, f"verify {plan.name}")
+        segments = max(1, sc.defaultParallelism)
         try:
-            frame = self.frames.items(job)
             spec = VerifySpec(plan.target, self.endpoint, plan.layout(self.config.dynamodb.null_as))
-            outcome = verify.verify_table(self.spark, frame, spec, segments=max(1, sc.defaultParallelism))
+            outcome = verify.verify_table(self.spark, self.frames.items(job), spec, segments)
+            reason = self.repair_reason(job)
+            if not outcome["match"] and reason:
+                self._repair(job, reason, segments)
+                outcome = verify.verify_table(self.spark, self.frames.items(job), spec, segments)
         except Exception as e:  # noqa: BLE001 - the state keeps "written": a resume verifies again
             job.fail(VERIFY_FAILED, one_line(e))
             log.error("%s: verification failed to run: %s", plan.name, result.error)
@@ -210,7 +222,7 @@ class TableSteps:
             if self.state is None:
                 result.status = VERIFIED
             else:
-                self.state.set_status(job.identity, states.DONE)
+                self.state.record_verified(job.identity)
             log.info(
                 "%s: verified, %d rows = %d items, checksum %s",
                 plan.name,
@@ -229,3 +241,13 @@ class TableSteps:
         if self.state is not None:
             self.state.set_status(job.identity, states.CHECK_FAILED)
         log.error("%s: %s", plan.name, result.error)
+
+    def _repair(self, job: TableJob, reason: str, segments: int) -> None:
+        """Deletes and puts from the source's (key, digest) pairs against DynamoDB's, at the load's budget."""
+        frame = self.frames.items(job)
+        start, ceiling = self.rates_per_task(job, frame.rdd.getNumPartitions())
+        spec = load_spec(job, self.config, self.endpoint, "", start, ceiling_per_task=ceiling)
+        log.info("%s: repairing (%s)", job.name, reason)
+        counts = repair.repair_table(self.spark, frame, spec, segments)
+        job.result.repaired = {**counts, "reason": reason}
+        log.info("%s: repair put %d item(s), deleted %d", job.name, counts["put"], counts["deleted"])

@@ -14,7 +14,7 @@ def source_digests(rows: Iterable, spec) -> Iterator[Tuple[str, int]]:
     for row in rows:
         item, _, reason = build_item(row, spec.layout)
         if reason is None:
-            yield _key_text(item, spec), item_digest(item)
+            yield key_text(item, spec.layout), item_digest(item)
 
 
 def scan_digests(segment: int, segments: int, spec, client=None) -> Iterator[Tuple[str, int]]:
@@ -29,14 +29,15 @@ def scan_digests(segment: int, segments: int, spec, client=None) -> Iterator[Tup
         page = client.scan(**kwargs)
         for raw in page.get("Items", []):
             item = from_wire(raw)
-            yield _key_text(item, spec), item_digest(item)
+            yield key_text(item, spec.layout), item_digest(item)
         start = page.get("LastEvaluatedKey")
         if not start:
             return
 
 
-def _key_text(item: Dict, spec) -> str:
-    return json.dumps(list(key_of(item, spec.layout)), ensure_ascii=False)
+def key_text(item: Dict, layout) -> str:
+    """An item's key as verification and repair match it: its key values as JSON text."""
+    return json.dumps(list(key_of(item, layout)), ensure_ascii=False)
 
 
 def summarize(pairs: Iterable[Tuple[str, int]]) -> Iterator[Tuple[int, int]]:

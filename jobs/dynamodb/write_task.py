@@ -102,10 +102,10 @@ def write_partition(rows: Iterable, spec, client=None, partition_id: Optional[in
         )
     else:
         writer = BatchWriter(
-            client or _worker_client(spec),
+            client or worker_client(spec),
             spec.target,
             spec.layout.item_key,
-            _worker_limiter(spec),
+            worker_limiter(spec),
             spec.max_retry_seconds,
         )
     started = time.monotonic()
@@ -129,7 +129,7 @@ def write_partition(rows: Iterable, spec, client=None, partition_id: Optional[in
     yield stats
 
 
-def _worker_client(spec):
+def worker_client(spec):
     from jobs.dynamodb.tables import make_client
 
     key = (spec.endpoint.url, spec.endpoint.region)
@@ -138,7 +138,7 @@ def _worker_client(spec):
     return _WORKER_CLIENTS[key]
 
 
-def _worker_limiter(spec):
+def worker_limiter(spec):
     from jobs.dynamodb.writer import RateLimiter
 
     key = (spec.endpoint.url, spec.target, spec.rate_per_task, spec.ceiling_per_task, spec.probe_seconds)
