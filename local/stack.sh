@@ -65,7 +65,7 @@ start_dynalite() {
   mkdir -p "$dir"
   local cli="${M2D_NPM_DIR:-$REPO/.stack/npm}/node_modules/dynalite/cli.js"
   [[ -f "$cli" ]] || { echo "stack: dynalite is not installed; run local/setup.sh" >&2; exit 1; }
-  node "$cli" --host 127.0.0.1 --port "$DYNAMO_PORT" --createTableMs 50 --deleteTableMs 50 \
+  node "$REPO/local/dynalite.js" "$cli" --host 127.0.0.1 --port "$DYNAMO_PORT" --createTableMs 50 --deleteTableMs 50 \
     >"$dir/dynalite.log" 2>&1 &
   echo $! >"$dir/dynalite.pid"
   wait_for_port "$DYNAMO_PORT" dynalite 30
