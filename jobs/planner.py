@@ -182,4 +182,15 @@ def _risks(plan: TablePlan) -> List[str]:
         note = render.rendering_note(column)
         if note:
             notes.append(note)
+    migrated = {c.name for c in plan.columns}
+    for foreign_key in table.foreign_keys:
+        if not foreign_key.cascades:
+            continue
+        if set(foreign_key.columns) <= migrated:
+            notes.append(f"{foreign_key.describe()}: catch-up derives the cascaded changes the binlog does not log")
+        else:
+            notes.append(
+                f"{foreign_key.describe()}: its columns are not all migrated, so catch-up cannot find the items a "
+                f"cascade changes and sets the table aside for reload when the parent's keys change"
+            )
     return notes

@@ -34,6 +34,15 @@ class RowsChanged:
     images: Tuple[RowImage, ...]
     changes: int
     timestamp: float
+    kind: str = ""  # "insert", "update" or "delete"
+
+    def before_and_after(self) -> List[Tuple[Optional[RowImage], Optional[RowImage]]]:
+        """Each changed row as (before, after): None before an insert, None after a delete."""
+        if self.kind == "update":
+            return [(self.images[i], self.images[i + 1]) for i in range(0, len(self.images), 2)]
+        if self.kind == "delete":
+            return [(image, None) for image in self.images]
+        return [(None, image) for image in self.images]
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,9 @@ class Batch:
 
     images: Dict[TableName, List[RowImage]] = field(default_factory=dict)
     changes: Dict[TableName, int] = field(default_factory=dict)
+    # Deleted and updated rows of tables that foreign keys with cascading actions reference:
+    # the changes the server makes to their children are not logged, and are derived from these.
+    parent_changes: Dict[TableName, List[Tuple[RowImage, Optional[RowImage]]]] = field(default_factory=dict)
     through: Optional[Position] = None
     last_commit_timestamp: float = 0.0
 
@@ -129,9 +141,19 @@ class Batch:
     def rows(self) -> int:
         return sum(self.changes.values())
 
+    @property
+    def pending(self) -> int:
+        """Row changes to act on: the selected tables' and the referenced parents'."""
+        return self.rows + sum(len(c) for c in self.parent_changes.values())
+
     def add(self, event: RowsChanged) -> None:
         self.images.setdefault(event.table, []).extend(event.images)
         self.changes[event.table] = self.changes.get(event.table, 0) + event.changes
+
+    def add_parent_change(self, event: RowsChanged) -> None:
+        pairs = [(before, after) for before, after in event.before_and_after() if before is not None]
+        if pairs:
+            self.parent_changes.setdefault(event.table, []).extend(pairs)
 
     def drop(self, table: TableName) -> None:
         self.images.pop(table, None)
@@ -141,6 +163,8 @@ class Batch:
         for table, images in other.images.items():
             self.images.setdefault(table, []).extend(images)
             self.changes[table] = self.changes.get(table, 0) + other.changes.get(table, 0)
+        for table, pairs in other.parent_changes.items():
+            self.parent_changes.setdefault(table, []).extend(pairs)
 
 
 @dataclass(frozen=True)
@@ -177,8 +201,10 @@ class Batcher:
         batch_rows: int,
         max_delay_seconds: float,
         statement_tables: StatementTables,
+        parents: Sequence[TableName] = (),
     ):
         self.tables = dict(tables)  # each selected table and the position it is applied through
+        self.parents = frozenset(parents)  # tables that cascading foreign keys of selected tables reference
         self.batch_rows = batch_rows
         self.max_delay_seconds = max_delay_seconds
         self.statement_tables = statement_tables
@@ -199,13 +225,15 @@ class Batcher:
             if event.table in self.tables and not self._applied_already(event):
                 self.open.add(event)
                 self.rows_read += event.changes
+            if event.table in self.parents:  # deriving a cascade again re-reads the source: always safe
+                self.open.add_parent_change(event)
             return None
         if isinstance(event, TransactionCommitted):
             return self._commit(event.position, event.timestamp, now)
         if isinstance(event, Statement):
             return self._statement(event, now)
         if isinstance(event, Rotated):
-            if not self.in_transaction and not self.open.changes:
+            if not self.in_transaction and not self.open.pending:
                 self.boundary = event.position
             return None
         return self.due(now)
@@ -266,16 +294,16 @@ class Batcher:
         self.open = Batch()
         self.boundary = position
         self.committed.last_commit_timestamp = timestamp
-        if self.committed.rows and self.oldest_commit_at is None:
+        if self.committed.pending and self.oldest_commit_at is None:
             self.oldest_commit_at = now
         return self.due(now)
 
     def due(self, now: float) -> Optional[Action]:
         """A batch, when enough changes or enough time has gathered (also asked while idle)."""
-        if not self.committed.rows:
+        if not self.committed.pending:
             return None
         waited = now - (self.oldest_commit_at if self.oldest_commit_at is not None else now)
-        if self.committed.rows >= self.batch_rows or waited >= self.max_delay_seconds:
+        if self.committed.pending >= self.batch_rows or waited >= self.max_delay_seconds:
             return ApplyBatch(self.take())
         return None
 

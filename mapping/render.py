@@ -84,6 +84,19 @@ def render_sql(column: Column, table: str = "") -> str:
     )
 
 
+def parse_sql(column: Column, literal: str) -> str:
+    """SQL expression that turns a value's rendered text (an escaped literal) back into the value
+    the column holds: the inverse of render_sql, for finding rows by their items' text."""
+    kind = column.data_type.lower()
+    if kind in BINARY_TYPES:
+        return f"FROM_BASE64({literal})"
+    if kind in BIT_TYPES:
+        return f"CAST({literal} AS UNSIGNED)"
+    if kind in SPATIAL_TYPES:
+        return f"ST_GeomFromText({literal})"
+    return literal
+
+
 def is_binary(column: Column) -> bool:
     return column.data_type.lower() in BINARY_TYPES
 

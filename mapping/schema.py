@@ -26,6 +26,34 @@ class UniqueKey:
     columns: Tuple[str, ...]
 
 
+CASCADING_RULES = frozenset({"CASCADE", "SET NULL", "SET DEFAULT"})
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """A foreign key of the table that holds it (the child) into its parent. The server applies
+    its cascading actions itself and logs no row events for them."""
+
+    name: str
+    columns: Tuple[str, ...]  # the child's columns, in the key's order
+    parent: Tuple[str, str]  # (database, table)
+    parent_columns: Tuple[str, ...]
+    on_delete: str = "RESTRICT"  # information_schema's DELETE_RULE: CASCADE, SET NULL, RESTRICT, ...
+    on_update: str = "RESTRICT"
+
+    @property
+    def cascades(self) -> bool:
+        """A change of a parent row can change child rows without a row event of their own."""
+        return self.on_delete in CASCADING_RULES or self.on_update in CASCADING_RULES
+
+    def describe(self) -> str:
+        parent = ".".join(self.parent)
+        return (
+            f"foreign key {self.name} ({', '.join(self.columns)}) -> {parent} ({', '.join(self.parent_columns)}) "
+            f"ON DELETE {self.on_delete} ON UPDATE {self.on_update}"
+        )
+
+
 @dataclass(frozen=True)
 class SourceTable:
     database: str
@@ -37,6 +65,7 @@ class SourceTable:
     estimated_bytes: int = 0
     max_row_bytes: int = 0  # AVG_ROW_LENGTH is all MySQL gives; see risks in the plan
     kind: str = BASE_TABLE
+    foreign_keys: Tuple[ForeignKey, ...] = ()
 
     @property
     def identity(self) -> Tuple[str, str]:

@@ -289,3 +289,13 @@ def tables_changed(query: str, default_schema: str, migrated: Collection[TableNa
         return []  # a new table (CREATE TABLE ... LIKE/SELECT names only its sources, which it reads)
     named = set(names_in(tokens, default_schema))
     return [table for table in migrated if table in named]
+
+
+_ROW_STATEMENTS = frozenset({"DELETE", "UPDATE", "REPLACE", "INSERT", "TRUNCATE", "LOAD"})
+
+
+def changes_rows(query: str) -> bool:
+    """Whether a statement logged as text (statement format) changes rows itself, as opposed to
+    a table's definition: a parent's rows changed so can cascade to its children."""
+    words = [t for t in tokenize(query) if t.kind == WORD]
+    return bool(words) and words[0].text.upper() in _ROW_STATEMENTS

@@ -11,8 +11,9 @@ after a kill, converges on the same tables.
 
 import json
 from collections import Counter
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+import pymysql
 from botocore.client import BaseClient
 from pymysql.connections import Connection
 
@@ -21,11 +22,15 @@ from jobs.dynamodb.tables import table_write_rate
 from jobs.dynamodb.writer import BatchWriter, RateLimiter
 from jobs.table_job import TableJob
 from mapping.binlog import RowImage
+from mapping.cascades import Derived
 from mapping.identifiers import quote_identifier, quote_table
 from mapping.items import build_item, key_of, reject_record, to_wire, write_units
 from mapping.keys import encode_composite, row_digest, row_id
+from mapping.render import parse_sql
 
 INSERT_CHUNK = 500  # rows per INSERT into a temporary table
+LOCK_WAIT_TIMEOUT, DEADLOCK = 1205, 1213
+LOCK_ATTEMPTS = 5
 
 
 class TableApplier:
@@ -38,8 +43,11 @@ class TableApplier:
         self.source = quote_table(self.plan.source.database, self.plan.source.name)
         self.keyed = not self.plan.key.synthesized_hash
         self.columns = list(self.plan.key.source_columns) if self.keyed else [c.name for c in self.plan.columns]
+        self.slot = slot
         self.temp = quote_table(self.plan.source.database, f"m2d_catchup_{slot}")
         self.kinds = {c.name: c.data_type.lower() for c in self.plan.source.columns}
+        self.column = {c.name: c for c in self.plan.source.columns}
+        self.attribute = dict(zip((c.name for c in self.plan.columns), self.plan.attributes))
         assert job.description is not None, f"{job.name}: described before catching up"
         rate = table_write_rate(job.description, config.dynamodb, job.hash_values)
         self.limiter = RateLimiter(rate.start, ceiling=rate.ceiling, probe_seconds=config.dynamodb.climb_probe_seconds)
@@ -53,7 +61,24 @@ class TableApplier:
             cur.execute(sql)
             return cur.fetchall()
 
-    def _literal(self, column: str, value: Any) -> str:
+    def _current_rows(self, sql: str) -> Sequence[Tuple[Any, ...]]:
+        """The source's committed rows. The binlog can send a transaction before the engine has
+        committed it (MariaDB and MySQL write the binlog, then commit in InnoDB), and a plain read
+        in that window returns the old row; a shared-lock read waits for the writer's commit and
+        returns the new one. A lock still held after the session's short lock wait belongs to a
+        later transaction (the committing one held it until its commit), so by then every change
+        the binlog sent is visible and a plain read is exact. A deadlock is tried again."""
+        for attempt in range(1, LOCK_ATTEMPTS + 1):
+            try:
+                return self._execute(f"{sql} LOCK IN SHARE MODE")
+            except pymysql.err.OperationalError as e:
+                if e.args[0] == LOCK_WAIT_TIMEOUT:
+                    return self._execute(sql)
+                if e.args[0] != DEADLOCK or attempt == LOCK_ATTEMPTS:
+                    raise
+        return ()
+
+    def literal(self, column: str, value: Any) -> str:
         kind = self.kinds.get(column, "")
         if isinstance(value, (set, frozenset)):
             value = ",".join(sorted(value))
@@ -65,7 +90,9 @@ class TableApplier:
             value = int(value)
         return self.conn.escape(value)
 
-    def _load_images(self, images: Sequence[RowImage]) -> None:
+    def _load_images(self, images: Sequence[RowImage], derived: Optional[Derived]) -> None:
+        """The changed rows' key columns (every column of a keyless table) into the temporary
+        table: the binlog's images, and the rows a cascade may have changed."""
         quoted = ", ".join(quote_identifier(c) for c in self.columns)
         if not self._created:
             self._execute(
@@ -73,14 +100,25 @@ class TableApplier:
             )
             self._created = True
         self._execute(f"TRUNCATE TABLE {self.temp}")
-        for start in range(0, len(images), INSERT_CHUNK):
-            rows = ", ".join(
-                "(" + ", ".join(self._literal(c, image.get(c)) for c in self.columns) + ")"
-                for image in images[start : start + INSERT_CHUNK]
+        values = ["(" + ", ".join(self.literal(c, image.get(c)) for c in self.columns) + ")" for image in images]
+        if derived is not None:
+            values += ["(" + self._parsed(row) + ")" for row in derived.rendered_rows]
+            for condition in derived.conditions:
+                self._execute(
+                    f"INSERT INTO {self.temp} ({quoted}) SELECT {quoted} FROM {self.source} WHERE {condition}"
+                )
+        for start in range(0, len(values), INSERT_CHUNK):
+            self._execute(
+                f"INSERT INTO {self.temp} ({quoted}) VALUES {', '.join(values[start : start + INSERT_CHUNK])}"
             )
-            self._execute(f"INSERT INTO {self.temp} ({quoted}) VALUES {rows}")
 
-    def _render(self, columns: Sequence[str]) -> str:
+    def _parsed(self, row: Mapping[str, Optional[str]]) -> str:
+        """A row of rendered text (an item's) as SQL values of the table's own columns."""
+        return ", ".join(
+            "NULL" if row.get(c) is None else parse_sql(self.column[c], self.conn.escape(row[c])) for c in self.columns
+        )
+
+    def render(self, columns: Sequence[str]) -> str:
         position = {c.name: i for i, c in enumerate(self.plan.columns)}
         return ", ".join(self.plan.render_sql[position[c]] for c in columns)
 
@@ -100,10 +138,11 @@ class TableApplier:
         images: Sequence[RowImage],
         writer_factory: Callable[["TableApplier"], BatchWriter],
         rejects: List[Dict[str, Any]],
+        derived: Optional[Derived] = None,
     ) -> None:
-        if not images:
+        if not images and (derived is None or not (derived.rendered_rows or derived.conditions)):
             return
-        self._load_images(images)
+        self._load_images(images, derived)
         writer = writer_factory(self)
         with writer:
             if self.keyed:
@@ -117,9 +156,9 @@ class TableApplier:
         key = self.plan.key
         # Deduplicated here, as the exact text: SQL's DISTINCT would fold keys its collation holds
         # equal ('abc' and 'ABC' in a case-insensitive one), and one of them would never be deleted.
-        rendered_keys = {tuple(row) for row in self._execute(f"SELECT {self._render(self.columns)} FROM {self.temp}")}
+        rendered_keys = {tuple(row) for row in self._execute(f"SELECT {self.render(self.columns)} FROM {self.temp}")}
         quoted = ", ".join(quote_identifier(c) for c in self.columns)
-        rows = self._execute(
+        rows = self._current_rows(
             f"SELECT {', '.join(self.plan.render_sql)} FROM {self.source} "
             f"WHERE ({quoted}) IN (SELECT {quoted} FROM {self.temp})"
         )
@@ -159,7 +198,7 @@ class TableApplier:
         contents = list(
             dict.fromkeys(tuple(r) for r in self._execute(f"SELECT {', '.join(self.plan.render_sql)} FROM {self.temp}"))
         )
-        matches = self._execute(
+        matches = self._current_rows(
             f"SELECT {', '.join(self.plan.render_sql)} FROM {self.source} "
             f"WHERE ({self._exact('')}) IN (SELECT {self._exact('d.')} FROM {self.temp} AS d)"
         )

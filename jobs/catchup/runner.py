@@ -21,6 +21,7 @@ from pymysql.connections import Connection
 
 from jobs import storage
 from jobs.catchup.applier import TableApplier
+from jobs.catchup.cascades import CascadeDeriver
 from jobs.catchup.starts import resolve
 from jobs.config import Config
 from jobs.dynamodb.writer import BatchWriter
@@ -30,10 +31,13 @@ from jobs.report import CAUGHT_UP, FAILED, NEEDS_RELOAD, Report
 from jobs.state import State
 from jobs.table_job import TableJob
 from mapping.binlog import ApplyBatch, Batch, Batcher, Event, Heartbeat, Position, TableName, TableNeedsReload
+from mapping.cascades import Derived, cascading_edges
 from mapping.identifiers import quote_table
-from mapping.statements import tables_changed
+from mapping.statements import changes_rows, tables_changed
 
 log = logging.getLogger("mysql2dynamodb")
+
+LOCK_WAIT_SECONDS = 2  # a commit whose binlog was sent ends well within this (see TableApplier)
 
 
 def check_preconditions(conn: Connection) -> None:
@@ -55,6 +59,9 @@ def run_catch_up(
     marked for reload) is named and fails alone; the others go on."""
     state = State.load(config.output.state)
     server = report.source_position.get("server", "")
+    with conn.cursor() as cur:  # the appliers' locking reads hold matching rows only, and not for long
+        cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        cur.execute(f"SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_SECONDS}")
     starts = resolve(config.catch_up, state, jobs, server)
     active = []
     for job in jobs:
@@ -92,7 +99,9 @@ def run_catch_up(
         "mariadb" in version.lower(),
     )
     table_starts = {job.identity: starts.tables[job.identity] for job in active}
-    loop = CatchUp(config, appliers, target, state, server)
+    edges = cascading_edges({job.identity: job.plan.source.foreign_keys for job in active})
+    cascades = CascadeDeriver(conn, client, appliers, edges)
+    loop = CatchUp(config, appliers, target, state, server, cascades)
     report.catch_up = loop.run(stream, start, table_starts)
     for job in active:
         applier = appliers[job.identity]
@@ -122,9 +131,11 @@ class CatchUp:
         target: Optional[Position],
         state: State,
         server: str,
+        cascades: CascadeDeriver,
     ):
         self.config = config
         self.appliers = appliers
+        self.cascades = cascades
         self.target = target
         self.state = state
         self.server = server
@@ -145,13 +156,14 @@ class CatchUp:
         )
 
     def apply(self, batch: Batch, batcher: Batcher) -> None:
-        for table, images in batch.images.items():
+        derived = self._derive(batch, batcher)
+        for table in [*batch.images, *(t for t in derived if t not in batch.images)]:
             if table not in batcher.tables:
                 continue  # it left the catch-up (needs reload): nothing more is applied to it
             applier = self.appliers[table]
             applier.changes += batch.changes.get(table, 0)
             try:
-                applier.apply(images, self._writer, self.rejects)
+                applier.apply(batch.images.get(table, []), self._writer, self.rejects, derived.get(table))
             except (pymysql.err.DataError, pymysql.err.IntegrityError) as e:
                 # A binlog value the server will not take back as the column's own (a zero date
                 # decoded as NULL, YEAR 0 as 1900, ...): this table cannot be caught up; the others can.
@@ -180,6 +192,34 @@ class CatchUp:
                 batcher.tables[table] = through
             if behind:
                 self.state.record_applied(behind, dict(through.as_dict(), server=self.server))
+
+    def _derive(self, batch: Batch, batcher: Batcher) -> Dict[TableName, Derived]:
+        """The child rows this batch's parent changes cascaded to (found before anything is applied,
+        so the items still show what the children held)."""
+        if not batch.parent_changes:
+            return {}
+        try:
+            derived, failed = self.cascades.derive(batch, batcher.tables)
+        except (pymysql.err.DataError, pymysql.err.IntegrityError) as error:
+            derived = {}
+            why = f"a referenced value from the binlog cannot be matched: {one_line(error)}"
+            failed = {edge.child: why for edge in self.cascades.edges if edge.parent in batch.parent_changes}
+        for table, why in failed.items():
+            if table in batcher.tables:
+                self._set_aside(table, batcher, f"cascaded changes before {batch.through} cannot be followed: {why}")
+        return derived
+
+    def _statement_tables(self, query: str, schema: str) -> List[TableName]:
+        """The selected tables a statement logged as text may change: named ones, and the children
+        of named parents whose rows it changes (their cascades are not logged either)."""
+        parents = self.cascades.parents
+        named = tables_changed(query, schema, [*self.appliers, *(p for p in parents if p not in self.appliers)])
+        reached = [t for t in named if t in self.appliers]
+        frontier = set(named) if changes_rows(query) else set()
+        while frontier:  # a child's rows deleted or re-keyed by the cascade cascade further
+            frontier = {e.child for e in self.cascades.edges if e.parent in frontier} - set(reached)
+            reached += sorted(frontier)
+        return reached
 
     def _leave(self, action: TableNeedsReload) -> None:
         statement = action.statement
@@ -219,7 +259,8 @@ class CatchUp:
             starts,
             self.config.catch_up.batch_rows,
             self.config.catch_up.max_delay_seconds,
-            lambda query, schema: tables_changed(query, schema, list(self.appliers)),
+            self._statement_tables,
+            sorted(self.cascades.parents),
         )
         batcher.start(start)
         try:

@@ -144,9 +144,12 @@ def events(
             if isinstance(event, (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)):
                 if isinstance(event, UpdateRowsEvent):
                     images = tuple(image for row in event.rows for image in (row["before_values"], row["after_values"]))
+                    kind = "update"
                 else:
                     images = tuple(row["values"] for row in event.rows)
-                yield RowsChanged(position, (event.schema, event.table), images, len(event.rows), event.timestamp)
+                    kind = "delete" if isinstance(event, DeleteRowsEvent) else "insert"
+                table = (event.schema, event.table)
+                yield RowsChanged(position, table, images, len(event.rows), event.timestamp, kind)
             elif isinstance(event, XidEvent):
                 yield TransactionCommitted(position, event.timestamp)
             elif isinstance(event, QueryEvent):

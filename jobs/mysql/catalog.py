@@ -5,7 +5,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 from jobs.errors import SourceError
 from mapping.names import name_matches
-from mapping.schema import MIGRATED_KINDS, Column, SkippedObject, SourceTable, UniqueKey, skip_reason
+from mapping.schema import MIGRATED_KINDS, Column, ForeignKey, SkippedObject, SourceTable, UniqueKey, skip_reason
 
 SYSTEM_SCHEMAS = ("mysql", "sys", "performance_schema", "information_schema")
 
@@ -74,6 +74,7 @@ def read_tables(conn, database: str) -> Tuple[List[SourceTable], List[SkippedObj
         indexes: Dict[str, Dict[str, List[str]]] = defaultdict(lambda: defaultdict(list))
         for table, index, column in cur.fetchall():
             indexes[table][index].append(column)
+        foreign_keys = _foreign_keys(cur, database)
     tables = []
     for table, (rows, data_bytes) in sizes.items():
         table_indexes = indexes.get(table, {})
@@ -90,9 +91,46 @@ def read_tables(conn, database: str) -> Tuple[List[SourceTable], List[SkippedObj
                 estimated_bytes=data_bytes,
                 max_row_bytes=_max_row_bytes(columns[table]),
                 kind=kinds[table],
+                foreign_keys=foreign_keys.get(table, ()),
             )
         )
     return tables, skipped
+
+
+def _foreign_keys(cur: Any, database: str) -> Dict[str, Tuple[ForeignKey, ...]]:
+    """Each table's foreign keys, columns in the key's order."""
+    cur.execute(
+        "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, "
+        "k.REFERENCED_COLUMN_NAME, r.DELETE_RULE, r.UPDATE_RULE "
+        "FROM information_schema.KEY_COLUMN_USAGE AS k JOIN information_schema.REFERENTIAL_CONSTRAINTS AS r "
+        "ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME "
+        "AND r.TABLE_NAME = k.TABLE_NAME "
+        "WHERE k.TABLE_SCHEMA = %s AND k.REFERENCED_TABLE_NAME IS NOT NULL "
+        "ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
+        (database,),
+    )
+    gathered: Dict[Tuple[str, str], Dict[str, Any]] = {}
+    for table, name, column, parent_db, parent, parent_column, on_delete, on_update in cur.fetchall():
+        key = gathered.setdefault(
+            (table, name),
+            {"parent": (parent_db, parent), "columns": [], "parent_columns": [], "rules": (on_delete, on_update)},
+        )
+        key["columns"].append(column)
+        key["parent_columns"].append(parent_column)
+    result: Dict[str, List[ForeignKey]] = defaultdict(list)
+    for (table, name), key in gathered.items():
+        on_delete, on_update = key["rules"]
+        result[table].append(
+            ForeignKey(
+                name,
+                tuple(key["columns"]),
+                key["parent"],
+                tuple(key["parent_columns"]),
+                str(on_delete).upper(),
+                str(on_update).upper(),
+            )
+        )
+    return {table: tuple(keys) for table, keys in result.items()}
 
 
 def _max_row_bytes(columns: Sequence[Column]) -> int:
