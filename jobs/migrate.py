@@ -11,10 +11,14 @@ never on the command line, or from mysql.password_file / mysql.secret_id):
 Exit codes: 0 every table completed, 3 completed with rejected rows, 1 anything failed.
 """
 
+import contextlib
 import logging
 import os
+import signal
 import sys
-from typing import Optional, Sequence
+import threading
+import time
+from typing import Optional, Sequence, TextIO
 
 from jobs import storage
 from jobs.cli import config_from_args, report_path_from_args
@@ -58,10 +62,31 @@ def execute(config: Config) -> Report:
 
 
 def publish(report: Report, config: Config) -> None:
-    print(report.to_text(), flush=True)
+    """The report file first: a driver whose spark-submit is gone has no stdout left to print to."""
     if config.output.report:
         storage.write_text(config.output.report, report.to_json())
         log.info("report written to %s", config.output.report)
+    say(report.to_text())
+
+
+def say(text: str, stream: Optional[TextIO] = None) -> None:
+    with contextlib.suppress(OSError):  # the pipe to a spark-submit that was stopped
+        print(text, file=stream or sys.stdout, flush=True)
+
+
+def stop_with_parent(poll_seconds: float = 0.5) -> None:
+    """spark-submit runs this driver as a child of its JVM, and a SIGTERM to spark-submit (the
+    process a user or an orchestrator knows) ends the JVM without passing the signal on: the
+    driver would go on, a follower forever, with no log. When the parent is gone, stop as if
+    signalled: a catch-up applies what it read, saves its positions and writes its report."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="stop-with-parent", daemon=True).start()
 
 
 def publish_failure(config: Optional[Config], argv: Sequence[str], error: str) -> None:
@@ -86,13 +111,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         report = execute(config)
         publish(report, config)
         if report.error:
-            print(f"mysql2dynamodb: error: {report.error}", file=sys.stderr, flush=True)
+            say(f"mysql2dynamodb: error: {report.error}", sys.stderr)
         return report.exit_code()
     except MigrationError as e:
         if verbose:
             log.exception("migration failed")
         publish_failure(config, argv, str(e))
-        print(f"mysql2dynamodb: error: {e}", file=sys.stderr, flush=True)
+        say(f"mysql2dynamodb: error: {e}", sys.stderr)
         return EXIT_FAILED
     except BaseException as e:
         publish_failure(config, argv, f"unexpected {type(e).__name__}: {one_line(e)}")
@@ -100,4 +125,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == "__main__":
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):  # started by spark-submit
+        stop_with_parent()
     sys.exit(main())

@@ -255,3 +255,95 @@ def test_the_re_read_of_a_changed_row_waits_for_a_commit_still_in_progress(stack
     )
     committer.join()
     assert dynamo_items(client, "vis_cu_t") == [{"id": "1", "v": "new"}]
+
+
+def test_sigterm_to_spark_submit_stops_a_follower_gracefully(stack, tmp_path):
+    """Defect 8: spark-submit's JVM runs the Python driver as its child and does not pass a
+    SIGTERM on; the driver notices its parent is gone and stops as if signalled: the changes it
+    read are applied, positions saved, the report written."""
+    import os
+    import signal
+    import subprocess
+
+    from tests.e2e.stack import spark_submit_command
+
+    drop_targets(stack, "term_cu_t")
+    stack.fresh_database(
+        "term_cu", "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))", rows={"t": [(i, "v0") for i in range(5)]}
+    )
+    assert run_job(stack, ["--database", "term_cu", "--no-verify"], tmp_path).code == 0
+    report = tmp_path / "follow.json"
+    command = spark_submit_command(
+        ["--database", "term_cu", "--catch-up", "--follow", "--set", "spark.progress_seconds=1"]
+        + ["--mysql-port", str(stack.mysql_port), "--dynamodb-endpoint", stack.endpoint, "--report", str(report)]
+    )
+    submit = subprocess.Popen(
+        command, env=stack.env, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        lines = []
+        for line in submit.stdout:  # the follower's log (spark-submit prints the driver's on stdout)
+            lines.append(line)
+            if "catch-up: at " in line:
+                break
+        assert any("catch-up: at " in line for line in lines), "".join(lines[-30:])
+        driver = subprocess.run(["pgrep", "-P", str(submit.pid), "-f", "migrate.py"], capture_output=True, text=True)
+        driver_pid = int(driver.stdout.split()[0])
+        execute(stack, "term_cu", "UPDATE t SET v = 'stopping' WHERE id < 3")
+        submit.send_signal(signal.SIGTERM)
+        submit.wait(timeout=60)
+        for _ in range(600):  # the driver ends on its own, within its poll and a last batch
+            if not os.path.exists(f"/proc/{driver_pid}") or _zombie(driver_pid):
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(driver_pid, signal.SIGKILL)
+            raise AssertionError("the Python driver went on after spark-submit was stopped")
+    finally:
+        if submit.poll() is None:
+            submit.kill()
+    import json
+
+    written = json.loads(report.read_text())
+    assert written["catch_up"]["stopped"] == "signal", written["catch_up"]
+    assert_equal(stack, "term_cu", "t", "term_cu_t")
+    state = state_entry(str(tmp_path / "mysql2dynamodb-state"), "term_cu", "t")
+    assert state["applied_position"]["binlog_position"] == written["catch_up"]["end"]["binlog_position"]
+
+
+def _zombie(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(")")[-1].split()[0] == "Z"
+
+
+def test_a_resumed_load_keeps_the_position_its_skipped_tables_were_read_at(stack, tmp_path):
+    """Defect 2: a table finished by the failed first run is skipped by --resume; a change to it
+    between the runs is caught up from the resumed run's report (each table keeps the position
+    of the run that read it, not the resumed run's)."""
+    drop_targets(stack, "res_cu_done", "res_cu_late")
+    stack.fresh_database(
+        "res_cu",
+        "CREATE TABLE done (id INT PRIMARY KEY, v VARCHAR(10))",
+        "CREATE TABLE late (id INT PRIMARY KEY, v VARCHAR(10))",
+        rows={"done": [(i, "v0") for i in range(10)], "late": [(i, "v0") for i in range(10)]},
+    )
+    client = stack.dynamodb()
+    client.create_table(  # in the way: a key the job does not expect, so `late` fails
+        TableName="res_cu_late",
+        KeySchema=[{"AttributeName": "other", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "other", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.get_waiter("table_exists").wait(TableName="res_cu_late", WaiterConfig={"Delay": 1})
+    first = run_job(stack, ["--database", "res_cu", "--no-verify"], tmp_path)
+    assert first.code == 1 and first.table("res_cu.done")["status"] == "completed", first.output[-3000:]
+    execute(stack, "res_cu", "UPDATE done SET v = 'between' WHERE id < 4")
+    drop_targets(stack, "res_cu_late")
+    resumed_report = str(tmp_path / "resumed.json")
+    resumed = run_job(stack, ["--database", "res_cu", "--no-verify", "--resume", "--report", resumed_report], tmp_path)
+    assert resumed.code == 0, resumed.output[-3000:]
+    caught = run_job(stack, ["--database", "res_cu", "--catch-up", "--from-report", resumed_report], tmp_path)
+    assert caught.code == 0, caught.output[-3000:]
+    for table in ("done", "late"):
+        assert_equal(stack, "res_cu", table, f"res_cu_{table}")
+    assert run_job(stack, ["--database", "res_cu", "--verify-only"], tmp_path).code == 0
