@@ -22,6 +22,7 @@ from jobs.dynamodb.tables import table_write_rate
 from jobs.dynamodb.writer import BatchWriter, RateLimiter
 from jobs.table_job import TableJob
 from mapping.binlog import RowImage
+from mapping.binlog_values import Inexact, exact_value
 from mapping.cascades import Derived
 from mapping.identifiers import quote_identifier, quote_table
 from mapping.items import build_item, key_of, reject_record, to_wire, write_units
@@ -31,6 +32,14 @@ from mapping.render import parse_sql
 INSERT_CHUNK = 500  # rows per INSERT into a temporary table
 LOCK_WAIT_TIMEOUT, DEADLOCK = 1205, 1213
 LOCK_ATTEMPTS = 5
+
+
+class InexactImage(Exception):
+    """A changed row's image holds a value the binlog does not give exactly."""
+
+    def __init__(self, column: str, why: str):
+        super().__init__(f"column {quote_identifier(column)} holds {why}, which the binlog does not carry exactly")
+        self.column = column
 
 
 class TableApplier:
@@ -80,6 +89,10 @@ class TableApplier:
 
     def literal(self, column: str, value: Any) -> str:
         kind = self.kinds.get(column, "")
+        if value is not None and not isinstance(value, Inexact):
+            value = exact_value(kind, value)
+        if isinstance(value, Inexact):
+            raise InexactImage(column, value.why)
         if isinstance(value, (set, frozenset)):
             value = ",".join(sorted(value))
         elif isinstance(value, (dict, list)):
@@ -142,10 +155,18 @@ class TableApplier:
     ) -> None:
         if not images and (derived is None or not (derived.rendered_rows or derived.conditions)):
             return
-        self._load_images(images, derived)
+        try:
+            self._load_images(images, derived)
+            whole_table = False
+        except InexactImage:
+            if self.keyed:
+                raise  # the key that changed cannot be named: no item may be guessed
+            whole_table = True
         writer = writer_factory(self)
         with writer:
-            if self.keyed:
+            if whole_table:
+                self._reconcile_keyless(writer, rejects)
+            elif self.keyed:
                 self._apply_keyed(writer, rejects)
             else:
                 self._apply_keyless(writer, rejects)
@@ -216,6 +237,45 @@ class TableApplier:
                 writer.put(to_wire(item), size, write_units(size))
             above[digest] = count + 1
         self._delete_beyond(writer, above)
+
+    def _reconcile_keyless(self, writer: BatchWriter, rejects: List[Dict[str, Any]]) -> None:
+        """A changed row's content cannot be named from the binlog (a zero date, ...), so the
+        whole table is compared instead: the source's contents counted (one scan), DynamoDB's
+        item keys (one Scan); missing items put, items beyond the source's counts deleted."""
+        wanted: Dict[str, List[Any]] = {}
+        for content, count in Counter(
+            tuple(r) for r in self._current_rows(f"SELECT {', '.join(self.plan.render_sql)} FROM {self.source}")
+        ).items():
+            digest = row_digest(list(content))
+            for ordinal in range(1, count + 1):
+                wanted[row_id(digest, ordinal)] = list(content)
+        held = self._item_keys()
+        attribute = self.layout.hash_attribute
+        for key in held - wanted.keys():
+            writer.delete({attribute: {"S": key}})
+        for key in wanted.keys() - held:
+            item, size, reason = build_item([*wanted[key], key], self.layout)
+            if reason is not None:
+                rejects.append(self._reject(item, reason, size))
+                self.rejected += 1
+                continue
+            writer.put(to_wire(item), size, write_units(size))
+
+    def _item_keys(self) -> set:
+        attribute = self.layout.hash_attribute
+        request: Dict[str, Any] = {
+            "TableName": self.plan.target,
+            "ProjectionExpression": "#k",
+            "ExpressionAttributeNames": {"#k": attribute},
+            "ConsistentRead": True,
+        }
+        keys = set()
+        while True:
+            page = self.client.scan(**request)
+            keys |= {item[attribute]["S"] for item in page.get("Items", [])}
+            if "LastEvaluatedKey" not in page:
+                return keys
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _exact(self, prefix: str) -> str:
         """Each column as its bytes, and whether it is NULL: equal only when byte for byte equal

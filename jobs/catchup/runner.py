@@ -20,7 +20,7 @@ from botocore.client import BaseClient
 from pymysql.connections import Connection
 
 from jobs import storage
-from jobs.catchup.applier import TableApplier
+from jobs.catchup.applier import InexactImage, TableApplier
 from jobs.catchup.cascades import CascadeDeriver
 from jobs.catchup.starts import resolve
 from jobs.config import Config
@@ -31,6 +31,7 @@ from jobs.report import CAUGHT_UP, FAILED, NEEDS_RELOAD, Report
 from jobs.state import State
 from jobs.table_job import TableJob
 from mapping.binlog import ApplyBatch, Batch, Batcher, Event, Heartbeat, Position, TableName, TableNeedsReload
+from mapping.binlog_values import lenient_sql_mode
 from mapping.cascades import Derived, cascading_edges
 from mapping.identifiers import quote_table
 from mapping.statements import changes_rows, tables_changed
@@ -62,6 +63,9 @@ def run_catch_up(
     with conn.cursor() as cur:  # the appliers' locking reads hold matching rows only, and not for long
         cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
         cur.execute(f"SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_SECONDS}")
+        cur.execute("SELECT @@SESSION.sql_mode")
+        # the binlog's exact values back into a table of the source's columns, as they are
+        cur.execute("SET SESSION sql_mode = %s", (lenient_sql_mode(cur.fetchone()[0]),))
     starts = resolve(config.catch_up, state, jobs, server)
     active = []
     for job in jobs:
@@ -164,9 +168,10 @@ class CatchUp:
             applier.changes += batch.changes.get(table, 0)
             try:
                 applier.apply(batch.images.get(table, []), self._writer, self.rejects, derived.get(table))
-            except (pymysql.err.DataError, pymysql.err.IntegrityError) as e:
-                # A binlog value the server will not take back as the column's own (a zero date
-                # decoded as NULL, YEAR 0 as 1900, ...): this table cannot be caught up; the others can.
+            except (InexactImage, pymysql.err.DataError, pymysql.err.IntegrityError) as e:
+                # A changed key the binlog does not give exactly (a zero date), or a value the
+                # server will not take back as the column's own: this table cannot be caught up;
+                # the others can.
                 self._set_aside(
                     table,
                     batcher,
@@ -200,7 +205,7 @@ class CatchUp:
             return {}
         try:
             derived, failed = self.cascades.derive(batch, batcher.tables)
-        except (pymysql.err.DataError, pymysql.err.IntegrityError) as error:
+        except (InexactImage, pymysql.err.DataError, pymysql.err.IntegrityError) as error:
             derived = {}
             why = f"a referenced value from the binlog cannot be matched: {one_line(error)}"
             failed = {edge.child: why for edge in self.cascades.edges if edge.parent in batch.parent_changes}

@@ -5,12 +5,13 @@ this module only checks the server can serve a catch-up, resolves where it start
 turns the stream into (position, event) pairs for the catch-up.
 """
 
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple, Union
 
 from pymysql.connections import Connection
 
 from jobs.errors import SourceError
 from mapping.binlog import Event, Heartbeat, Position, Rotated, RowsChanged, Statement, TransactionCommitted
+from mapping.binlog_values import exact_none
 
 
 def _row(conn: Connection, sql: str) -> Tuple[Any, List[str]]:
@@ -142,11 +143,16 @@ def events(
         for event in stream:
             position = Position(stream.log_file, stream.log_pos)
             if isinstance(event, (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)):
+                sets = {c.name for c in event.columns if c.set_values}
                 if isinstance(event, UpdateRowsEvent):
-                    images = tuple(image for row in event.rows for image in (row["before_values"], row["after_values"]))
+                    images = tuple(
+                        _exact_nones(row[f"{side}_values"], row[f"{side}_none_sources"], sets)
+                        for row in event.rows
+                        for side in ("before", "after")
+                    )
                     kind = "update"
                 else:
-                    images = tuple(row["values"] for row in event.rows)
+                    images = tuple(_exact_nones(row["values"], row["none_sources"], sets) for row in event.rows)
                     kind = "delete" if isinstance(event, DeleteRowsEvent) else "insert"
                 table = (event.schema, event.table)
                 yield RowsChanged(position, table, images, len(event.rows), event.timestamp, kind)
@@ -160,6 +166,17 @@ def events(
                 yield Heartbeat(position)
     finally:
         stream.close()
+
+
+def _exact_nones(values: Dict[str, Any], none_sources: Dict[str, str], sets: Set[str]) -> Dict[str, Any]:
+    """The image with each None the library gives for something other than NULL (a zero date,
+    an empty SET, ...) replaced by what it stands for, or `Inexact`."""
+    if not none_sources:
+        return values
+    return {
+        name: (exact_none(none_sources.get(name, "null"), name in sets) if value is None else value)
+        for name, value in values.items()
+    }
 
 
 def _text(value: Union[str, bytes, None]) -> str:

@@ -347,3 +347,40 @@ def test_a_resumed_load_keeps_the_position_its_skipped_tables_were_read_at(stack
     for table in ("done", "late"):
         assert_equal(stack, "res_cu", table, f"res_cu_{table}")
     assert run_job(stack, ["--database", "res_cu", "--verify-only"], tmp_path).code == 0
+
+
+def test_values_the_binlog_decodes_lossily_never_decide_which_item_changes(stack, tmp_path):
+    """Defect 5: a YEAR 0000 key is restored exactly and caught up; keyless rows holding a zero
+    or partial date, a zero TIMESTAMP, a negative TIME with a fraction, an empty SET or the ENUM
+    error value '' are updated and deleted and their items follow (a content the binlog cannot
+    name makes the batch compare the table whole)."""
+    drop_targets(stack, "inexact_cu_yr", "inexact_cu_nk")
+    stack.fresh_database(
+        "inexact_cu",
+        "SET SESSION sql_mode = ''",
+        "CREATE TABLE yr (y YEAR PRIMARY KEY, v VARCHAR(10))",
+        "INSERT INTO yr VALUES (0, 'zero'), (2024, 'one')",
+        "CREATE TABLE nk (d DATE, ts TIMESTAMP NULL, t TIME(3), s SET('a', 'b'), e ENUM('new', 'paid'), v VARCHAR(10))",
+        "INSERT INTO nk VALUES ('0000-00-00', NULL, '10:00:00', 'a', 'new', 'x'),"
+        " ('2024-00-00', NULL, '00:00:01', 'b', 'new', 'x'),"
+        " (NULL, '0000-00-00 00:00:00', '00:00:02', 'a', 'new', 'x'),"
+        " ('2024-01-01', NULL, '-01:30:00.250', 'a', 'new', 'x'), ('2024-01-02', NULL, '00:00:03', '', 'new', 'x'),"
+        " ('2024-01-03', NULL, '00:00:04', 'a,b', 'bogus', 'x')",
+    )
+    load = str(tmp_path / "load.json")
+    assert run_job(stack, ["--database", "inexact_cu", "--no-verify", "--report", load], tmp_path).code == 0
+    execute(
+        stack,
+        "inexact_cu",
+        "SET SESSION sql_mode = ''",
+        "UPDATE yr SET v = 'changed'",
+        "UPDATE nk SET v = 'changed'",
+        "DELETE FROM nk WHERE d = '2024-00-00' OR t < 0",
+        "INSERT INTO nk VALUES ('0000-00-00', '0000-00-00 00:00:00', '-00:00:00.5', '', 'bogus', 'new')",
+    )
+    run = run_job(stack, ["--database", "inexact_cu", "--catch-up", "--from-report", load], tmp_path)
+    assert run.code == 0, run.output[-3000:]
+    for table in ("yr", "nk"):
+        assert_equal(stack, "inexact_cu", table, f"inexact_cu_{table}")
+    check = run_job(stack, ["--database", "inexact_cu", "--verify-only"], tmp_path)
+    assert check.code == 0, check.output[-3000:]
