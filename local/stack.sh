@@ -2,6 +2,7 @@
 # Starts and stops the local stack: MariaDB (throw-away datadir), dynalite, and
 # optionally a Spark standalone master + worker. No systemd, loopback only.
 #   local/stack.sh start|stop|status [mariadb|dynalite|spark|all]
+#   local/stack.sh restart mariadb     (keeps its data and binlog)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
@@ -45,18 +46,25 @@ start_mariadb() {
   [[ "${M2D_MYSQL_BINLOG:-1}" == 1 ]] || binlog=""
   mariadb-install-db --user=root --datadir="$dir/data" --auth-root-authentication-method=normal \
     --skip-test-db >"$dir/install.log" 2>&1
+  echo "$binlog ${M2D_MYSQL_ARGS:-}" >"$dir/server-args"
+  launch_mariadb
   # The test password is throw-away and local; it reaches the job only through MYSQL_PASSWORD.
-  mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/mysql.sock" \
-    --port="$MYSQL_PORT" --bind-address=127.0.0.1 --pid-file="$dir/mariadbd.pid" \
-    --log-error="$dir/error.log" --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-    --innodb-buffer-pool-size=512M --max-allowed-packet=64M \
-    $binlog ${M2D_MYSQL_ARGS:-} >/dev/null 2>&1 &
-  wait_for_port "$MYSQL_PORT" mariadb 30
   mariadb --socket="$dir/mysql.sock" -uroot \
     -e "ALTER USER 'root'@'localhost' IDENTIFIED BY '${MYSQL_PASSWORD:-m2d-local-pw}';
         CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '${MYSQL_PASSWORD:-m2d-local-pw}';
         GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
   echo "stack: mariadb on 127.0.0.1:$MYSQL_PORT (socket $dir/mysql.sock)"
+}
+
+launch_mariadb() {  # the server on its existing data dir, with the arguments it was created with
+  local dir="$STACK_DIR/mariadb"
+  # shellcheck disable=SC2046
+  mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/mysql.sock" \
+    --port="$MYSQL_PORT" --bind-address=127.0.0.1 --pid-file="$dir/mariadbd.pid" \
+    --log-error="$dir/error.log" --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+    --innodb-buffer-pool-size=512M --max-allowed-packet=64M \
+    $(cat "$dir/server-args") >/dev/null 2>&1 &
+  wait_for_port "$MYSQL_PORT" mariadb 30
 }
 
 start_dynalite() {
@@ -111,6 +119,9 @@ case "$action:$what" in
   start:spark) start_spark ;;
   start:all) start_mariadb; start_dynalite ;;
   stop:mariadb) stop_pidfile "$STACK_DIR/mariadb/mariadbd.pid" mariadb ;;
+  restart:mariadb)  # the same data and binlog: a server restarted under a running job
+    stop_pidfile "$STACK_DIR/mariadb/mariadbd.pid" mariadb
+    launch_mariadb ;;
   stop:dynalite) stop_pidfile "$STACK_DIR/dynalite/dynalite.pid" dynalite ;;
   stop:spark) stop_spark ;;
   stop:all)
@@ -118,5 +129,5 @@ case "$action:$what" in
     stop_pidfile "$STACK_DIR/dynalite/dynalite.pid" dynalite
     stop_pidfile "$STACK_DIR/mariadb/mariadbd.pid" mariadb ;;
   status:*) status ;;
-  *) echo "usage: $0 start|stop|status [mariadb|dynalite|spark|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status [mariadb|dynalite|spark|all] | restart mariadb" >&2; exit 2 ;;
 esac

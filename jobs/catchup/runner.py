@@ -273,7 +273,7 @@ class CatchUp:
             rest = batcher.rest()
             self.apply(rest, batcher)
         except Exception as e:  # noqa: BLE001 - a lost source or DynamoDB: one line, and the report still chains
-            end = self.last_applied
+            end = self.last_applied or start  # nothing applied: every table is still at least at the start
             outcome.update(
                 end=end.as_dict() if end else None,
                 stopped="error",

@@ -384,3 +384,51 @@ def test_values_the_binlog_decodes_lossily_never_decide_which_item_changes(stack
         assert_equal(stack, "inexact_cu", table, f"inexact_cu_{table}")
     check = run_job(stack, ["--database", "inexact_cu", "--verify-only"], tmp_path)
     assert check.code == 0, check.output[-3000:]
+
+
+def test_a_source_restarted_under_a_follower_ends_it_in_one_line_with_a_report_that_chains(stack, tmp_path):
+    """Defect 8: MariaDB restarted while a follower runs: the follower ends with one line (no
+    traceback), exit 1, and a report whose catch_up section names where it stopped; a catch-up
+    from that report goes on and ends equal."""
+    import json
+    import subprocess
+
+    from tests.e2e.stack import spark_submit_command
+
+    drop_targets(stack, "lost_cu_t")
+    stack.fresh_database(
+        "lost_cu", "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))", rows={"t": [(i, "v0") for i in range(10)]}
+    )
+    load = str(tmp_path / "load.json")
+    assert run_job(stack, ["--database", "lost_cu", "--no-verify", "--report", load], tmp_path).code == 0
+    report = tmp_path / "follow.json"
+    command = spark_submit_command(
+        ["--database", "lost_cu", "--catch-up", "--follow", "--max-seconds", "120"]
+        + ["--set", "spark.progress_seconds=1", "--from-report", load]
+        + ["--mysql-port", str(stack.mysql_port), "--dynamodb-endpoint", stack.endpoint, "--report", str(report)]
+    )
+    follower = subprocess.Popen(
+        command, env=stack.env, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        lines = []
+        for line in follower.stdout:
+            lines.append(line)
+            if "catch-up: at " in line:
+                break
+        execute(stack, "lost_cu", "UPDATE t SET v = 'before' WHERE id < 3")
+        stack.stack_script("restart", "mariadb")
+        execute(stack, "lost_cu", "UPDATE t SET v = 'after' WHERE id >= 7")
+        rest, _ = follower.communicate(timeout=180)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+    output = "".join(lines) + rest
+    assert follower.returncode == 1, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    written = json.loads(report.read_text())
+    assert written["catch_up"]["stopped"] == "error" and written["catch_up"]["end"], written["catch_up"]
+    assert "catch-up stopped at" in written["catch_up"]["error"]
+    again = run_job(stack, ["--database", "lost_cu", "--catch-up", "--from-report", str(report)], tmp_path)
+    assert again.code == 0, again.output[-3000:]
+    assert_equal(stack, "lost_cu", "t", "lost_cu_t")
