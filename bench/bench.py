@@ -236,7 +236,7 @@ def run_job(endpoint: str, rows: int, table: str = "rows", extra=()):
     if catching_up:
         command = [c for c in command if c != "--no-verify"] + [
             "--report",
-            os.path.join(REPO, ".stack", "bench-load.json.catchup"),
+            list(extra)[list(extra).index("--from-report") + 1] + ".catchup",
         ]
     peaks = {"driver JVM": 0, "driver Python": 0, "Python workers (sum)": 0}
     started = time.monotonic()
@@ -316,10 +316,25 @@ def main() -> None:
 
 
 def catch_up_burst(endpoint: str, rows: int, changes: int) -> None:
-    """(e): load a table, change `changes` rows in 100 transactions, catch up from the load's report."""
+    """(e): load a table, change `changes` rows in 100 transactions, catch up from the load's
+    report; then the same for a table without a key (its rows counted by content)."""
     make_table(rows, "live_rows")
-    report = os.path.join(REPO, ".stack", "bench-load.json")
-    run_job(endpoint, rows, "live_rows", ["--report", report])
+    burst(endpoint, "live_rows", rows, changes, key_changes=True)
+    make_keyless_table(rows, "live_keyless")
+    burst(endpoint, "live_keyless", rows, changes, key_changes=False)
+
+
+def make_keyless_table(rows: int, table: str) -> None:
+    make_table(rows, table)
+    conn = connect("bench")
+    with conn.cursor() as cur:  # the same rows, no key: every item is a content hash
+        cur.execute(f"ALTER TABLE `{table}` DROP PRIMARY KEY")
+    conn.close()
+
+
+def burst(endpoint: str, table: str, rows: int, changes: int, key_changes: bool) -> None:
+    report = os.path.join(REPO, ".stack", f"bench-load-{table}.json")
+    run_job(endpoint, rows, table, ["--report", report])
     conn = connect("bench")
     step = max(1, changes // 100)
     with conn.cursor() as cur:
@@ -327,25 +342,27 @@ def catch_up_burst(endpoint: str, rows: int, changes: int) -> None:
             low, high = n * step + 1, (n + 1) * step
             kind = n % 10
             if kind < 8:
-                cur.execute(f"UPDATE live_rows SET qty = qty + 1 WHERE id BETWEEN {low} AND {high}")
+                cur.execute(f"UPDATE `{table}` SET qty = qty + 1 WHERE id BETWEEN {low} AND {high}")
+            elif kind == 8 and key_changes:
+                cur.execute(f"UPDATE `{table}` SET id = id + {10 * rows} WHERE id BETWEEN {low} AND {high}")
             elif kind == 8:
-                cur.execute(f"UPDATE live_rows SET id = id + {10 * rows} WHERE id BETWEEN {low} AND {high}")
+                cur.execute(f"INSERT INTO `{table}` SELECT * FROM `{table}` WHERE id BETWEEN {low} AND {high}")
             else:
-                cur.execute(f"DELETE FROM live_rows WHERE id BETWEEN {low} AND {high}")
+                cur.execute(f"DELETE FROM `{table}` WHERE id BETWEEN {low} AND {high}")
     committed = time.monotonic()
     conn.close()
     started = time.monotonic()
-    rate, _ = run_job(
+    run_job(
         endpoint,
         changes,
-        "live_rows",
+        table,
         ["--catch-up", "--from-report", report],  # the load's state: the table's position is the load's
     )
     applied = time.monotonic()
     with open(report + ".catchup") as handle:
         outcome = json.load(handle)["catch_up"]
     print(
-        f"(e) catch-up of {outcome['row_changes']} row changes after a {rows}-row load: "
+        f"(e) catch-up of {outcome['row_changes']} row changes after a {rows}-row load of {table}: "
         f"{outcome['changes_per_second']:,.0f} changes/s in the apply loop, "
         f"{outcome['row_changes'] / (applied - started):,.0f} changes/s with start-up; "
         f"lag after the burst {applied - committed:.1f}s"

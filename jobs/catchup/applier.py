@@ -216,15 +216,14 @@ class TableApplier:
         """Identical rows are numbered <digest>, <digest>#2, ...: put as many as the source has now,
         delete the rest. One scan of the source per batch: its rows whose content is among the
         changed ones (a semi-join the server answers with one pass), counted here as exact text."""
-        contents = list(
-            dict.fromkeys(tuple(r) for r in self._execute(f"SELECT {', '.join(self.plan.render_sql)} FROM {self.temp}"))
-        )
+        images = Counter(tuple(r) for r in self._execute(f"SELECT {', '.join(self.plan.render_sql)} FROM {self.temp}"))
+        contents = list(images)
         matches = self._current_rows(
             f"SELECT {', '.join(self.plan.render_sql)} FROM {self.source} "
             f"WHERE ({self._exact('')}) IN (SELECT {self._exact('d.')} FROM {self.temp} AS d)"
         )
         counts = Counter(tuple(r) for r in matches)
-        above: Dict[str, int] = {}  # digest -> the first ordinal DynamoDB may hold beyond the source's count
+        above: Dict[str, Tuple[int, int]] = {}  # digest -> (first ordinal beyond the source's count, how many to probe)
         for content in contents:
             values, count = list(content), counts.get(content, 0)
             digest = row_digest(values)
@@ -235,7 +234,7 @@ class TableApplier:
                     self.rejected += 1
                     continue
                 writer.put(to_wire(item), size, write_units(size))
-            above[digest] = count + 1
+            above[digest] = (count + 1, images[content])  # at most that many rows can have left it
         self._delete_beyond(writer, above)
 
     def _reconcile_keyless(self, writer: BatchWriter, rejects: List[Dict[str, Any]]) -> None:
@@ -285,22 +284,24 @@ class TableApplier:
             for c in self.columns
         )
 
-    def _delete_beyond(self, writer: BatchWriter, above: Dict[str, int]) -> None:
+    def _delete_beyond(self, writer: BatchWriter, above: Dict[str, Tuple[int, int]]) -> None:
         """Items of rows no longer there: as many as DynamoDB still holds past each count, asked
-        100 keys a call (BatchGetItem), not one call per content."""
+        100 keys a call (BatchGetItem). Each content is probed as far as this batch's images of
+        it reach, plus one, so one round usually finds them all; a content whose last probe
+        was found (DynamoDB held more) is probed further."""
         attribute = self.layout.hash_attribute
         while above:
-            probes = list(above.items())
+            probes = [(d, n) for d, (first, width) in above.items() for n in range(first, first + width + 1)]
             found = set()
             for start in range(0, len(probes), 100):
-                keys = [{attribute: {"S": row_id(d, n)}} for d, n in probes[start : start + 100]]
-                found |= self._existing(keys)
+                found |= self._existing([{attribute: {"S": row_id(d, n)}} for d, n in probes[start : start + 100]])
             following = {}
-            for digest, ordinal in probes:
-                key = row_id(digest, ordinal)
-                if key in found:
-                    writer.delete({attribute: {"S": key}})
-                    following[digest] = ordinal + 1
+            for digest, (first, width) in above.items():
+                for ordinal in range(first, first + width + 1):
+                    if row_id(digest, ordinal) in found:
+                        writer.delete({attribute: {"S": row_id(digest, ordinal)}})
+                if row_id(digest, first + width) in found:
+                    following[digest] = (first + width + 1, width)
             above = following
 
     def _existing(self, keys: List[Dict[str, Any]]) -> set:

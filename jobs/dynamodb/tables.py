@@ -17,7 +17,11 @@ def make_client(endpoint_url: Optional[str], region: str, own_retries: bool = Fa
         "dynamodb",
         endpoint_url=endpoint_url,
         region_name=region,
-        config=BotoConfig(retries=retries, connect_timeout=10, read_timeout=60, max_pool_connections=4),
+        # Our requests are built by our own code; botocore's client-side check of every attribute
+        # of every item costs a third of a 25-item BatchWriteItem's time (DynamoDB checks them).
+        config=BotoConfig(
+            retries=retries, connect_timeout=10, read_timeout=60, max_pool_connections=4, parameter_validation=False
+        ),
     )
 
 
