@@ -2,7 +2,7 @@
 
 import argparse
 import json
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from jobs import storage
 from jobs.config import Config, merge, parse_conf_text
@@ -178,3 +178,17 @@ def report_path_from_args(argv: Sequence[str]) -> Optional[str]:
     except ConfigError:
         return None
     return known.report
+
+
+SECRET_NAMES = ("password", "secret", "token", "credential")
+
+
+def redacted(argv: Sequence[str]) -> List[str]:
+    """The command line for the report: a `--set` of anything secret-looking keeps its name only
+    (passwords never belong on a command line; if one was put there, it is not copied on)."""
+    return [_without_secret(arg) for arg in argv]
+
+
+def _without_secret(arg: str) -> str:
+    name, equals, _ = arg.partition("=")
+    return f"{name}=***" if equals and any(word in name.lower() for word in SECRET_NAMES) else arg

@@ -21,10 +21,10 @@ import time
 from typing import Optional, Sequence, TextIO
 
 from jobs import storage
-from jobs.cli import config_from_args, report_path_from_args
+from jobs.cli import config_from_args, redacted, report_path_from_args
 from jobs.config import Config
 from jobs.errors import MigrationError, one_line
-from jobs.report import EXIT_FAILED, Report
+from jobs.report import EXIT_FAILED, Report, running_report
 
 log = logging.getLogger("mysql2dynamodb")
 
@@ -108,6 +108,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     config = None
     try:
         config = config_from_args(argv)
+        if config.output.report:
+            storage.write_text(config.output.report, running_report(redacted(argv)))
         report = execute(config)
         publish(report, config)
         if report.error:

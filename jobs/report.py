@@ -16,6 +16,9 @@ PLANNED = "planned"
 CAUGHT_UP = "caught up"
 NEEDS_RELOAD = "needs reload"
 
+RUNNING = "running"  # the report path while a run is in progress: a killed run leaves this
+FINISHED = "finished"
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_REJECTS = 3
@@ -140,6 +143,7 @@ class Report:
 
     def to_json(self) -> str:
         body = {
+            "status": FINISHED,
             "dry_run": self.dry_run,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
@@ -318,3 +322,10 @@ def _verified(result: TableResult) -> str:
     if result.verification["match"]:
         return f"yes ({result.verification['dynamodb_items']})"
     return "NO"
+
+
+def running_report(command: List[str]) -> str:
+    """Written first, so that a run killed before its end (SIGKILL, out of memory) never leaves
+    an earlier run's report at the path to pass for its own: no exit code, status running."""
+    body = {"status": RUNNING, "started_at": now(), "exit_code": None, "command": command, "tables": []}
+    return json.dumps(body, indent=2, ensure_ascii=False)

@@ -105,23 +105,31 @@ def test_resume_after_the_driver_is_killed(stack, tmp_path):
         "--set",
         "dynamodb.on_demand_wcu=400",
     ]  # slow enough to interrupt
+    report = os.path.join(str(tmp_path), "killed.json")
+    with open(report, "w") as handle:  # an earlier run's success at the same path
+        json.dump({"exit_code": 0, "tables": [{"source": "resume_db.events", "status": "verified"}]}, handle)
     driver = subprocess.Popen(
-        spark_submit_command(common[1:]),
+        spark_submit_command(common[1:] + ["--report", report]),
         env=stack.env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=str(tmp_path),
+        start_new_session=True,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(finished_partitions(state, "resume_db", "events")) < 4:
         time.sleep(0.2)
-    os.kill(driver.pid, signal.SIGKILL)  # spark-submit execs the driver JVM: this is the driver
+    os.killpg(driver.pid, signal.SIGKILL)  # the JVM and its Python driver at once, as an out-of-memory kill
     driver.wait(30)
     finished_before = len(finished_partitions(state, "resume_db", "events"))
     assert 4 <= finished_before < 16, "the kill should land mid-table"
     # Unfinished: "loading", or "failed" when the driver's Python side outlived its JVM long
     # enough to record the failure. Either way its finished partitions are trusted, nothing more.
     assert state_entry(state, "resume_db", "events")["status"] in ("loading", "failed")
+    with open(report) as handle:  # defect 19.2: the killed run's own report, not the earlier success
+        killed = json.load(handle)
+    assert killed["status"] == "running" and killed["exit_code"] is None, killed
+    assert killed["command"][:2] == ["--database", "resume_db"]
 
     resumed = run_job(stack, common[1:] + ["--resume"], tmp_path)
     assert resumed.code == 0, resumed.output[-3000:]

@@ -73,3 +73,10 @@ def test_a_table_records_what_its_finished_partitions_wrote():
         2,
     )
     assert line.rejects_path == "rejects/d/t" and line.seconds == 1.5
+
+
+def test_a_secret_given_on_the_command_line_is_not_copied_into_the_report():
+    from jobs.cli import redacted
+
+    argv = ["--database", "shop", "--set", "mysql.password=hunter2", "--set", "mysql.port=3306"]
+    assert redacted(argv) == ["--database", "shop", "--set", "mysql.password=***", "--set", "mysql.port=3306"]
