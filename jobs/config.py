@@ -314,7 +314,7 @@ def _coerce(value, hint, where: str, path: str):
             return value
         raise ConfigError(f"{where}: setting {path} must be true or false, got {value!r}")
     if hint in (int, float):
-        if isinstance(value, bool):
+        if isinstance(value, (bool, str)):  # "23306" in a conf file is a string, as JSON says
             raise ConfigError(f"{where}: setting {path} must be a number, got {value!r}")
         try:
             finite = math.isfinite(float(value))

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from jobs.config import Config
+from jobs.config import Config, TableOverride
 from jobs.errors import ConfigError, PlanningError
 from mapping import render
 from mapping.identifiers import quote_table
@@ -92,7 +92,7 @@ def selected(table: SourceTable, include: Sequence[str], exclude: Sequence[str])
 def build_plan(tables: Sequence[SourceTable], config: Config, not_migrated: Sequence[SkippedObject] = ()) -> Plan:
     plan = Plan(not_migrated=list(not_migrated))
     candidates = [t for t in tables if selected(t, config.source.tables, config.source.exclude)]
-    _check_override_keys(candidates, config)
+    _check_override_keys(tables, candidates, config)
     wanted: Dict[Tuple[str, str], str] = {}
     for table in candidates:
         override = config.override_for(table.database, table.name)
@@ -113,23 +113,40 @@ def build_plan(tables: Sequence[SourceTable], config: Config, not_migrated: Sequ
     return plan
 
 
-def _check_override_keys(candidates: Sequence[SourceTable], config: Config) -> None:
-    """A plain 'db.table' key that two tables print as is refused: it must be written `db`.`table`."""
-    for key in config.tables:
+def _check_override_keys(tables: Sequence[SourceTable], candidates: Sequence[SourceTable], config: Config) -> None:
+    """An override for a table that is not there is refused (a misspelt name would silently
+    migrate the column it meant to leave out); one for a table not selected this run is kept
+    for the runs that select it. A plain 'db.table' key that two tables print as is refused:
+    it must be written `db`.`table`."""
+    for key, override in config.tables.items():
+        named = [t for t in tables if key in (f"{t.database}.{t.name}", quote_table(t.database, t.name))]
+        if not named:
+            databases = ", ".join(config.source.databases or sorted({t.database for t in tables}))
+            raise ConfigError(f"conf tables key {key!r} names no table of database(s) {databases}")
+        for table in named:
+            _check_override_columns(key, override, table)
         owners = [t for t in candidates if f"{t.database}.{t.name}" == key]
         if len(owners) > 1:
             choices = " or ".join(quote_table(t.database, t.name) for t in owners)
             raise ConfigError(f"conf tables key {key!r} matches more than one table; write it as {choices}")
 
 
+def _check_override_columns(key: str, override: TableOverride, table: SourceTable) -> None:
+    known = {c.name for c in table.columns}
+    named = (
+        ("exclude_columns", override.exclude_columns),
+        ("rename", list(override.rename)),
+        ("key", override.key or []),
+    )
+    for setting, names in named:
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ConfigError(f"conf tables.{key}.{setting} names column(s) {unknown} that table does not have")
+
+
 def _plan_table(table: SourceTable, config: Config, wanted: str, target: str) -> TablePlan:
     shown = display_name(table.database, table.name)
     override = config.override_for(table.database, table.name)
-    known = {c.name for c in table.columns}
-    for setting, names in (("exclude_columns", override.exclude_columns), ("rename", list(override.rename))):
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise PlanningError(f"tables.{shown}.{setting} names unknown column(s) {unknown}")
     columns = tuple(c for c in table.columns if c.name not in override.exclude_columns)
     if not columns:
         raise PlanningError(f"{shown}: every column is excluded")

@@ -73,3 +73,26 @@ def test_existing_table_with_another_key_is_left_untouched(stack, small_db, tmp_
     assert "exists with key HASH other (S), but bad_input.t needs HASH id (S)" in result["error"]
     assert client.scan(TableName="bad_input_t")["Count"] == 0
     client.delete_table(TableName="bad_input_t")
+
+
+@pytest.mark.parametrize(
+    "override, fragment",
+    [
+        ('{"tables": {"bad_input.tt": {"exclude_columns": ["v"]}}}', "conf tables key 'bad_input.tt' names no table"),
+        ('{"tables": {"bad_input.t": {"exclude_columns": ["vv"]}}}', "tables.bad_input.t.exclude_columns names"),
+    ],
+)
+def test_an_override_naming_what_is_not_there_stops_before_anything_is_written(
+    stack, small_db, tmp_path, override, fragment
+):
+    """Issue 19, defect 6: a misspelt table or column in an override (a PII column meant to stay
+    out) is an error, not a silent migration of everything."""
+    conf = tmp_path / "conf.json"
+    conf.write_text(override)
+    client = stack.dynamodb()
+    if "bad_input_t" in client.list_tables(Limit=100)["TableNames"]:
+        client.delete_table(TableName="bad_input_t")
+        client.get_waiter("table_not_exists").wait(TableName="bad_input_t", WaiterConfig={"Delay": 1})
+    run = run_job(stack, ["--database", small_db, "--conf", str(conf)], tmp_path)
+    assert_one_line_error(run, fragment)
+    assert "bad_input_t" not in client.list_tables(Limit=100)["TableNames"]

@@ -4,7 +4,7 @@ import os
 import pytest
 
 from jobs.cli import config_from_args
-from jobs.config import Config, merge
+from jobs.config import Config, merge, parse_conf_text
 from jobs.errors import ConfigError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -121,3 +121,8 @@ def test_import_modes_need_an_s3_staging_prefix():
         config_from_args(["--database", "d", "--set", "dynamodb.load_mode=copy"])
     with pytest.raises(ConfigError, match="setting prices.import_usd_per_gb is 0"):
         config_from_args(["--database", "d", "--set", "prices.import_usd_per_gb=0"])
+
+
+def test_a_number_written_as_a_string_in_a_conf_file_is_an_error():
+    with pytest.raises(ConfigError, match=r"conf.json: setting mysql.port must be a number, got '23306'"):
+        merge(Config(), parse_conf_text('{"mysql": {"port": "23306"}}', "conf.json"), "conf.json")

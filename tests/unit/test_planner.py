@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from jobs.config import Config, merge
@@ -57,8 +59,29 @@ def test_include_and_exclude_globs():
 def test_bad_overrides_skip_the_table_with_a_reason():
     plan = plan_of([table()], {"tables": {"shop.orders": {"exclude_columns": ["id"]}}})
     assert plan.tables == [] and "key column(s) ['id'] cannot be excluded" in plan.skipped[0].reason
-    plan = plan_of([table()], {"tables": {"shop.orders": {"rename": {"nope": "x"}}}})
-    assert "rename names unknown column(s) ['nope']" in plan.skipped[0].reason
+
+
+@pytest.mark.parametrize(
+    "override, fragment",
+    [
+        ({"rename": {"nope": "x"}}, "tables.shop.orders.rename names column(s) ['nope']"),
+        ({"exclude_columns": ["ssn_typo"]}, "tables.shop.orders.exclude_columns names column(s) ['ssn_typo']"),
+        ({"key": ["id", "nope"]}, "tables.shop.orders.key names column(s) ['nope']"),
+    ],
+)
+def test_an_override_naming_a_column_the_table_lacks_is_an_error_before_anything_runs(override, fragment):
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        plan_of([table()], {"tables": {"shop.orders": override}})
+
+
+def test_an_override_for_a_table_that_is_not_there_is_an_error_and_one_not_selected_is_kept():
+    with pytest.raises(ConfigError, match=r"conf tables key 'shop.ordres' names no table of database\(s\) shop"):
+        plan_of([table()], {"tables": {"shop.ordres": {"exclude_columns": ["ssn"]}}})
+    plan = plan_of(
+        [table(), table("other")],
+        {"source": {"tables": ["other"]}, "tables": {"shop.orders": {"exclude_columns": ["note"]}}},
+    )
+    assert [p.source.name for p in plan.tables] == ["other"]
 
 
 def test_unsupported_type_skips_only_that_table():
