@@ -7,12 +7,13 @@ scan. Boundary values are literals MySQL compares in the column's own type and c
 A table with no usable index is read once and redistributed in Spark.
 """
 
+import codecs
 import datetime
 import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from mapping.identifiers import quote_identifier
 from mapping.schema import Column, SourceTable
@@ -82,6 +83,14 @@ def enum_values(column_type: str) -> List[str]:
     return [m.replace("''", "'") for m in re.findall(r"'((?:[^']|'')*)'", body)]
 
 
+def enum_positions(column_type: str) -> List[str]:
+    """Each value an ENUM column can hold, in its order: first the error value '' (what a
+    non-strict sql_mode stores for a value that is not a member), then the members. A member
+    declared as '' prints and compares as the error value does, so it stands for both."""
+    members = enum_values(column_type)
+    return members if "" in members else ["", *members]
+
+
 def split_index(table: SourceTable) -> Tuple[Optional[str], Tuple[str, ...], str]:
     """(index name, its columns, why) of the index to split on; (None, (), why not) when none fits.
 
@@ -132,12 +141,12 @@ def literal(column: Column, value: Any) -> str:
     if kind == "string":
         if not (_NAME.fullmatch(column.charset or "") and _NAME.fullmatch(column.collation or "")):
             raise ValueError(f"unexpected character set or collation {column.charset!r}/{column.collation!r}")
-        raw = value.encode(python_codec(column.charset) or "utf-8") if isinstance(value, str) else value
+        raw = encode_text(value, column.charset) if isinstance(value, str) else value
         return f"CONVERT(X'{raw.hex()}' USING {column.charset}) COLLATE {column.collation}"
     if kind == "binary":
         return f"X'{bytes(value).hex()}'"
     if kind == "enum":
-        return str(enum_values(column.column_type).index(value) + 1)  # its position; see enum_comparison
+        return str(enum_positions(column.column_type).index(value))  # its position; see comparison
     raise ValueError(f"column {column.name} has no usable order")
 
 
@@ -150,7 +159,7 @@ def comparison(column: Column) -> Comparison:
     """
     if split_kind(column) != "enum":
         return lambda expression, op, value: f"{expression} {op} {value}"
-    members = enum_values(column.column_type)
+    members = enum_positions(column.column_type)
     texts = [
         literal(
             Column(column.name, "varchar", "varchar", False, 0, charset=column.charset, collation=column.collation), m
@@ -166,7 +175,7 @@ def comparison(column: Column) -> Comparison:
     }
 
     def written(expression: str, op: str, value: str) -> str:
-        chosen = [t for i, t in enumerate(texts, start=1) if tests[op](i, int(value))]
+        chosen = [t for i, t in enumerate(texts) if tests[op](i, int(value))]
         return f"{expression} IN ({', '.join(chosen)})" if chosen else "0 = 1"
 
     return written
@@ -181,6 +190,41 @@ def python_codec(charset: Optional[str]) -> Optional[str]:
         "ascii": "ascii",
         "binary": None,
     }.get((charset or "").lower())
+
+
+# MySQL's latin1 is cp1252 with the five bytes cp1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90,
+# 0x9D) standing for the control characters of the same number, as in ISO 8859-1.
+_CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+
+
+def _mysql_latin1(error: UnicodeError) -> Tuple[Union[str, bytes], int]:
+    if isinstance(error, UnicodeDecodeError):
+        byte = error.object[error.start]
+        if byte in _CP1252_UNDEFINED:
+            return chr(byte), error.start + 1
+    elif isinstance(error, UnicodeEncodeError):
+        point = ord(error.object[error.start])
+        if point in _CP1252_UNDEFINED:
+            return bytes([point]), error.start + 1
+    raise error
+
+
+codecs.register_error("mysql-latin1", _mysql_latin1)
+
+
+def decode_text(raw: bytes, charset: Optional[str]) -> Union[str, bytes]:
+    """A string column's bytes as text, as the server reads them in its character set."""
+    codec = python_codec(charset)
+    return raw.decode(codec, errors=_errors(codec)) if codec else raw
+
+
+def encode_text(value: str, charset: Optional[str]) -> bytes:
+    codec = python_codec(charset) or "utf-8"
+    return value.encode(codec, errors=_errors(codec))
+
+
+def _errors(codec: str) -> str:
+    return "mysql-latin1" if codec == "cp1252" else "strict"
 
 
 # ---- predicates in the expanded form ----

@@ -99,8 +99,7 @@ class KeySplit:
         for column, kind, value in zip(self.columns, self.kinds, row):
             if kind in ("string", "binary", "enum"):
                 raw = bytes.fromhex(value)
-                codec = rules.python_codec(column.charset) if kind != "binary" else None
-                values.append(raw.decode(codec) if codec else raw)
+                values.append(raw if kind == "binary" else rules.decode_text(raw, column.charset))
             elif kind == "integer":
                 values.append(int(value))
             else:
@@ -160,7 +159,7 @@ class KeySplit:
 
     def alphabet_of(self, position: int, low, high) -> List[str]:
         if self.kinds[position] == "enum":
-            return rules.enum_values(self.columns[position].column_type)
+            return rules.enum_positions(self.columns[position].column_type)
         if self.kinds[position] == "string" and isinstance(low, str):
             return self.alphabet(position, low, high)
         return []

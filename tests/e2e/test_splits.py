@@ -188,3 +188,48 @@ def test_the_load_reads_each_row_once_and_every_row_lands(stack, load_source, tm
     if table == "no_key":
         items = [{k: v for k, v in i.items() if k != "_row_id"} for i in items]
     assert canonical(items) == canonical(expected)
+
+
+EDGE_DB = "split_edge_db"
+EDGE_SHAPES = {
+    # latin1 bytes cp1252 leaves undefined (0x81: an 'Á' written as UTF-8 into latin1) in every key
+    "latin1_key": (
+        "CREATE TABLE latin1_key (k VARCHAR(20) CHARACTER SET latin1 COLLATE latin1_swedish_ci PRIMARY KEY, v INT)",
+        "INSERT INTO latin1_key SELECT CONCAT(ELT(1 + seq % 5, X'81', X'8D', X'8F', X'90', X'9D'), 'k', seq), seq"
+        " FROM seq_1_to_6000",
+    ),
+    # the ENUM error value '' (index 0), stored under a non-strict sql_mode, sorts before every member
+    "enum_error_key": (
+        "CREATE TABLE enum_error_key (e ENUM('new', 'paid', 'shipped') NOT NULL, id INT NOT NULL, v INT,"
+        " PRIMARY KEY (e, id))",
+        "INSERT INTO enum_error_key SELECT IF(seq % 7 = 0, 'bogus', ELT(1 + seq % 3, 'new', 'paid', 'shipped')),"
+        " seq, seq FROM seq_1_to_6000",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def edge_source(stack):
+    statements = ["SET SESSION sql_mode = ''"] + [s for shape in EDGE_SHAPES.values() for s in shape]
+    conn = stack.fresh_database(EDGE_DB, *statements, f"ANALYZE TABLE {', '.join(EDGE_SHAPES)}")
+    conn.close()
+    return EDGE_DB
+
+
+@pytest.mark.parametrize("table", list(EDGE_SHAPES))
+def test_keys_at_the_edges_of_their_type_plan_and_each_row_is_read_once(stack, edge_source, table):
+    """Issue 19, defects 3 and 5: latin1 keys holding 0x81 plan (they failed to decode), and the
+    ENUM error value '' is matched by a predicate (no IN list held it)."""
+    config = merge(Config(), {"mysql": {"port": stack.mysql_port}, "spark": {"rows_per_partition": 500}}, "test")
+    conn = stack.connect()
+    tables, _ = catalog.read_tables(conn, EDGE_DB)
+    plan = next(p for p in build_plan(tables, config).tables if p.source.name == table)
+    with conn.cursor() as cur:
+        partitioning = plan_partitioning(conn, plan, config.spark, task_slots=2)
+        query = reader.read_query(plan, partitioning)
+        matched = " + ".join(f"COALESCE(({p}), 0)" for p in partitioning.predicates)
+        cur.execute(f"SELECT COUNT(*) FROM {query} WHERE {matched} <> 1")
+        outside = cur.fetchone()[0]
+    conn.close()
+    assert partitioning.strategy == "range" and len(partitioning.predicates) >= 4, partitioning.description
+    assert outside == 0
