@@ -3,7 +3,7 @@ order, with the synthesised key columns, and grouped so the write or staging tas
 their promises (merged rows counted, few HASH values never written back to back)."""
 
 import dataclasses
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -57,6 +57,13 @@ class ItemFrames:
         elif job.hash_values and todo is not None:
             frame = spread_keys(frame, plan)  # few HASH values: never one value's items back to back
         return frame
+
+    def split_coverage(self, job: TableJob) -> Optional[Tuple[int, int]]:
+        """(rows in the table, rows its split predicates match); None for a table read whole."""
+        partitioning = job.partitioning
+        if partitioning is None or not partitioning.predicates:
+            return None
+        return reader.split_coverage(self.spark, self.url, self.properties, job.plan, partitioning)
 
     def staging(self, job: TableJob) -> DataFrame:
         """The items frame shuffled for ImportTable: each object holds keys spread by a hash of the
