@@ -42,6 +42,9 @@ class SourceConfig:
     databases: List[str] = field(default_factory=list)  # names or globs
     tables: List[str] = field(default_factory=lambda: ["*"])  # globs on table name or db.table
     exclude: List[str] = field(default_factory=list)
+    # Go on when the user cannot SELECT a whole selected database (table or column grants only):
+    # the run lists what it could not see and does not exit 0.
+    allow_partial_visibility: bool = False
 
 
 @dataclass

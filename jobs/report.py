@@ -123,9 +123,10 @@ class Report:
     error: Optional[str] = None  # the run as a whole failed (bad input, nothing matched, planning)
     catch_up: Optional[Dict] = None  # start, end and target positions, row changes, why it stopped
     prices: Optional[Dict] = None  # the price list the estimates used, with its date
+    not_visible: List[str] = field(default_factory=list)  # databases the user cannot read whole
 
     def exit_code(self) -> int:
-        if self.error:
+        if self.error or self.not_visible:
             return EXIT_FAILED
         if self.dry_run:
             return EXIT_FAILED if any(t.status in (FAILED, SKIPPED) for t in self.tables) else EXIT_OK
@@ -155,6 +156,7 @@ class Report:
             "totals": self.totals(),
             "tables": [dict(asdict(t), items_per_second=round(t.items_per_second, 1)) for t in self.tables],
             "not_migrated": [asdict(o) for o in self.not_migrated],
+            "not_visible": self.not_visible,
         }
         return json.dumps(body, indent=2, ensure_ascii=False)
 
@@ -259,6 +261,8 @@ class Report:
                 lines.append(f"  verify {t.source}: {json.dumps(t.verification, ensure_ascii=False)}")
         for other in self.not_migrated:
             lines.append(f"  not migrated {other.source} ({other.kind}): {other.reason}")
+        for unseen in self.not_visible:
+            lines.append(f"  not visible: {unseen}")
         if self.catch_up:
             c = self.catch_up
             lines.append(

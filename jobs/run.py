@@ -17,10 +17,10 @@ from pyspark.sql import SparkSession
 from jobs import catchup
 from jobs.config import Config
 from jobs.dynamodb import tables as dynamo
-from jobs.errors import one_line
+from jobs.errors import SourceError, one_line
 from jobs.frames import ItemFrames, task_slots
 from jobs.import_load import ImportLoad
-from jobs.mysql import catalog
+from jobs.mysql import catalog, grants
 from jobs.planner import Plan, TablePlan, build_plan
 from jobs.prepare import plan_load_modes, plan_splits
 from jobs.progress import Progress
@@ -39,11 +39,27 @@ SparkFactory = Callable[[], SparkSession]
 
 def make_plan(conn: Connection, config: Config) -> Plan:
     tables, others = [], []
-    for database in catalog.list_databases(conn, config.source.databases):
+    databases = catalog.list_databases(conn, config.source.databases)
+    for database in databases:
         found, skipped = catalog.read_tables(conn, database)
         tables.extend(found)
         others.extend(skipped)
     return build_plan(tables, config, others)
+
+
+def check_visibility(conn: Connection, databases: List[str], config: Config) -> List[str]:
+    """information_schema shows a user only what it may read, and verification reads through
+    the same eyes: without SELECT on a whole database, what it cannot see would be left out
+    and still verified. Stop, or with source.allow_partial_visibility, say what is unseen."""
+    blind = grants.unseen(conn, databases)
+    if blind and not config.source.allow_partial_visibility:
+        raise SourceError(
+            f"{blind[0]}: grant SELECT on the whole database, or set source.allow_partial_visibility "
+            "to migrate only what it sees (that run does not exit 0)"
+        )
+    for line in blind:
+        log.warning("not visible: %s", line)
+    return blind
 
 
 def planned_result(plan: TablePlan) -> TableResult:
@@ -81,6 +97,7 @@ def run(
     if config.run.catch_up:  # before anything else: each a one-line error naming the fix
         catchup.check_preconditions(conn)
     plan = make_plan(conn, config)
+    report.not_visible = check_visibility(conn, catalog.list_databases(conn, config.source.databases), config)
     report.source_position = catalog.source_position(conn)
     report.prices = dataclasses.asdict(config.prices)
     report.not_migrated = [

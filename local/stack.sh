@@ -59,7 +59,8 @@ start_mariadb() {
 launch_mariadb() {  # the server on its existing data dir, with the arguments it was created with
   local dir="$STACK_DIR/mariadb"
   # shellcheck disable=SC2046
-  mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/mysql.sock" \
+  mkdir -p "$dir/tmp"  # its own temporary files, apart from other servers and from /tmp
+  mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/mysql.sock" --tmpdir="$dir/tmp" \
     --port="$MYSQL_PORT" --bind-address=127.0.0.1 --pid-file="$dir/mariadbd.pid" \
     --log-error="$dir/error.log" --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
     --innodb-buffer-pool-size=512M --max-allowed-packet=64M \

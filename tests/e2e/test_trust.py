@@ -266,13 +266,14 @@ def test_resume_after_the_driver_died_between_write_and_verification_verifies(st
         ["--mysql-port", str(stack.mysql_port), "--dynamodb-endpoint", stack.endpoint]
         + matrix_args("unverified", state)
     )
-    driver = subprocess.Popen(
-        command, env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(tmp_path)
-    )
+    log = tmp_path / "driver.log"
+    with open(log, "w") as output:
+        driver = subprocess.Popen(command, env=stack.env, stdout=output, stderr=subprocess.STDOUT, cwd=str(tmp_path))
     status = ""
     while driver.poll() is None and status != "written":  # written: every item is in, verification owed
         status = state_entry(state, "matrix_db", "unverified").get("status", "")
         time.sleep(0.01)
+    assert driver.poll() is None, f"the driver ended first ({status!r}): {log.read_text()[-3000:]}"
     os.kill(driver.pid, signal.SIGKILL)
     driver.wait(30)
     assert status == "written", "the driver should die while verification was still owed"
