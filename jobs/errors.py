@@ -63,6 +63,8 @@ def one_line(error: BaseException, limit: int = 600) -> str:
         if not line or line.startswith(("at ", "Caused by", "Driver stacktrace")):
             break
         message.append(line)
+    if first.endswith("Traceback (most recent call last):") and len(message) > 1:
+        return f"in a Spark task: {message[-1]}"[:limit]  # a Python traceback's last line is its exception
     return " ".join(message)[:limit]
 
 

@@ -143,10 +143,10 @@ def run(
             if job.verification_owed:
                 checks.verify(job)
         return _finished(report)
-    create_targets(dynamo_client, [j for j in active if j.load_mode == cost.WRITE], config)
     # Loaded either way: other tables' entries (their positions, other databases') are kept;
-    # without --resume this run's tables start anew.
+    # without --resume this run's tables start anew. Read before any table is created.
     state = State.load(config.output.state)
+    create_targets(dynamo_client, [j for j in active if j.load_mode == cost.WRITE], config)
     steps = TableSteps(spark, config, frames, state, report.source_position)
     imports = ImportLoad(spark, config, frames, state, dynamo_client, report.source_position)
     ready = [j for j in active if j.result.status == PLANNED]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from jobs import storage
+from jobs.errors import ConfigError
 from mapping.partitioning import Partitioning
 
 VERSION = 3
@@ -45,9 +46,16 @@ class State:
     def load(cls, path: str) -> "State":
         state = cls(path)
         if storage.exists(state.manifest):
-            body = json.loads(storage.read_text(state.manifest))
-            if body.get("version") == VERSION:  # an older layout is not trusted: tables load again
-                state.entries = {(e["database"], e["table"]): e for e in body.get("tables", [])}
+            text = storage.read_text(state.manifest)
+            try:
+                body = json.loads(text)
+                if body.get("version") == VERSION:  # an older layout is not trusted: tables load again
+                    state.entries = {(e["database"], e["table"]): e for e in body.get("tables", [])}
+            except (ValueError, AttributeError, KeyError, TypeError) as e:
+                raise ConfigError(
+                    f"state file {state.manifest} is not a manifest this job wrote ({type(e).__name__}: {e}); "
+                    "move it away to start every table anew, or restore it"
+                ) from e
         return state
 
     def save(self) -> None:

@@ -7,6 +7,7 @@ the load (rejected rows excluded), DynamoDB through a parallel Scan, one segment
 import json
 from typing import Dict, Iterable, Iterator, List, Tuple
 
+from jobs.errors import TaskError
 from mapping.items import CHECKSUM_MODULUS, build_item, from_wire, item_digest, key_of
 
 
@@ -26,7 +27,10 @@ def scan_digests(segment: int, segments: int, spec, client=None) -> Iterator[Tup
         kwargs = {"TableName": spec.target, "Segment": segment, "TotalSegments": segments}
         if start:
             kwargs["ExclusiveStartKey"] = start
-        page = client.scan(**kwargs)
+        try:
+            page = client.scan(**kwargs)
+        except client.exceptions.ResourceNotFoundException as e:
+            raise TaskError(f"DynamoDB table {spec.target} is gone (deleted while the job ran?): {e}") from e
         for raw in page.get("Items", []):
             item = from_wire(raw)
             yield key_text(item, spec.layout), item_digest(item)

@@ -35,7 +35,7 @@ def edit_behind_the_jobs_back(stack, database):
         target = f"{database}_{table}"
         items = [i for i in client.scan(TableName=target)["Items"] if SURVIVES[table](i)]
         client.delete_item(TableName=target, Key=dynamo_key(table, items[0]))
-        client.put_item(TableName=target, Item={**items[1], "v": {"S": "edited by hand"}})
+        client.put_item(TableName=target, Item={**items[1], "v": {"N": "42"}})  # and not a string: the job writes none
         stray = {**items[2], "v": {"S": "stray"}}
         for name, value in dynamo_key(table, items[2]).items():
             stray[name] = {"S": value["S"] + "-stray"}

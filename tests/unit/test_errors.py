@@ -32,3 +32,21 @@ def test_a_jdbc_failure_keeps_the_drivers_cause_and_hint():
 def test_other_errors():
     assert one_line(ConfigError("setting x is bad")) == "setting x is bad"
     assert one_line(ValueError("plain")) == "ValueError: plain"
+
+
+def test_a_python_error_in_a_spark_task_is_its_exception_line_not_its_traceback():
+    text = (
+        "An error occurred while calling o123.collectToPython.\n"
+        ": org.apache.spark.SparkException: Job aborted due to stage failure: Task 0 in stage 3.0 failed 1 times, "
+        "most recent failure: Lost task 0.0 in stage 3.0 (TID 5) (host executor driver): "
+        "org.apache.spark.api.python.PythonException: Traceback (most recent call last):\n"
+        '  File "/opt/spark/python/pyspark/worker.py", line 1247, in main\n'
+        "    process()\n"
+        '  File "/work/mapping/items.py", line 82, in <dictcomp>\n'
+        '    return {name: value["S"] for name, value in item.items()}\n'
+        "                  ~~~~~^^^^^\n"
+        "KeyError: 'S'\n"
+        "\n"
+        "\tat org.apache.spark.api.python.BasePythonRunner$ReaderIterator.handlePythonException(PythonRunner.scala:572)\n"
+    )
+    assert one_line(RuntimeError(text)) == "in a Spark task: KeyError: 'S'"

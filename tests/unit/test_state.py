@@ -1,6 +1,8 @@
 import json
 import threading
 
+import pytest
+
 from jobs.state import CHECK_FAILED, DONE, FAILED, LOADING, WRITTEN, State, remaining, resume_point
 from mapping.partitioning import Partitioning
 
@@ -117,3 +119,13 @@ def test_catch_up_positions_are_per_table_and_a_reload_resets_only_its_table(tmp
     reloaded.start_table(("db", "b"), "db_b", "id", SPLIT, {}, {"binlog_file": "b.1", "binlog_position": 70})
     assert reloaded.needs_reload(("db", "b")) is None and reloaded.catch_up_from(("db", "b"))["binlog_position"] == 70
     assert reloaded.catch_up_from(("db", "a"))["binlog_position"] == 50
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '{"version": 3, "tables": [{"db": 1}]}'])
+def test_a_manifest_the_job_did_not_write_is_one_line_naming_the_file(tmp_path, text):
+    from jobs.errors import ConfigError, one_line
+
+    (tmp_path / "manifest.json").write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        State.load(str(tmp_path))
+    assert one_line(raised.value).startswith(f"state file {tmp_path}/manifest.json is not a manifest this job wrote")
