@@ -23,7 +23,14 @@ def decide_resume(jobs: List[TableJob], state: State, config: Config) -> List[Ta
             if not _resume_import(job, entry, config):
                 continue
         elif config.run.resume:
-            job.resume = resume_point(entry, job.plan.target, job.table_id, config.run.verify, job.partitions_trusted)
+            job.resume = resume_point(
+                entry,
+                job.plan.target,
+                job.table_id,
+                config.run.verify,
+                job.partitions_trusted,
+                job.layout_signature(config.dynamodb.null_as),
+            )
         if job.resume.note:
             job.result.notes.append(job.resume.note)
         if job.resume.action == "load":
@@ -36,11 +43,18 @@ def decide_resume(jobs: List[TableJob], state: State, config: Config) -> List[Ta
     return to_load
 
 
+def import_table_name(arn: str) -> str:
+    """The table an ImportArn creates: arn:aws:dynamodb:<region>:<account>:table/<name>/import/<id>.
+    Compared whole: `zz_k1_big1` holds `z_k1_big1`, and a substring test took one for the other."""
+    resource = arn.split(":", 5)[-1]
+    return resource.split("/")[1] if resource.startswith("table/") and resource.count("/") >= 3 else ""
+
+
 def _resume_import(job: TableJob, entry: Optional[dict], config: Config) -> bool:
     """An import-mode table whose DynamoDB table exists: the earlier run's own import (finished,
     or still running: then this run waits for it), or a table this run must not touch."""
     arn = (entry or {}).get("import_arn")
-    if entry and entry.get("status") == states.IMPORTING and arn and job.plan.target in arn.split("/import/")[0]:
+    if entry and entry.get("status") == states.IMPORTING and arn and import_table_name(arn) == job.plan.target:
         job.adopted_import = arn
         job.resume = ResumePoint("load", note=f"an earlier run's import {arn} is taken up")
         return True

@@ -75,6 +75,8 @@ class State:
         partitioning: Partitioning,
         finished: Dict[int, Dict],
         source_position: Optional[Dict] = None,
+        partitions_trusted: bool = False,
+        layout: str = "",
     ) -> None:
         """A table's load starts: its entry anew. The table is equal to the source from its
         source_position on: this run's, or the earlier run's whose partitions it keeps (the
@@ -98,6 +100,10 @@ class State:
                 "predicates": list(partitioning.predicates),
                 "description": partitioning.description,
                 "redistribute": partitioning.redistribute,
+                # Whether this run's items map to its read partitions, and the items' layout: a
+                # resume trusts finished partitions only when both hold for it as for this run.
+                "partitions_trusted": partitions_trusted,
+                "layout": layout,
                 "finished": {str(k): v for k, v in finished.items()},
             }
             if repair_owed:
@@ -173,7 +179,7 @@ class ResumePoint:
 
 
 def resume_point(
-    entry: Optional[Dict], target: str, table_id: str, verify: bool, partitions_trusted: bool
+    entry: Optional[Dict], target: str, table_id: str, verify: bool, partitions_trusted: bool, layout: str = ""
 ) -> ResumePoint:
     """Pure rule: an entry is trusted only for the very DynamoDB table it was written into."""
     if entry is None:
@@ -198,6 +204,18 @@ def resume_point(
             "load",
             note="an earlier run did not finish; this table is redone whole "
             "(its items are not tied to read partitions)",
+        )
+    if not entry.get("partitions_trusted"):
+        return ResumePoint(
+            "load",
+            note="an earlier run did not finish, and it wrote this table's items regrouped across its read "
+            "partitions (few HASH values spread, or a layout that is not tied to them): redone whole",
+        )
+    if entry.get("layout") != layout:
+        return ResumePoint(
+            "load",
+            note="an earlier run did not finish, and it wrote items of another layout "
+            f"({entry.get('layout') or 'unrecorded'}; now {layout}): redone whole",
         )
     saved = Partitioning(
         entry["strategy"],

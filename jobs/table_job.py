@@ -48,6 +48,10 @@ class TableJob:
         redistributed = self.partitioning is not None and self.partitioning.redistribute
         return not (self.plan.key.synthesized_hash or self.plan.key_collision or redistributed or self.hash_values)
 
+    def layout_signature(self, null_as: str) -> str:
+        """What decides an item's key and attributes: a resume keeps partitions written the same way."""
+        return f"{self.plan.key.describe()}; attributes {', '.join(self.plan.attributes)}; null as {null_as}"
+
     def folder(self, base: str) -> str:
         """The table's own folder under base (rejects, staging): one per (database, table)."""
         return storage.join(base, path_component(self.plan.source.database), path_component(self.plan.source.name))

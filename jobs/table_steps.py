@@ -126,6 +126,8 @@ class TableSteps:
                 job.partitioning,
                 job.resume.finished,
                 self.source_position,
+                job.partitions_trusted,
+                job.layout_signature(self.config.dynamodb.null_as),
             )
             result.source_position = self.state.catch_up_from(job.identity)
             if todo:

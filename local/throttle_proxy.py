@@ -9,11 +9,13 @@ behaves like DynamoDB under load:
   items over it come back as UnprocessedItems, and a call none of whose items fit is
   throttled, as BatchWriteItem does;
 - --double-after: an on-demand table that starts at --wcu and doubles its capacity once it
-  has been used at 90% or more of it for that many seconds in a row.
+  has been used at 90% or more of it for that many seconds in a row;
+- --latency-ms: every answer waits that long, as a region's round trip does (10-20 ms).
 GET /stats returns what each table consumed, and when.
 
     python local/throttle_proxy.py --port 28001 --upstream http://127.0.0.1:28000 --wcu 500 --unprocessed 0.3
     python local/throttle_proxy.py --port 28001 --upstream ... --wcu 2000 --double-after 10 --per-key-wcu 1000
+    python local/throttle_proxy.py --port 28001 --upstream ... --wcu 1e9 --latency-ms 15
 """
 
 import argparse
@@ -135,8 +137,10 @@ class Proxy(ThreadingHTTPServer):
         seed: int,
         double_after: float = 0,
         per_key_wcu: float = 0,
+        latency: float = 0,
     ):
         super().__init__(address, Handler)
+        self.latency = latency
         self.upstream = urlparse(upstream)
         self.wcu = wcu
         self.unprocessed = unprocessed
@@ -274,6 +278,8 @@ class Handler(BaseHTTPRequestHandler):
         return answer.status, answer.read()
 
     def _reply(self, status: int, payload: bytes):
+        if self.server.latency:
+            time.sleep(self.server.latency)
         self.send_response(status)
         self.send_header("Content-Type", "application/x-amz-json-1.0")
         self.send_header("Content-Length", str(len(payload)))
@@ -296,6 +302,7 @@ def main():
         help="on-demand: double the capacity after this many seconds in a row at >= 90%% of it",
     )
     parser.add_argument("--per-key-wcu", type=float, default=0, help="WCU/s per partition key value (0: no limit)")
+    parser.add_argument("--latency-ms", type=float, default=0, help="added to every answer (a region's round trip)")
     args = parser.parse_args()
     Proxy(
         (args.host, args.port),
@@ -305,6 +312,7 @@ def main():
         args.seed,
         args.double_after,
         args.per_key_wcu,
+        args.latency_ms / 1000,
     ).serve_forever()
 
 

@@ -89,10 +89,10 @@ def test_an_override_naming_what_is_not_there_stops_before_anything_is_written(
     out) is an error, not a silent migration of everything."""
     conf = tmp_path / "conf.json"
     conf.write_text(override)
+    from tests.e2e.test_catchup_trust import drop_targets
+
+    drop_targets(stack, "bad_input_t")
     client = stack.dynamodb()
-    if "bad_input_t" in client.list_tables(Limit=100)["TableNames"]:
-        client.delete_table(TableName="bad_input_t")
-        client.get_waiter("table_not_exists").wait(TableName="bad_input_t", WaiterConfig={"Delay": 1})
     run = run_job(stack, ["--database", small_db, "--conf", str(conf)], tmp_path)
     assert_one_line_error(run, fragment)
     assert "bad_input_t" not in client.list_tables(Limit=100)["TableNames"]

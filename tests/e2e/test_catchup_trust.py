@@ -19,7 +19,10 @@ def drop_targets(stack, *targets):
     client = stack.dynamodb()
     for target in targets:
         if target in client.list_tables(Limit=100)["TableNames"]:
-            client.delete_table(TableName=target)
+            try:
+                client.delete_table(TableName=target)
+            except client.exceptions.ResourceNotFoundException:
+                pass  # a table still listed while an earlier delete finishes
             client.get_waiter("table_not_exists").wait(TableName=target, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
 
 

@@ -170,3 +170,44 @@ def test_provisioned_tables_get_the_configured_capacity(stack, ops_db, tmp_path)
     assert table["ProvisionedThroughput"]["WriteCapacityUnits"] == 50
     assert table["ProvisionedThroughput"]["ReadCapacityUnits"] == 7
     assert run.table("ops_db.nokey")["items_written"] == 2
+
+
+def test_a_resume_at_another_rate_redoes_a_table_its_first_run_spread(stack, tmp_path):
+    """Issue 19, defect 4: at --target-wcu 20000 a 5-tenant table is capped by its HASH values and
+    its items are spread across write partitions; a --resume at the default rate sees no cap and
+    would skip read ranges whose rows other partitions had written. What the writing run decided
+    is saved: the resume redoes the table whole and says why."""
+    stack.fresh_database(
+        "spread_db",
+        "CREATE TABLE tenants (tenant INT NOT NULL, id INT NOT NULL, body VARCHAR(40), PRIMARY KEY (tenant, id))",
+        rows={"tenants": [(i % 5, i, f"row {i}") for i in range(4000)]},
+    )
+    state = os.path.join(str(tmp_path), "state")
+    common = ["--database", "spread_db", "--mysql-port", str(stack.mysql_port), "--dynamodb-endpoint"]
+    common += [stack.endpoint, "--state", state, "--rows-per-partition", "250", "--no-verify"]
+    first = subprocess.Popen(
+        spark_submit_command(common + ["--target-wcu", "20000", "--set", "dynamodb.on_demand_wcu=400"]),
+        env=stack.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=str(tmp_path),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(finished_partitions(state, "spread_db", "tenants")) < 3:
+        time.sleep(0.2)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait(30)
+    finished = len(finished_partitions(state, "spread_db", "tenants"))
+    assert 3 <= finished < 16, "the kill should land mid-table"
+    assert state_entry(state, "spread_db", "tenants")["partitions_trusted"] is False
+
+    resumed = run_job(stack, common + ["--resume"], tmp_path)
+    assert resumed.code == 0, resumed.output[-3000:]
+    result = resumed.table("spread_db.tenants")
+    assert result["rows_read"] == 4000 and any("regrouped across its read partitions" in n for n in result["notes"])
+    expected = [present(r) for r in source_rows(stack, "spread_db", "tenants")]
+    items = [
+        {k: v for k, v in i.items() if k != "_sort_key"} for i in dynamo_items(stack.dynamodb(), "spread_db_tenants")
+    ]
+    assert canonical(items) == canonical(expected)

@@ -83,3 +83,14 @@ def test_gives_up_after_the_wait_limit_naming_resume():
 )
 def test_a_failed_import_is_one_line_with_its_arn_and_error_log(description, staged, expected):
     assert importer.import_failure(dict(description, ImportArn="arn:i"), staged) == expected
+
+
+def test_an_import_belongs_to_the_table_it_names_exactly():
+    """Issue 22, defect 1: a substring test took the import of zz_k1_big1 for z_k1_big1's."""
+    from jobs.resume import import_table_name
+
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/zz_k1_big1/import/01700000000000-abcdef12"
+    assert import_table_name(arn) == "zz_k1_big1"
+    assert import_table_name(arn) != "z_k1_big1"
+    assert import_table_name("arn:aws:dynamodb:us-east-1:1:table/a.b-c_d/import/x") == "a.b-c_d"
+    assert import_table_name("not an arn") == ""

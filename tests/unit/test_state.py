@@ -38,7 +38,10 @@ def test_tables_that_print_alike_have_their_own_entries(tmp_path):
     assert reloaded.entry(("dotdb.b", "c"))["status"] == LOADING
 
 
-def entry(status, table_id="id-1", target="db_t", finished=None):
+LAYOUT = "HASH id [primary key]; attributes id, v; null as absent"
+
+
+def entry(status, table_id="id-1", target="db_t", finished=None, trusted=True, layout=LAYOUT):
     return {
         "database": "db",
         "table": "t",
@@ -49,6 +52,8 @@ def entry(status, table_id="id-1", target="db_t", finished=None):
         "split_columns": list(SPLIT.split_columns),
         "predicates": list(SPLIT.predicates),
         "description": SPLIT.description,
+        "partitions_trusted": trusted,
+        "layout": layout,
         "finished": finished or {},
     }
 
@@ -73,13 +78,31 @@ def test_resume_never_turns_an_unverified_or_failed_check_into_done():
 
 def test_resume_continues_a_failed_load_with_the_saved_split():
     point = resume_point(
-        entry(FAILED, finished={"1": {"partition": 1, "rows": 5}}), "db_t", "id-1", verify=True, partitions_trusted=True
+        entry(FAILED, finished={"1": {"partition": 1, "rows": 5}}),
+        "db_t",
+        "id-1",
+        verify=True,
+        partitions_trusted=True,
+        layout=LAYOUT,
     )
     assert point.action == "load" and point.partitioning == SPLIT and set(point.finished) == {1}
     untrusted = resume_point(
         entry(FAILED, finished={"1": {"partition": 1}}), "db_t", "id-1", verify=True, partitions_trusted=False
     )
     assert untrusted.action == "load" and not untrusted.finished
+
+
+def test_resume_trusts_partitions_only_when_the_run_that_wrote_them_did_too():
+    """Issue 19, defect 4: whether partitions map to rows is decided again each run (a HASH-value
+    cap depends on the target rate); what the writing run decided is what counts."""
+    finished = {"1": {"partition": 1}}
+    spread = resume_point(entry(FAILED, finished=finished, trusted=False), "db_t", "id-1", True, True, LAYOUT)
+    assert spread.action == "load" and not spread.finished and "regrouped across its read partitions" in spread.note
+    other = resume_point(entry(FAILED, finished=finished), "db_t", "id-1", True, True, LAYOUT.replace("v", "w"))
+    assert other.action == "load" and not other.finished and "another layout" in other.note
+    older = entry(FAILED, finished=finished)
+    del older["partitions_trusted"]  # an entry of a version that did not record it
+    assert not resume_point(older, "db_t", "id-1", True, True, LAYOUT).finished
 
 
 def test_an_older_manifest_layout_is_not_trusted(tmp_path):
