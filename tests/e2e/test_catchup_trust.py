@@ -3,6 +3,7 @@ folder, a DDL on one table while the others go on, the reload of that table alon
 named with exit 3, and a follower that applies a few changes within its delay. Each ends with
 --verify-only and the oracle equal to the source."""
 
+import contextlib
 import threading
 import time
 
@@ -19,10 +20,8 @@ def drop_targets(stack, *targets):
     client = stack.dynamodb()
     for target in targets:
         if target in client.list_tables(Limit=100)["TableNames"]:
-            try:
+            with contextlib.suppress(client.exceptions.ResourceNotFoundException):  # listed while being deleted
                 client.delete_table(TableName=target)
-            except client.exceptions.ResourceNotFoundException:
-                pass  # a table still listed while an earlier delete finishes
             client.get_waiter("table_not_exists").wait(TableName=target, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
 
 
