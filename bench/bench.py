@@ -19,6 +19,9 @@ All three write to the same dynalite, in one run:
       table's 4,000 WCU/s) next to uncapped; then 3,000 rows of ~2.5 KB through the
       throttling proxy (500 WCU/s, 30% of every batch unprocessed): the share of the budget
       used over the whole load, its tail included, and the last seconds' consumption.
+  (h) a region's latency: the N-row table (at most 60,000 rows) written straight into dynalite,
+      then through the test proxy adding 15 ms to every call (a region's round trip), with one
+      BatchWriteItem in flight per task (dynamodb.max_in_flight=1) and with the default.
 
     BENCH_ROWS=1000000 make bench        (figures go to stdout; quote ratios, not times)
     make bench BENCH_ARGS="--parts d"    (only the reads comparison)
@@ -278,7 +281,7 @@ def main() -> None:
         default=int(env("BENCH_CEILING_ROWS", "0")),
         help="items for the ceiling; default N, the same items the job writes",
     )
-    parser.add_argument("--parts", default="abcdefg", help="which parts to run, e.g. 'de'")
+    parser.add_argument("--parts", default="abcdefgh", help="which parts to run, e.g. 'de'")
     parser.add_argument(
         "--burst", type=int, default=int(env("BENCH_BURST", "100000")), help="row changes in the catch-up burst (e)"
     )
@@ -296,6 +299,8 @@ def main() -> None:
         import_vs_write(endpoint, args.rows)
     if "g" in args.parts:
         write_budget(endpoint, args.rows)
+    if "h" in args.parts:
+        region_latency(endpoint, min(args.rows, 60_000))
     if not set(args.parts) & set("abc"):
         return
     make_table(args.rows)
@@ -366,6 +371,32 @@ def burst(endpoint: str, table: str, rows: int, changes: int, key_changes: bool)
         f"{outcome['changes_per_second']:,.0f} changes/s in the apply loop, "
         f"{outcome['row_changes'] / (applied - started):,.0f} changes/s with start-up; "
         f"lag after the burst {applied - committed:.1f}s"
+    )
+
+
+def region_latency(endpoint: str, rows: int, latency_ms: int = 15) -> None:
+    """(h): rows/s straight into dynalite, then at a region's round trip with one call in flight
+    per task, and with as many as the rate needs (the default)."""
+    make_table(rows, "latency_rows")
+    port = int(env("M2D_BENCH_PROXY_PORT", "38001"))
+    proxy = subprocess.Popen(
+        [os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "python"), "local/throttle_proxy.py"]
+        + ["--port", str(port), "--upstream", endpoint, "--wcu", "1e9", "--latency-ms", str(latency_ms)],
+        cwd=REPO,
+    )
+    proxied = f"http://127.0.0.1:{port}"
+    try:
+        time.sleep(1)
+        direct, _ = run_job(endpoint, rows, "latency_rows")
+        one, _ = run_job(proxied, rows, "latency_rows", ["--set", "dynamodb.max_in_flight=1"])
+        many, _ = run_job(proxied, rows, "latency_rows")
+    finally:
+        proxy.terminate()
+        proxy.wait()
+    print(
+        f"(h) {rows} rows at +{latency_ms} ms a call: one call in flight {one:,.0f} rows/s "
+        f"({one / direct:.2f} of direct), as many as needed {many:,.0f} rows/s ({many / direct:.2f} of direct, "
+        f"{many / one:.1f}x one); direct {direct:,.0f} rows/s (Spark start-up included in each)"
     )
 
 

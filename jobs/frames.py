@@ -32,6 +32,7 @@ class ItemFrames:
         self.config = config
         self.url = reader.jdbc_url(config.mysql)
         self.properties = reader.jdbc_properties(config.mysql, password)
+        self.password = password
 
     def items(self, job: TableJob, todo: Optional[List[int]] = None) -> DataFrame:
         """The table as rows of strings in the layout's order (todo: only these partitions)."""
@@ -63,7 +64,13 @@ class ItemFrames:
         partitioning = job.partitioning
         if partitioning is None or not partitioning.predicates:
             return None
-        return reader.split_coverage(self.spark, self.url, self.properties, job.plan, partitioning)
+        from jobs.mysql.connection import connect
+
+        conn = connect(self.config.mysql, self.password)  # its own: tables verify in threads of their own
+        try:
+            return reader.split_coverage(conn, job.plan, partitioning)
+        finally:
+            conn.close()
 
     def staging(self, job: TableJob) -> DataFrame:
         """The items frame shuffled for ImportTable: each object holds keys spread by a hash of the

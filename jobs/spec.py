@@ -32,6 +32,7 @@ class LoadSpec:
     staging_path: str = ""  # import mode: stage DynamoDB JSON objects here instead of writing items
     ceiling_per_task: float = 0.0  # WCU/s each task may climb to (0: rate_per_task is also the ceiling)
     probe_seconds: float = 4.0  # how long a rate must hold before the climb asks for more
+    max_in_flight: int = 1  # BatchWriteItem calls each task may keep in flight
 
     def partition_number(self, spark_partition: int) -> int:
         return self.partition_ids[spark_partition] if self.partition_ids else spark_partition

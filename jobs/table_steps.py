@@ -55,6 +55,7 @@ def load_spec(
         config.dynamodb.max_retry_seconds,
         rejects_path,
         count_merged=bool(plan.key_collision),
+        max_in_flight=config.dynamodb.max_in_flight,
         **options,
     )
 

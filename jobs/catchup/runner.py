@@ -157,6 +157,7 @@ class CatchUp:
             applier.layout.item_key,
             applier.limiter,
             self.config.dynamodb.max_retry_seconds,
+            max_in_flight=self.config.dynamodb.max_in_flight,
         )
 
     def apply(self, batch: Batch, batcher: Batcher) -> None:

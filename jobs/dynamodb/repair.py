@@ -43,6 +43,7 @@ def apply_fixes(pairs: Iterable, spec, client=None) -> Iterator[Dict[str, int]]:
         spec.layout.item_key,
         worker_limiter(spec),
         spec.max_retry_seconds,
+        max_in_flight=spec.max_in_flight,
     )
     with writer:
         for key, (source, target_digest) in pairs:

@@ -7,6 +7,9 @@ from jobs.errors import EndpointUnreachable, TargetError, describe_aws_error
 CLIENT_RETRIES = {"total_max_attempts": 1, "mode": "standard"}  # the writer does its own backoff
 
 
+MAX_POOL_CONNECTIONS = 16  # above dynamodb.max_in_flight's default, and the scans' few threads
+
+
 def make_client(endpoint_url: Optional[str], region: str, own_retries: bool = False):
     """A DynamoDB client from plain settings; executors call this themselves."""
     import boto3
@@ -20,7 +23,11 @@ def make_client(endpoint_url: Optional[str], region: str, own_retries: bool = Fa
         # Our requests are built by our own code; botocore's client-side check of every attribute
         # of every item costs a third of a 25-item BatchWriteItem's time (DynamoDB checks them).
         config=BotoConfig(
-            retries=retries, connect_timeout=10, read_timeout=60, max_pool_connections=4, parameter_validation=False
+            retries=retries,
+            connect_timeout=10,
+            read_timeout=60,
+            max_pool_connections=MAX_POOL_CONNECTIONS,
+            parameter_validation=False,
         ),
     )
 

@@ -107,6 +107,7 @@ def write_partition(rows: Iterable, spec, client=None, partition_id: Optional[in
             spec.layout.item_key,
             worker_limiter(spec),
             spec.max_retry_seconds,
+            max_in_flight=spec.max_in_flight,
         )
     started = time.monotonic()
     rejects = RejectsFile()

@@ -4,10 +4,13 @@ The client is injected, so unit tests drive it with a stub that throttles or ret
 UnprocessedItems. Puts are idempotent, so a failed Spark task may simply be retried.
 """
 
+import math
 import random
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Set, Tuple
 
 from jobs.errors import WriteFailed, aws_error_code, describe_aws_error
 
@@ -118,6 +121,13 @@ class _Pending:
     failing_since: Optional[float] = None
 
 
+@dataclass
+class _InFlight:
+    batch: List[Tuple[Tuple, "_Pending"]]
+    units: int
+    future: "Future[Tuple[Dict[str, Any], float]]"
+
+
 class BatchWriter:
     """Buffers puts into BatchWriteItem calls of at most 25 items / 16 MB.
 
@@ -127,6 +137,11 @@ class BatchWriter:
       only retries are left, the token bucket paces them instead (see _pace_tail).
     - Throttling errors pause the whole task with the same backoff and halve its rate.
     - An item that cannot be written for max_retry_seconds fails the task (WriteFailed).
+    - Up to max_in_flight calls are in flight at once (threads over the thread-safe client),
+      as many as the rate needs at the measured round trip: at 15 ms one call at a time
+      writes ~1,600 items/s whatever the budget. Every answer is handled here, in order, so
+      the budget and the retry queues stay single-threaded; a key with a call in flight is
+      not sent again until that call has answered, so writes of one key never overtake.
     """
 
     def __init__(
@@ -141,6 +156,7 @@ class BatchWriter:
         rng: Optional[random.Random] = None,
         base_delay: float = 0.05,
         max_delay: float = 5.0,
+        max_in_flight: int = 1,
     ):
         self.client = client
         self.table = table
@@ -161,13 +177,27 @@ class BatchWriter:
         self.collapsed_duplicates = 0
         self.batches = 0
         self.consumed_units = 0
+        self.max_in_flight = max(1, int(max_in_flight))
+        self._in_flight: Deque[_InFlight] = deque()
+        self._in_flight_keys: Set[Tuple] = set()
+        self._executor: Optional[ThreadPoolExecutor] = None
+        self.round_trip = 0.0  # seconds a call takes, smoothed
+        self.peak_in_flight = 0
 
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self.flush()
+        try:
+            if exc_type is None:
+                self.flush()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
 
     def put(self, item: dict, size_bytes: int, units: int) -> None:
         self._queue(_Pending(item, size_bytes, units))
@@ -187,10 +217,20 @@ class BatchWriter:
             self._send_batch()
 
     def flush(self) -> None:
-        while self._fresh or self._retry:
+        while self._fresh or self._retry or self._in_flight:
+            if self._in_flight and not any(k not in self._in_flight_keys for k in self._fresh):
+                self._answer_oldest()  # nothing new to send beside it: its answer may bring retries
+                continue
             if not self._fresh:
                 self._pace_tail()
             self._send_batch()
+
+    def window(self) -> int:
+        """Calls to keep in flight: enough for the rate at the measured round trip, plus one."""
+        if self.max_in_flight == 1 or self.round_trip <= 0:
+            return 1
+        needed = 1 + math.ceil(self.limiter.rate * self.round_trip / MAX_BATCH_ITEMS)
+        return max(1, min(self.max_in_flight, needed))
 
     def _pace_tail(self) -> None:
         """Only retries are left: the budget is idle, so the next batch of them waits for the
@@ -222,6 +262,8 @@ class BatchWriter:
                 pending = source[key]
                 if source is self._retry and pending.not_before > now:
                     continue
+                if key in self._in_flight_keys:  # its earlier write has not answered yet
+                    continue
                 if len(batch) == MAX_BATCH_ITEMS or size + pending.size > MAX_BATCH_BYTES:
                     return batch
                 batch.append((key, source.pop(key)))
@@ -231,25 +273,57 @@ class BatchWriter:
     def _send_batch(self) -> None:
         batch = self._take_batch()
         if not batch:
+            if self._in_flight:
+                self._answer_oldest()
             return
         units = sum(p.units for _, p in batch)
         self.limiter.acquire(units)
-        try:
-            response = self.client.batch_write_item(
-                RequestItems={
-                    self.table: [{p.request: {"Item" if p.request == PUT else "Key": p.item}} for _, p in batch]
-                }
-            )
-        except Exception as error:
-            if not _is_retryable(error):
-                raise WriteFailed(f"DynamoDB table {self.table}: {describe_aws_error(error)}") from error
-            self.throttle_events += 1
-            self.limiter.refund(units)
-            self.limiter.on_throttle()
-            for key, pending in reversed(batch):  # back to the front of the line, in order
-                self._retry = {key: pending, **self._retry}
-            self._pause_after_error(error)
+        request = {self.table: [{p.request: {"Item" if p.request == PUT else "Key": p.item}} for _, p in batch]}
+        if self.max_in_flight == 1:
+            try:
+                response, seconds = self._call(request)
+            except Exception as error:  # noqa: BLE001 - _failed raises what is not retryable
+                self._failed(batch, units, error)
+                return
+            self._answered(batch, response, seconds)
             return
+        while len(self._in_flight) >= self.window():
+            self._answer_oldest()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="batch-write")
+        self._in_flight.append(_InFlight(batch, units, self._executor.submit(self._call, request)))
+        self._in_flight_keys.update(key for key, _ in batch)
+        self.peak_in_flight = max(self.peak_in_flight, len(self._in_flight))
+
+    def _call(self, request: Dict[str, Any]) -> Tuple[Dict[str, Any], float]:
+        started = time.perf_counter()
+        response = self.client.batch_write_item(RequestItems=request)
+        return response, time.perf_counter() - started
+
+    def _answer_oldest(self) -> None:
+        flight = self._in_flight.popleft()
+        self._in_flight_keys.difference_update(key for key, _ in flight.batch)
+        try:
+            response, seconds = flight.future.result()
+        except Exception as error:  # noqa: BLE001 - _failed raises what is not retryable
+            self._failed(flight.batch, flight.units, error)
+            return
+        self._answered(flight.batch, response, seconds)
+
+    def _failed(self, batch: List[Tuple[Tuple, _Pending]], units: int, error: Exception) -> None:
+        if not _is_retryable(error):
+            raise WriteFailed(f"DynamoDB table {self.table}: {describe_aws_error(error)}") from error
+        self.throttle_events += 1
+        self.limiter.refund(units)
+        self.limiter.on_throttle()
+        for key, pending in reversed(batch):  # back to the front of the line, in order
+            if key in self._fresh:  # a newer write of this key is already waiting: it wins
+                continue
+            self._retry = {key: pending, **self._retry}
+        self._pause_after_error(error)
+
+    def _answered(self, batch: List[Tuple[Tuple, _Pending]], response: Dict[str, Any], seconds: float) -> None:
+        self.round_trip = seconds if not self.round_trip else 0.8 * self.round_trip + 0.2 * seconds
         self.batches += 1
         self._error_attempt, self._failing_since = 0, None
         self.limiter.on_success()

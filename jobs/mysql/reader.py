@@ -62,13 +62,15 @@ def read_table(spark, url: str, properties: Dict[str, str], plan, partitioning):
     return frame.drop(*[split_alias(i) for i in range(len(partitioning.split_columns))])
 
 
-def split_coverage(spark, url: str, properties: Dict[str, str], plan, partitioning) -> Tuple[int, int]:
+def split_coverage(conn, plan, partitioning) -> Tuple[int, int]:
     """(rows in the table, rows its split predicates match, summed over the predicates), in one
     statement and so one snapshot: equal exactly when every row is matched once, whatever
     changes while it runs. Verification compares what the partitions read; a row no predicate
-    matches is missing on both sides of that comparison, so it is counted here, apart."""
+    matches is missing on both sides of that comparison, so it is counted here, apart. conn is
+    a session like the reads' (session_init_sql: the literals of TIMESTAMP keys are UTC)."""
     query = read_query(plan, partitioning)
     matched = " + ".join(f"(SELECT COUNT(*) FROM {query} WHERE {p})" for p in partitioning.predicates)
-    coverage = f"(SELECT (SELECT COUNT(*) FROM {query}) AS total_rows, {matched} AS matched_rows) AS coverage"
-    row = spark.read.jdbc(url, coverage, properties=properties).collect()[0]
-    return int(row["total_rows"]), int(row["matched_rows"])
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT (SELECT COUNT(*) FROM {query}), {matched}")
+        total, covered = cur.fetchone()
+    return int(total), int(covered)

@@ -83,6 +83,24 @@ def finished_partitions(state: str, database: str, table: str) -> dict:
     return state_entry(state, database, table).get("finished", {})
 
 
+def kill_when_finished(stack, argv, tmp_path, state, table, partitions: int) -> None:
+    """spark-submit the job, and once the state records that many finished partitions of the
+    table, SIGKILL the JVM and its Python driver at once (as an out-of-memory kill does)."""
+    driver = subprocess.Popen(
+        spark_submit_command(argv),
+        env=stack.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=str(tmp_path),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(finished_partitions(state, *table)) < partitions:
+        time.sleep(0.2)
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait(30)
+
+
 def test_resume_after_the_driver_is_killed(stack, tmp_path):
     stack.fresh_database(
         "resume_db",
@@ -108,19 +126,7 @@ def test_resume_after_the_driver_is_killed(stack, tmp_path):
     report = os.path.join(str(tmp_path), "killed.json")
     with open(report, "w") as handle:  # an earlier run's success at the same path
         json.dump({"exit_code": 0, "tables": [{"source": "resume_db.events", "status": "verified"}]}, handle)
-    driver = subprocess.Popen(
-        spark_submit_command(common[1:] + ["--report", report]),
-        env=stack.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=str(tmp_path),
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(finished_partitions(state, "resume_db", "events")) < 4:
-        time.sleep(0.2)
-    os.killpg(driver.pid, signal.SIGKILL)  # the JVM and its Python driver at once, as an out-of-memory kill
-    driver.wait(30)
+    kill_when_finished(stack, common[1:] + ["--report", report], tmp_path, state, ("resume_db", "events"), 4)
     finished_before = len(finished_partitions(state, "resume_db", "events"))
     assert 4 <= finished_before < 16, "the kill should land mid-table"
     # Unfinished: "loading", or "failed" when the driver's Python side outlived its JVM long
@@ -185,19 +191,8 @@ def test_a_resume_at_another_rate_redoes_a_table_its_first_run_spread(stack, tmp
     state = os.path.join(str(tmp_path), "state")
     common = ["--database", "spread_db", "--mysql-port", str(stack.mysql_port), "--dynamodb-endpoint"]
     common += [stack.endpoint, "--state", state, "--rows-per-partition", "250", "--no-verify"]
-    first = subprocess.Popen(
-        spark_submit_command(common + ["--target-wcu", "20000", "--set", "dynamodb.on_demand_wcu=400"]),
-        env=stack.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=str(tmp_path),
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(finished_partitions(state, "spread_db", "tenants")) < 3:
-        time.sleep(0.2)
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait(30)
+    first = common + ["--target-wcu", "20000", "--set", "dynamodb.on_demand_wcu=400"]
+    kill_when_finished(stack, first, tmp_path, state, ("spread_db", "tenants"), 3)
     finished = len(finished_partitions(state, "spread_db", "tenants"))
     assert 3 <= finished < 16, "the kill should land mid-table"
     assert state_entry(state, "spread_db", "tenants")["partitions_trusted"] is False

@@ -17,17 +17,18 @@ def best_rate(per_second, window: int = 3) -> float:
 
 
 def test_on_demand_rate_climbs_to_the_target_as_the_table_grows(stack, tmp_path):
-    """Proxy: an on-demand table at 2,000 WCU/s that doubles after 5 s at its peak; the job aims
-    at 6,000 from 2,000, probing every 2 s. Items of ~3.9 KB (4 WCU), so 6,000 WCU/s is 1,500
-    items/s. (Defaults: a 4 s probe; here both times are halved, so the same climb is quicker.)"""
-    rows = 40000
+    """Proxy: an on-demand table at 2,000 WCU/s that doubles after 2.5 s at its peak; the job
+    aims at 6,000 from 2,000, probing every second. Items of ~3.9 KB (4 WCU), so 6,000 WCU/s is
+    1,500 items/s. (Defaults: a 4 s probe; here both times are scaled down alike, so the same
+    climb is quicker.)"""
+    rows = 24000
     stack.fresh_database(
         "grow_db",
         "CREATE TABLE grow (id INT PRIMARY KEY, payload VARCHAR(4000))",
         f"INSERT INTO grow SELECT seq, REPEAT(CHAR(97 + seq % 26), 3950) FROM seq_1_to_{rows}",
         "ANALYZE TABLE grow",
     )
-    with throttle_proxy(stack, "--wcu", "2000", "--double-after", "5") as url:
+    with throttle_proxy(stack, "--wcu", "2000", "--double-after", "2.5") as url:
         run = run_job(
             stack,
             [
@@ -45,7 +46,7 @@ def test_on_demand_rate_climbs_to_the_target_as_the_table_grows(stack, tmp_path)
                 "--rows-per-partition",
                 "1500",
                 "--set",
-                "dynamodb.climb_probe_seconds=2",
+                "dynamodb.climb_probe_seconds=1",
             ],
             tmp_path,
             master="local[4]",

@@ -345,3 +345,86 @@ def test_the_tail_of_retries_is_paced_by_the_budget_not_by_growing_backoff(seed)
             writer.put(item(i), 2500, 3)
     assert len(client.table) == 2000 and writer.consumed_units == 6000
     assert clock.now <= 6000 / 500 * 1.05  # within 5% of the budget's own pace: no idle tail
+
+
+class SlowServer:
+    """A thread-safe stub that answers after a delay and applies a call's writes when it answers
+    (the adversarial order: a later call that answers first lands first)."""
+
+    def __init__(self, delays, fail_first=False):
+        import threading
+
+        self.delays = list(delays)
+        self.fail_first = fail_first
+        self.lock = threading.Lock()
+        self.table = {}
+        self.calls = self.in_flight = self.peak = 0
+
+    def batch_write_item(self, RequestItems):
+        import time
+
+        with self.lock:
+            number = self.calls
+            self.calls += 1
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        time.sleep(self.delays[number] if number < len(self.delays) else 0.001)
+        with self.lock:
+            self.in_flight -= 1
+            if self.fail_first and number == 0:
+                raise EndpointConnectionError(endpoint_url="http://x")
+            for request in RequestItems["t"]:
+                if "PutRequest" in request:
+                    item = request["PutRequest"]["Item"]
+                    self.table[item["id"]["S"]] = item["v"]["S"]
+                else:
+                    self.table.pop(request["DeleteRequest"]["Key"]["id"]["S"], None)
+        return {"UnprocessedItems": {}}
+
+
+def in_flight_writer(server, max_in_flight=4):
+    writer = BatchWriter(server, "t", ["id"], RateLimiter(1e9), max_in_flight=max_in_flight, base_delay=0.001)
+    writer.round_trip = 0.01  # measured on the first answers; set so the window opens at once
+    return writer
+
+
+def test_several_calls_are_in_flight_and_every_item_lands():
+    server = SlowServer([0.02] * 40)
+    writer = in_flight_writer(server)
+    write(writer, [item(i) for i in range(500)])
+    assert server.peak >= 2 and writer.peak_in_flight >= 2
+    assert writer.written == 500 and len(server.table) == 500
+
+
+def test_a_later_write_of_a_key_never_overtakes_an_earlier_one_in_flight():
+    """The first call answers last; the key it holds is written again (a delete, then a put:
+    a catch-up's changed row) in a later call, which must wait for it."""
+    server = SlowServer([0.2] + [0.001] * 20)
+    writer = in_flight_writer(server)
+    with writer:
+        writer.put(item("k", "old"), 10, 1)
+        for i in range(24):
+            writer.put(item(i), 10, 1)  # the first batch goes: "k" in flight for 0.2 s
+        writer.delete({"id": {"S": "k"}})
+        writer.put(item("k", "new"), 10, 1)
+        for i in range(24, 100):
+            writer.put(item(i), 10, 1)
+    assert server.table["k"] == "new"
+    assert writer.written == 102  # "old", "new" and the 100 others
+
+
+def test_a_failed_call_in_flight_is_sent_again():
+    server = SlowServer([0.01] * 10, fail_first=True)
+    writer = in_flight_writer(server)
+    write(writer, [item(i) for i in range(100)])
+    assert len(server.table) == 100 and writer.throttle_events == 1
+
+
+def test_the_window_follows_the_rate_at_the_measured_round_trip():
+    writer = BatchWriter(SlowServer([]), "t", ["id"], RateLimiter(4000), max_in_flight=8)
+    assert writer.window() == 1  # nothing measured yet
+    writer.round_trip = 0.015  # 4,000 units/s x 15 ms = 60 units: three batches, plus one
+    assert writer.window() == 4
+    writer.round_trip = 0.2
+    assert writer.window() == 8  # the setting caps it
+    assert BatchWriter(SlowServer([]), "t", ["id"], RateLimiter(4000), max_in_flight=1).window() == 1
