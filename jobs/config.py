@@ -225,6 +225,15 @@ class Config:
                 f"output.staging (--staging) to be an s3:// prefix (ImportTable reads from S3); "
                 f"it is {self.output.staging!r}"
             )
+        for name, path in (("output.staging", self.output.staging), ("output.rejects", self.output.rejects)):
+            if path and path.startswith("s3:") and not _S3_URL.fullmatch(path):
+                raise ConfigError(f"setting {name} is {path!r}; expected s3://BUCKET/PREFIX")
+        staging, rejects = (p.rstrip("/") + "/" for p in (self.output.staging or "", self.output.rejects or ""))
+        if self.output.staging and (staging.startswith(rejects) or rejects.startswith(staging)):
+            raise ConfigError(
+                f"settings output.staging ({self.output.staging!r}) and output.rejects ({self.output.rejects!r}) "
+                "overlap: everything under a table's staging prefix is imported, so rejects must live elsewhere"
+            )
         if self.dynamodb.target_wcu < 0:
             raise ConfigError(f"setting dynamodb.target_wcu is {self.dynamodb.target_wcu}; expected 0 (off) or more")
         if self.dynamodb.import_min_rows < 0:
@@ -238,6 +247,7 @@ class Config:
 
 
 _POSITION = re.compile(r"[^:]+:\d+")
+_S3_URL = re.compile(r"s3://[a-z0-9][a-z0-9.-]*(/.*)?")  # a bucket named, then the prefix
 
 
 def _positive_settings(config: "Config"):

@@ -11,6 +11,7 @@ from botocore.client import BaseClient
 from pyspark.sql import SparkSession
 
 from jobs import state as states
+from jobs import storage
 from jobs.config import Config
 from jobs.dynamodb import importer
 from jobs.dynamodb import tables as dynamo
@@ -68,6 +69,13 @@ class ImportLoad:
             else:
                 clear_rejects(rejects_path)
                 clear_staged(staging_path)
+                foreign = storage.list_tree(staging_path)
+                if foreign:  # ImportTable reads every object under the prefix, not only the job's
+                    raise TargetError(
+                        f"staging prefix {staging_path} holds objects this job did not write "
+                        f"({', '.join(sorted(foreign)[:3])}{', ...' if len(foreign) > 3 else ''}); "
+                        "ImportTable would import them too: remove them or choose another --staging"
+                    )
                 assert job.partitioning is not None
                 self.state.start_table(job.identity, plan.target, "", job.partitioning, {})
                 totals, partitions = self._stage(job, rejects_path, staging_path, progress)
@@ -79,7 +87,8 @@ class ImportLoad:
                 self._import(job, staging_path, totals["written"])
         except Exception as e:  # noqa: BLE001 - one table's failure must not stop the others
             job.fail(FAILED, one_line(e))
-            self.state.set_status(job.identity, states.FAILED)
+            if not isinstance(e, importer.ImportStillRunning):  # else it stays `importing`, its ARN kept
+                self.state.set_status(job.identity, states.FAILED)
             log.error("%s failed: %s", plan.name, result.error)
             return
         finally:

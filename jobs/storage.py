@@ -113,6 +113,27 @@ def list_names(folder: str, s3_client=None) -> list:
     return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
 
 
+def list_tree(folder: str, s3_client=None) -> list:
+    """Every file below a local folder or s3:// prefix, nested ones included, relative to it."""
+    if is_s3(folder):
+        bucket, prefix = split_s3(folder.rstrip("/") + "/")
+        client = _s3_client(s3_client)
+        keys, token = [], None
+        while True:
+            kwargs = {"Bucket": bucket, "Prefix": prefix}
+            if token:
+                kwargs["ContinuationToken"] = token
+            page = client.list_objects_v2(**kwargs)
+            keys += [o["Key"][len(prefix) :] for o in page.get("Contents", [])]
+            token = page.get("NextContinuationToken")
+            if not token:
+                return keys
+    found = []
+    for root, _, files in os.walk(folder):
+        found += [os.path.relpath(os.path.join(root, f), folder) for f in files]
+    return sorted(found)
+
+
 def remove_all(folder: str, s3_client=None) -> None:
     """Delete the files directly inside folder (local or s3://)."""
     for name in list_names(folder, s3_client):

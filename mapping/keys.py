@@ -54,6 +54,10 @@ class KeyChoiceError(ValueError):
 
 
 APPROXIMATE_TYPES = frozenset({"float", "double", "real"})
+# Character sets every stored value of which has its own Unicode text (MySQL's latin1 maps all
+# 256 bytes). In the others, bytes without a character print as '?' when rendered as UTF-8,
+# so greek X'41AE', X'41D2' and 'A?' all print 'A?'.
+TOTAL_CHARSETS = frozenset({"utf8mb4", "utf8mb3", "utf8", "utf16", "utf16le", "utf32", "ucs2", "latin1", "binary"})
 
 
 def collision_risk(table: SourceTable, key: KeySchema) -> Optional[str]:
@@ -69,6 +73,17 @@ def collision_risk(table: SourceTable, key: KeySchema) -> Optional[str]:
         return (
             f"key column(s) {', '.join(approximate)} are approximate (FLOAT/DOUBLE): different values "
             f"can print as the same text and merge into one item"
+        )
+    lossy = [
+        c
+        for c in key.source_columns
+        if table.column(c).charset and table.column(c).charset.lower() not in TOTAL_CHARSETS  # type: ignore[union-attr]
+    ]
+    if lossy:
+        charsets = ", ".join(sorted({str(table.column(c).charset) for c in lossy}))
+        return (
+            f"key column(s) {', '.join(lossy)} are in character set {charsets}, whose bytes without a Unicode "
+            f"character print as '?': different values can print as the same text and merge into one item"
         )
     unique_indexes = [table.primary_key] + [u.columns for u in table.unique_keys]
     if not any(index and set(index) <= set(key.source_columns) for index in unique_indexes):

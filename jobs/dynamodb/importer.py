@@ -9,6 +9,11 @@ from jobs import storage
 from jobs.dynamodb.tables import key_schema_of
 from jobs.errors import TargetError, describe_aws_error
 
+
+class ImportStillRunning(TargetError):
+    """The wait ended with the import still running: it is the table's, for a --resume to take up."""
+
+
 IN_PROGRESS = "IN_PROGRESS"
 COMPLETED = "COMPLETED"
 
@@ -66,7 +71,7 @@ def wait_import(
             return description
         on_progress(description)
         if time.monotonic() > deadline:
-            raise TargetError(
+            raise ImportStillRunning(
                 f"import {arn} still IN_PROGRESS after {wait_seconds:g}s "
                 f"(dynamodb.import_wait_seconds); a --resume run picks it up"
             )

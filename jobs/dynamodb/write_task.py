@@ -116,6 +116,8 @@ def write_partition(rows: Iterable, spec, client=None, partition_id: Optional[in
             stats = write_rows(rows, spec, writer, rejects)
     finally:
         rejects.close()
+    if not spec.count_merged:  # a load writes each key once: two rows the writer collapsed shared one
+        stats["merged_rows"] += writer.collapsed_duplicates
     rejects.publish(storage.join(spec.rejects_path, part_file_name(partition_id, ".jsonl")))
     stats.update(
         partition=partition_id,

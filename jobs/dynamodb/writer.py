@@ -212,6 +212,8 @@ class BatchWriter:
             self.collapsed_duplicates += 1
             self._fresh.pop(key, None)
             self._retry.pop(key, None)
+        elif key in self._in_flight_keys:  # written again before its call answered: it waits, then wins
+            self.collapsed_duplicates += 1
         self._fresh[key] = pending
         if len(self._fresh) + self._due_count() >= MAX_BATCH_ITEMS:
             self._send_batch()

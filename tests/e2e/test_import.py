@@ -236,3 +236,34 @@ def test_auto_imports_new_tables_and_writes_existing_and_small_ones(stack, moto,
     assert (
         "DynamoDB table auto_db_big exists and ImportTable only creates tables" in refused.table("auto_db.big")["error"]
     )
+
+
+@pytest.mark.parametrize("mode", ["import", "write"])
+def test_rows_whose_keys_print_alike_are_counted_as_merged_in_both_modes(stack, moto, tmp_path, mode):
+    """Issue 22, defect 2: greek X'41AE', X'41D2' and 'A?' all print 'A?': three rows, one item.
+    The plan flags the character set, the rows meet by key, and --no-verify still exits 1."""
+    database = f"greek_{mode}"
+    stack.fresh_database(
+        database,
+        "CREATE TABLE g (k VARCHAR(10) CHARACTER SET greek NOT NULL PRIMARY KEY, v INT)",
+        "INSERT INTO g VALUES (X'41AE', 1), (X'41D2', 2), ('A?', 3), ('B', 4)",
+    )
+    args = ["--database", database, "--load-mode", mode, "--staging", STAGING, "--no-verify"]
+    run = moto.run(stack, args, tmp_path)
+    assert run.code == 1, run.output[-3000:]
+    result = run.table(f"{database}.g")
+    assert result["merged_rows"] == 2 and result["status"] == "failed", result
+    assert "character set greek" in result["error"]
+
+
+def test_objects_under_a_tables_staging_prefix_that_are_not_the_jobs_stop_that_table(stack, moto, tmp_path):
+    """Issue 22, defect 5: ImportTable imports everything under the prefix; a leftover backup
+    and a nested object would become items."""
+    stack.fresh_database("foreign_db", "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1), (2)")
+    for key in ("staging/foreign_db/t/part-00000.json.gz.bak", "staging/foreign_db/t/part-old/x.json.gz"):
+        moto.s3.put_object(Bucket="m2d", Key=key, Body=b"not ours")
+    run = moto.run(stack, ["--database", "foreign_db", "--load-mode", "import", "--staging", STAGING], tmp_path)
+    assert run.code == 1, run.output[-3000:]
+    error = run.table("foreign_db.t")["error"]
+    assert "holds objects this job did not write (part-00000.json.gz.bak, part-old/x.json.gz)" in error, error
+    assert "foreign_db_t" not in moto.dynamodb.list_tables()["TableNames"]

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 
 import pytest
 
@@ -126,3 +127,19 @@ def test_import_modes_need_an_s3_staging_prefix():
 def test_a_number_written_as_a_string_in_a_conf_file_is_an_error():
     with pytest.raises(ConfigError, match=r"conf.json: setting mysql.port must be a number, got '23306'"):
         merge(Config(), parse_conf_text('{"mysql": {"port": "23306"}}', "conf.json"), "conf.json")
+
+
+@pytest.mark.parametrize(
+    "settings, fragment",
+    [
+        ({"output": {"staging": "s3://"}}, "setting output.staging is 's3://'; expected s3://BUCKET/PREFIX"),
+        ({"output": {"staging": "s3:///x"}}, "setting output.staging is 's3:///x'"),
+        ({"output": {"rejects": "s3:/bucket/x"}}, "setting output.rejects is 's3:/bucket/x'"),
+        ({"output": {"staging": "s3://b/x", "rejects": "s3://b/x/rejects"}}, "overlap"),
+    ],
+)
+def test_s3_paths_name_a_bucket_and_staging_is_apart_from_rejects(settings, fragment):
+    """Issue 22, defect 5."""
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        merge(Config(), dict(settings, source={"databases": ["d"]}), "conf").validate()
+    merge(Config(), {"output": {"staging": "s3://b/x", "rejects": "s3://b/r"}}, "conf").validate()

@@ -73,3 +73,20 @@ def test_composite_encoding_never_collides_and_round_trips():
 def test_composite_encoding_sorts_like_the_source_for_plain_text():
     rows = [("a", "2"), ("a", "10"), ("b", "1"), ("ab", "0")]
     assert sorted(rows) == sorted(rows, key=encode_composite)
+
+
+def test_a_key_in_a_character_set_with_unprintable_bytes_may_merge_rows():
+    """Issue 22, defect 2: greek X'41AE', X'41D2' and 'A?' all print 'A?'."""
+    from mapping.keys import choose_key, collision_risk
+    from mapping.schema import Column, SourceTable
+
+    def keyed(charset):
+        column = Column("g", "varchar", "varchar(10)", False, 1, charset=charset, collation=f"{charset}_general_ci")
+        return SourceTable("db", "t", (column,), ("g",))
+
+    greek = keyed("greek")
+    risk = collision_risk(greek, choose_key(greek, lambda c: c, "_sort_key", "_row_id"))
+    assert risk is not None and "character set greek" in risk
+    for total in ("utf8mb4", "latin1"):
+        table = keyed(total)
+        assert collision_risk(table, choose_key(table, lambda c: c, "_sort_key", "_row_id")) is None
