@@ -98,40 +98,34 @@ def exists(path: str, s3_client=None) -> bool:
 def list_names(folder: str, s3_client=None) -> list:
     """File names directly inside a local folder or s3:// prefix (empty if absent)."""
     if is_s3(folder):
-        bucket, prefix = split_s3(folder.rstrip("/") + "/")
-        client = _s3_client(s3_client)
-        names, token = [], None
-        while True:
-            kwargs = {"Bucket": bucket, "Prefix": prefix}
-            if token:
-                kwargs["ContinuationToken"] = token
-            page = client.list_objects_v2(**kwargs)
-            names += [o["Key"][len(prefix) :] for o in page.get("Contents", []) if "/" not in o["Key"][len(prefix) :]]
-            token = page.get("NextContinuationToken")
-            if not token:
-                return names
+        return [name for name in _s3_keys(folder, s3_client) if "/" not in name]
     return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
 
 
 def list_tree(folder: str, s3_client=None) -> list:
     """Every file below a local folder or s3:// prefix, nested ones included, relative to it."""
     if is_s3(folder):
-        bucket, prefix = split_s3(folder.rstrip("/") + "/")
-        client = _s3_client(s3_client)
-        keys, token = [], None
-        while True:
-            kwargs = {"Bucket": bucket, "Prefix": prefix}
-            if token:
-                kwargs["ContinuationToken"] = token
-            page = client.list_objects_v2(**kwargs)
-            keys += [o["Key"][len(prefix) :] for o in page.get("Contents", [])]
-            token = page.get("NextContinuationToken")
-            if not token:
-                return keys
+        return _s3_keys(folder, s3_client)
     found = []
     for root, _, files in os.walk(folder):
         found += [os.path.relpath(os.path.join(root, f), folder) for f in files]
     return sorted(found)
+
+
+def _s3_keys(folder: str, s3_client=None) -> list:
+    """Every key below an s3:// prefix, relative to it."""
+    bucket, prefix = split_s3(folder.rstrip("/") + "/")
+    client = _s3_client(s3_client)
+    keys, token = [], None
+    while True:
+        kwargs = {"Bucket": bucket, "Prefix": prefix}
+        if token:
+            kwargs["ContinuationToken"] = token
+        page = client.list_objects_v2(**kwargs)
+        keys += [o["Key"][len(prefix) :] for o in page.get("Contents", [])]
+        token = page.get("NextContinuationToken")
+        if not token:
+            return keys
 
 
 def remove_all(folder: str, s3_client=None) -> None:
