@@ -155,7 +155,11 @@ class State:
         return bool((self.entries.get(identity) or {}).get("repair_owed"))
 
     def set_status(self, identity: Identity, status: str) -> None:
+        """A table that failed before its load started (staging refused, a bucket missing) has no
+        entry, and gets none: nothing of it was written."""
         with self._lock:
+            if identity not in self.entries:
+                return
             self.entries[identity]["status"] = status
         self.save()
 

@@ -267,3 +267,14 @@ def test_objects_under_a_tables_staging_prefix_that_are_not_the_jobs_stop_that_t
     error = run.table("foreign_db.t")["error"]
     assert "holds objects this job did not write (part-00000.json.gz.bak, part-old/x.json.gz)" in error, error
     assert "foreign_db_t" not in moto.dynamodb.list_tables()["TableNames"]
+
+
+def test_a_missing_bucket_fails_the_table_in_one_line_and_the_report_keeps_it(stack, moto, tmp_path):
+    """Issue 22, defect 4: it was a traceback, a KeyError in the state and a report with no tables."""
+    stack.fresh_database("nobucket_db", "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)")
+    args = ["--database", "nobucket_db", "--load-mode", "import", "--staging", "s3://nosuchbucket/x"]
+    run = moto.run(stack, args, tmp_path)
+    assert run.code == 1, run.output[-3000:]
+    result = run.table("nobucket_db.t")
+    assert result["status"] == "failed" and "NoSuchBucket" in result["error"], result
+    assert "Traceback" not in run.output

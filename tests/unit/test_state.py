@@ -152,3 +152,10 @@ def test_a_manifest_the_job_did_not_write_is_one_line_naming_the_file(tmp_path, 
     with pytest.raises(ConfigError) as raised:
         State.load(str(tmp_path))
     assert one_line(raised.value).startswith(f"state file {tmp_path}/manifest.json is not a manifest this job wrote")
+
+
+def test_a_table_that_failed_before_its_load_started_gets_no_entry(tmp_path):
+    """Issue 22, defect 4: a KeyError here lost the whole report (a missing bucket, a refused prefix)."""
+    state = State(str(tmp_path))
+    state.set_status(("db", "t"), FAILED)
+    assert state.entries == {}
