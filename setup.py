@@ -18,6 +18,7 @@ setup(
             "moto[server]>=5",
             "ruff==0.17.6",  # pinned: a new ruff release may format or lint differently
             "mypy>=1.10",
+            "hypothesis>=6",  # the split's exactly-once invariant as a property, the server deciding
         ],
     },
 )

@@ -5,6 +5,8 @@ on 200,000-row tables of every key shape, the loads on 50,000 rows of two of the
 """
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from jobs.config import Config, merge
 from jobs.mysql import catalog, reader
@@ -263,3 +265,64 @@ def test_verification_fails_a_table_whose_split_leaves_rows_unread(stack, tmp_pa
     assert result["status"] == "verification failed", result
     assert "the table holds 3000 rows and its read split matches" in result["error"], result["error"]
     assert result["verification"]["table_rows"] == 3000 > result["verification"]["rows_the_split_matches"]
+
+
+PROPERTY_DB = "split_property_db"
+PROPERTY_SHAPES = {  # the key column, its index, and values a row may hold
+    "int": ("k BIGINT NOT NULL, PRIMARY KEY (k)", st.integers(-(2**63), 2**63 - 1)),
+    # equal under the collation but not byte for byte: case, accents, trailing spaces
+    "ci_text": (
+        "k VARCHAR(8) COLLATE utf8mb4_unicode_ci NOT NULL, PRIMARY KEY (k)",
+        st.text(alphabet="aAbBéÉz ", max_size=5),
+    ),
+    "binary": ("k VARBINARY(4) NOT NULL, PRIMARY KEY (k)", st.binary(max_size=3)),
+    # every latin1 byte, the five cp1252 leaves undefined among them, in a case-insensitive collation
+    "latin1_text": (
+        "k VARCHAR(4) CHARACTER SET latin1 COLLATE latin1_swedish_ci NOT NULL, PRIMARY KEY (k)",
+        st.binary(max_size=3),
+    ),
+    # the error value '' (index 0) beside the members
+    "enum": ("k ENUM('x', 'y', 'z') NOT NULL, n INT NOT NULL, PRIMARY KEY (k, n)", None),
+    # a one-column unique key holding NULLs (many of them)
+    "nullable_unique": ("k INT NULL, UNIQUE KEY u (k)", st.one_of(st.none(), st.integers(-50, 50))),
+}
+
+
+@pytest.mark.parametrize("shape", list(PROPERTY_SHAPES))
+def test_every_row_any_key_can_hold_is_matched_by_exactly_one_split_predicate(stack, shape):
+    """Issue 19: the exactly-once invariant as a property, with the server deciding: for any set
+    of key values of each shape, the split's predicates match every row once."""
+    ddl, values = PROPERTY_SHAPES[shape]
+    if values is None:  # ENUM rows: (member or the error value, a number)
+        values = st.tuples(st.sampled_from(["x", "y", "z", "bogus"]), st.integers(0, 3))
+    conn = stack.fresh_database(PROPERTY_DB)
+    config = merge(Config(), {"mysql": {"port": stack.mysql_port}, "spark": {"rows_per_partition": 3}}, "test")
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(st.lists(values, min_size=1, max_size=40))
+    def check(rows):
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION sql_mode = ''")  # the ENUM error value is stored, not refused
+            cur.execute("DROP TABLE IF EXISTS p")
+            cur.execute(f"CREATE TABLE p ({ddl})")
+            marks = "(%s, %s)" if shape == "enum" else "(%s)"
+            cur.executemany(f"INSERT IGNORE INTO p VALUES {marks}", [r if shape == "enum" else (r,) for r in rows])
+            cur.execute("ANALYZE TABLE p")
+            cur.fetchall()
+        tables, _ = catalog.read_tables(conn, PROPERTY_DB)
+        (plan,) = build_plan(tables, config).tables
+        partitioning = plan_partitioning(conn, plan, config.spark, task_slots=2)
+        if not partitioning.predicates:
+            return
+        split.append(len(partitioning.predicates))
+        query = reader.read_query(plan, partitioning)
+        matched = " + ".join(f"COALESCE(({p}), 0)" for p in partitioning.predicates)
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT COUNT(*) FROM {query} WHERE {matched} <> 1")
+            assert cur.fetchone()[0] == 0, partitioning.predicates
+
+    split: list = []
+    check()
+    conn.close()
+    assert split, "no example was split: the property was not exercised"
+    print(f"{shape}: {len(split)} split examples, up to {max(split)} predicates")
