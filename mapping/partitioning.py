@@ -182,12 +182,14 @@ def comparison(column: Column) -> Comparison:
 
 
 def python_codec(charset: Optional[str]) -> Optional[str]:
+    """The Python codec that reads every value of a character set the way the server does, or
+    None: such keys are split as their bytes (ascii is None too: a column in ascii may hold
+    any byte a non-strict sql_mode let in)."""
     return {
         "utf8mb4": "utf-8",
         "utf8mb3": "utf-8",
         "utf8": "utf-8",
         "latin1": "cp1252",
-        "ascii": "ascii",
         "binary": None,
     }.get((charset or "").lower())
 

@@ -200,6 +200,17 @@ EDGE_SHAPES = {
         "INSERT INTO latin1_key SELECT CONCAT(ELT(1 + seq % 5, X'81', X'8D', X'8F', X'90', X'9D'), 'k', seq), seq"
         " FROM seq_1_to_6000",
     ),
+    # other character sets split as bytes: greek, and ascii holding bytes a non-strict sql_mode let in
+    "greek_key": (
+        "CREATE TABLE greek_key (k VARBINARY(20), g VARCHAR(20) CHARACTER SET greek NOT NULL PRIMARY KEY)",
+        "INSERT INTO greek_key SELECT NULL, CONCAT(CHAR(65 + seq % 26), UNHEX(HEX(128 + seq % 128)), seq)"
+        " FROM seq_1_to_6000",
+    ),
+    "ascii_key": (
+        "CREATE TABLE ascii_key (k VARBINARY(20), a VARCHAR(20) CHARACTER SET ascii NOT NULL PRIMARY KEY)",
+        "INSERT INTO ascii_key SELECT NULL, CONCAT(CHAR(65 + seq % 26), UNHEX(HEX(128 + seq % 128)), seq)"
+        " FROM seq_1_to_6000",
+    ),
     # the ENUM error value '' (index 0), stored under a non-strict sql_mode, sorts before every member
     "enum_error_key": (
         "CREATE TABLE enum_error_key (e ENUM('new', 'paid', 'shipped') NOT NULL, id INT NOT NULL, v INT,"

@@ -289,12 +289,12 @@ def test_resume_after_the_driver_died_between_write_and_verification_verifies(st
 
 @pytest.fixture(scope="module")
 def wide_source(stack):
-    # ~1.4 KB rows, 7,500 to a partition: 10 MB, far more than the socket buffers hold, so the
+    # ~1.4 KB rows, 10,000 to a partition: 14 MB, far more than the socket buffers hold, so the
     # server is still sending while the reader is held back by the write budget.
     stack.fresh_database(
         "cut_db",
         "CREATE TABLE wide (id INT PRIMARY KEY, pad VARCHAR(1500))",
-        "INSERT INTO wide SELECT seq, CONCAT(seq, ' ', REPEAT('x', 1380)) FROM seq_1_to_30000",
+        "INSERT INTO wide SELECT seq, CONCAT(seq, ' ', REPEAT('x', 1380)) FROM seq_1_to_40000",
         "ANALYZE TABLE wide",
     )
     return "cut_db"
@@ -320,11 +320,11 @@ def test_a_read_connection_killed_mid_partition_never_leaves_a_trusted_partition
         "--state",
         state,
         "--rows-per-partition",
-        "7500",
+        "10000",
         "--set",
         "spark.task_slots=2",
         "--set",
-        "dynamodb.on_demand_wcu=4000",  # 4 partitions, ~7 s each
+        "dynamodb.on_demand_wcu=4000",  # 4 partitions, ~10 s each
         "--set",
         "mysql.fetch_size=100",
     ]  # the driver fetches 100 rows at a time: the server keeps sending
@@ -332,7 +332,7 @@ def test_a_read_connection_killed_mid_partition_never_leaves_a_trusted_partition
 
     def killer():
         # Counts, not clocks: with 2 task slots a third partition read starts only after a
-        # partition finished, and it has its whole partition (10 MB, far more than the buffers
+        # partition finished, and it has its whole partition (14 MB, far more than the buffers
         # hold) still to send: kill it as soon as it shows.
         seen = []
         while not job_ended.is_set() and not killed:
@@ -366,8 +366,8 @@ def test_a_read_connection_killed_mid_partition_never_leaves_a_trusted_partition
     resumed = run_job(stack, args + ["--resume", "--no-verify"], tmp_path)
     assert resumed.code == 0, resumed.output[-3000:]
     result = resumed.table("cut_db.wide")
-    assert result["rows_read"] == 30000 - failed["rows_read"]
-    assert len({i["id"] for i in dynamo_items(stack.dynamodb(), "cut_db_wide")}) == 30000
+    assert result["rows_read"] == 40000 - failed["rows_read"]
+    assert len({i["id"] for i in dynamo_items(stack.dynamodb(), "cut_db_wide")}) == 40000
 
 
 def test_strict_server_timeouts_do_not_cut_a_slow_read(stack, wide_source, tmp_path):
@@ -399,4 +399,4 @@ def test_strict_server_timeouts_do_not_cut_a_slow_read(stack, wide_source, tmp_p
     assert cut.code == 1
     assert "net_write_timeout" in cut.table("cut_db.wide")["error"]  # the driver's own hint, kept in one line
     assert run.code == 0, run.output[-3000:]
-    assert run.table("cut_db.wide")["items_written"] == 30000
+    assert run.table("cut_db.wide")["items_written"] == 40000
