@@ -309,7 +309,7 @@ def test_every_row_any_key_can_hold_is_matched_by_exactly_one_split_predicate(st
     conn = stack.fresh_database(PROPERTY_DB)
     config = merge(Config(), {"mysql": {"port": stack.mysql_port}, "spark": {"rows_per_partition": 3}}, "test")
 
-    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     @given(st.lists(values, min_size=1, max_size=40))
     def check(rows):
         with conn.cursor() as cur:
