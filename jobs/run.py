@@ -8,7 +8,7 @@ held (written, and verified when verification is on).
 import dataclasses
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 from botocore.client import BaseClient
 from pymysql.connections import Connection
@@ -37,10 +37,9 @@ log = logging.getLogger("mysql2dynamodb")
 SparkFactory = Callable[[], SparkSession]
 
 
-def make_plan(conn: Connection, config: Config) -> Plan:
+def make_plan(conn: Connection, config: Config, databases: Optional[List[str]] = None) -> Plan:
     tables, others = [], []
-    databases = catalog.list_databases(conn, config.source.databases)
-    for database in databases:
+    for database in databases if databases is not None else catalog.list_databases(conn, config.source.databases):
         found, skipped = catalog.read_tables(conn, database)
         tables.extend(found)
         others.extend(skipped)
@@ -96,8 +95,9 @@ def run(
     report = Report(started_at=now(), dry_run=config.run.dry_run)
     if config.run.catch_up:  # before anything else: each a one-line error naming the fix
         catchup.check_preconditions(conn)
-    plan = make_plan(conn, config)
-    report.not_visible = check_visibility(conn, catalog.list_databases(conn, config.source.databases), config)
+    databases = catalog.list_databases(conn, config.source.databases)
+    report.not_visible = check_visibility(conn, databases, config)  # before planning: what it may read
+    plan = make_plan(conn, config, databases)
     report.source_position = catalog.source_position(conn)
     report.prices = dataclasses.asdict(config.prices)
     report.not_migrated = [

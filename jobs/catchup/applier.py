@@ -18,7 +18,7 @@ from botocore.client import BaseClient
 from pymysql.connections import Connection
 
 from jobs.config import Config
-from jobs.dynamodb.tables import table_write_rate
+from jobs.dynamodb.tables import consistent_pages, table_write_rate
 from jobs.dynamodb.writer import BatchWriter, RateLimiter
 from jobs.table_job import TableJob
 from mapping.binlog import RowImage
@@ -262,19 +262,12 @@ class TableApplier:
 
     def _item_keys(self) -> set:
         attribute = self.layout.hash_attribute
-        request: Dict[str, Any] = {
+        request = {
             "TableName": self.plan.target,
             "ProjectionExpression": "#k",
             "ExpressionAttributeNames": {"#k": attribute},
-            "ConsistentRead": True,
         }
-        keys = set()
-        while True:
-            page = self.client.scan(**request)
-            keys |= {item[attribute]["S"] for item in page.get("Items", [])}
-            if "LastEvaluatedKey" not in page:
-                return keys
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return {item[attribute]["S"] for item in consistent_pages(self.client, "scan", request)}
 
     def _exact(self, prefix: str) -> str:
         """Each column as its bytes, and whether it is NULL: equal only when byte for byte equal

@@ -18,6 +18,7 @@ from botocore.client import BaseClient
 from pymysql.connections import Connection
 
 from jobs.catchup.applier import TableApplier
+from jobs.dynamodb.tables import consistent_pages
 from mapping.binlog import Batch, TableName
 from mapping.cascades import UPDATE, Derived, Edge, changed_references, child_action, freeze, reaches
 from mapping.identifiers import quote_identifier, quote_table
@@ -215,18 +216,12 @@ class CascadeDeriver:
         return found
 
     def _pages(self, operation: str, applier: TableApplier, hash_value: Optional[str]):
-        request: Dict[str, Any] = {"TableName": applier.plan.target, "ConsistentRead": True}
+        request: Dict[str, Any] = {"TableName": applier.plan.target}
         if operation == "query":
             request.update(
                 KeyConditionExpression="#h = :h",
                 ExpressionAttributeNames={"#h": applier.layout.hash_attribute},
                 ExpressionAttributeValues={":h": {"S": hash_value}},
             )
-        call = getattr(self.client, operation)
-        while True:
-            answer = call(**request)
-            for item in answer.get("Items", []):
-                yield {name: value.get("S") for name, value in item.items()}
-            if "LastEvaluatedKey" not in answer:
-                return
-            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        for item in consistent_pages(self.client, operation, request):
+            yield {name: value.get("S") for name, value in item.items()}

@@ -1,6 +1,6 @@
 """DynamoDB clients and tables (driver side: create or reuse, wait with the waiter)."""
 
-from typing import Dict, Optional
+from typing import Any, Dict, Iterator, Optional
 
 from jobs.errors import EndpointUnreachable, TargetError, describe_aws_error
 
@@ -30,6 +30,18 @@ def make_client(endpoint_url: Optional[str], region: str, own_retries: bool = Fa
             parameter_validation=False,
         ),
     )
+
+
+def consistent_pages(client, operation: str, request: Dict[str, Any]) -> Iterator[Dict[str, Any]]:
+    """Every item a Scan or Query returns (wire form), page after page, read consistently."""
+    request = dict(request, ConsistentRead=True)
+    call = getattr(client, operation)
+    while True:
+        answer = call(**request)
+        yield from answer.get("Items", [])
+        if "LastEvaluatedKey" not in answer:
+            return
+        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
 
 def key_schema_of(plan) -> Dict:
