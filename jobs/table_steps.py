@@ -221,13 +221,10 @@ class TableSteps:
             log.error("%s: verification failed to run: %s", plan.name, result.error)
             return
         result.verification = outcome
-        unmatched = self._rows_outside_the_split(job)
+        unmatched = self._rows_outside_the_split(job, outcome)
         if unmatched:
             outcome["match"] = False
-            job.fail(VERIFY_FAILED, f"verification failed: {unmatched}")
-            if self.state is not None:
-                self.state.set_status(job.identity, states.CHECK_FAILED)
-            log.error("%s: %s", plan.name, result.error)
+            self._check_failed(job, f"verification failed: {unmatched}")
             return
         if outcome["match"]:
             if self.state is None:
@@ -243,17 +240,20 @@ class TableSteps:
             )
             return
         merged = f", {outcome['merged_rows']} row(s) share another row's key" if outcome.get("merged_rows") else ""
-        job.fail(
-            VERIFY_FAILED,
+        self._check_failed(
+            job,
             f"verification failed: {outcome['source_rows']} source rows vs "
             f"{outcome['dynamodb_items']} DynamoDB items{merged}, checksums "
             f"{outcome['source_checksum']} vs {outcome['dynamodb_checksum']}",
         )
+
+    def _check_failed(self, job: TableJob, error: str) -> None:
+        job.fail(VERIFY_FAILED, error)
         if self.state is not None:
             self.state.set_status(job.identity, states.CHECK_FAILED)
-        log.error("%s: %s", plan.name, result.error)
+        log.error("%s: %s", job.name, error)
 
-    def _rows_outside_the_split(self, job: TableJob) -> Optional[str]:
+    def _rows_outside_the_split(self, job: TableJob, outcome: Dict[str, Any]) -> Optional[str]:
         """The comparison above reads the source through the split; a row no predicate matches
         would be missing on both sides. Counted apart, in one snapshot of the table."""
         coverage = self.frames.split_coverage(job)
@@ -262,7 +262,7 @@ class TableSteps:
         total, matched = coverage
         if total == matched:
             return None
-        job.result.verification = dict(job.result.verification or {}, table_rows=total, rows_the_split_matches=matched)
+        outcome.update(table_rows=total, rows_the_split_matches=matched)
         return (
             f"the table holds {total} rows and its read split matches {matched} "
             f"({abs(total - matched)} {'unmatched' if total > matched else 'matched twice'}): "

@@ -276,6 +276,7 @@ def test_verification_fails_a_table_whose_split_leaves_rows_unread(stack, tmp_pa
     assert result["status"] == "verification failed", result
     assert "the table holds 3000 rows and its read split matches" in result["error"], result["error"]
     assert result["verification"]["table_rows"] == 3000 > result["verification"]["rows_the_split_matches"]
+    assert result["verification"]["match"] is False  # the report says what the status says
 
 
 PROPERTY_DB = "split_property_db"
