@@ -40,11 +40,12 @@ stop_pidfile() {  # pidfile, name, [signal]
 start_mariadb() {
   local dir="$STACK_DIR/mariadb"
   if pid_alive "$dir/mariadbd.pid"; then echo "stack: mariadb already running on $MYSQL_PORT"; return; fi
-  rm -rf "$dir" && mkdir -p "$dir/data"
+  rm -rf "$dir" && mkdir -p "$dir/data" "$dir/tmp"
   # Row-based binlog for catch-up (M2D_MYSQL_BINLOG=0: a server without one, for a test).
   local binlog="--log-bin=$dir/binlog --server-id=1 --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL"
   [[ "${M2D_MYSQL_BINLOG:-1}" == 1 ]] || binlog=""
-  mariadb-install-db --user=root --datadir="$dir/data" --auth-root-authentication-method=normal \
+  # Its own tmpdir here too: two installs sharing /tmp can take each other's temporary tables.
+  mariadb-install-db --user=root --datadir="$dir/data" --tmpdir="$dir/tmp" --auth-root-authentication-method=normal \
     --skip-test-db >"$dir/install.log" 2>&1
   echo "$binlog ${M2D_MYSQL_ARGS:-}" >"$dir/server-args"
   launch_mariadb
