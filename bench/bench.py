@@ -22,6 +22,10 @@ All three write to the same dynalite, in one run:
   (h) a region's latency: the N-row table (at most 60,000 rows) written straight into dynalite,
       then through the test proxy adding 15 ms to every call (a region's round trip), with one
       BatchWriteItem in flight per task (dynamodb.max_in_flight=1) and with the default.
+  (j) estimates: four shapes (60 BIGINT columns, rows of 100 B and 2 KB alternating, 1.5 KB
+      rows, a keyless table whose _row_id tips items past 1 KB): the plan's WRU estimate from
+      sampled items, and from the declared types and AVG_ROW_LENGTH, against the WRU the
+      load consumed.
 
     BENCH_ROWS=1000000 make bench        (figures go to stdout; quote ratios, not times)
     make bench BENCH_ARGS="--parts d"    (only the reads comparison)
@@ -281,7 +285,7 @@ def main() -> None:
         default=int(env("BENCH_CEILING_ROWS", "0")),
         help="items for the ceiling; default N, the same items the job writes",
     )
-    parser.add_argument("--parts", default="abcdefgh", help="which parts to run, e.g. 'de'")
+    parser.add_argument("--parts", default="abcdefghj", help="which parts to run, e.g. 'de'")
     parser.add_argument(
         "--burst", type=int, default=int(env("BENCH_BURST", "100000")), help="row changes in the catch-up burst (e)"
     )
@@ -301,6 +305,8 @@ def main() -> None:
         write_budget(endpoint, args.rows)
     if "h" in args.parts:
         region_latency(endpoint, min(args.rows, 60_000))
+    if "j" in args.parts:
+        estimates(endpoint, min(args.rows, 10_000))
     if not set(args.parts) & set("abc"):
         return
     make_table(args.rows)
@@ -400,6 +406,54 @@ def region_latency(endpoint: str, rows: int, latency_ms: int = 15) -> None:
     )
 
 
+ESTIMATE_SHAPES = {
+    "est_wide": (
+        "id BIGINT PRIMARY KEY, " + ", ".join(f"col_{i:02d} BIGINT" for i in range(1, 60)),
+        "seq, " + ", ".join(f"seq * 1000000007 + {i * 7919}" for i in range(1, 60)),
+    ),
+    "est_mixed": ("id BIGINT PRIMARY KEY, body VARCHAR(2100)", "seq, REPEAT('m', IF(seq % 2, 100, 2000))"),
+    "est_row15": ("id BIGINT PRIMARY KEY, body VARCHAR(1600)", "seq, REPEAT('r', 1500)"),
+    "est_keyless": ("id BIGINT, body VARCHAR(1000)", "seq, REPEAT('k', 960)"),
+}
+
+
+def estimates(endpoint: str, rows: int) -> None:
+    """(j): the plan's WRU estimate (sampled items; declared types) against what the load consumed."""
+    conn = connect()
+    with conn.cursor() as cur:
+        cur.execute("CREATE DATABASE IF NOT EXISTS bench")
+        cur.execute("USE bench")  # the seq_1_to_N tables live in every database, not outside one
+        for table, (columns, values) in ESTIMATE_SHAPES.items():
+            cur.execute(f"DROP TABLE IF EXISTS bench.`{table}`")
+            cur.execute(f"CREATE TABLE bench.`{table}` ({columns})")
+            cur.execute(f"INSERT INTO bench.`{table}` SELECT {values} FROM seq_1_to_{int(rows)}")
+            cur.execute(f"ANALYZE TABLE bench.`{table}`")
+            cur.fetchall()
+    conn.close()
+    print(f"(j) {rows} rows per table: WRU estimated by the plan against WRU the load consumed")
+    for table in ESTIMATE_SHAPES:
+        report = os.path.join(REPO, ".stack", f"bench-{table}.json")
+        run_job(
+            endpoint,
+            rows,
+            table,
+            ["--report", report + ".declared", "--dry-run"] + ["--set", "dynamodb.estimate_sample_rows=0"],
+        )
+        run_job(endpoint, rows, table, ["--report", report])
+        with open(report + ".declared") as handle:
+            declared = json.load(handle)["tables"][0]["estimate"]
+        with open(report) as handle:
+            result = json.load(handle)["tables"][0]
+        sampled, consumed = result["estimate"], result["write_units"]
+        per_item = consumed / max(1, result["items_written"])
+        print(
+            f"    {table:12} consumed {consumed:>7,} WRU ({per_item:.2f} per item); sampled items "
+            f"{sampled['write_units']:>7,} ({sampled['write_units'] / consumed:.2f} of consumed, "
+            f"{sampled['write_units'] / max(1, sampled['items']):.2f} per item, {sampled['items']:,} rows "
+            f"estimated); declared types {declared['write_units']:>7,} ({declared['write_units'] / consumed:.2f})"
+        )
+
+
 def import_vs_write(endpoint: str, rows: int) -> None:
     """(f): one table by both load modes; then the plan's estimate scaled to 1M and 1B rows."""
     from jobs.config import Config
@@ -452,9 +506,12 @@ def import_vs_write(endpoint: str, rows: int) -> None:
         f"staged bytes per item, staged {imported['bytes_staged'] / max(1, imported['items_staged']):.0f}"
     )
     config = Config()
-    attributes = len(COLUMNS)
+    per_item = max(1, shape["items"])
+    sizes = cost.ItemSizes(
+        shape["basis"], shape["item_bytes"], shape["write_units"] / per_item, shape["import_bytes"] / per_item
+    )
     for count in (1_000_000, 1_000_000_000):
-        e = cost.estimate(count, shape["item_bytes"], attributes, config.dynamodb.on_demand_wcu, config.price_list)
+        e = cost.estimate(count, sizes, config.dynamodb.on_demand_wcu, config.price_list)
         print(
             f"    {count:>13,} rows at AWS prices ({config.prices.as_of}): write ${e.write_usd:,.2f} "
             f"({e.write_units:,} WRU, {e.write_seconds / 3600:,.1f} h at {e.write_rate:,.0f} WCU/s), "

@@ -76,6 +76,11 @@ class DynamoDBConfig:
     import_min_saving: float = 2.0  # auto imports only when writes would cost this many times more
     import_min_rows: int = 100000  # auto writes smaller tables: an import takes minutes whatever its size
     import_wait_seconds: int = 86400  # how long to wait for one ImportTable to finish
+    # Rows read (from 8 key ranges) to size the items of the estimates; 0: declared types only.
+    estimate_sample_rows: int = 2000
+    # Tables whose statistics say at most this many rows are counted for the estimate (InnoDB's
+    # TABLE_ROWS is often 10-20% off); bigger ones keep the statistics: a COUNT(*) scans an index.
+    estimate_count_max_rows: int = 1000000
 
 
 @dataclass
@@ -236,10 +241,9 @@ class Config:
             )
         if self.dynamodb.target_wcu < 0:
             raise ConfigError(f"setting dynamodb.target_wcu is {self.dynamodb.target_wcu}; expected 0 (off) or more")
-        if self.dynamodb.import_min_rows < 0:
-            raise ConfigError(
-                f"setting dynamodb.import_min_rows is {self.dynamodb.import_min_rows}; expected 0 or more"
-            )
+        for name in ("import_min_rows", "estimate_sample_rows", "estimate_count_max_rows"):
+            if getattr(self.dynamodb, name) < 0:
+                raise ConfigError(f"setting dynamodb.{name} is {getattr(self.dynamodb, name)}; expected 0 or more")
         problem = template_problem(self.naming.template)
         if problem:
             raise ConfigError(f"setting naming.template {self.naming.template!r} {problem}")

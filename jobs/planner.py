@@ -8,7 +8,7 @@ from jobs.errors import ConfigError, PlanningError
 from mapping import render
 from mapping.identifiers import quote_table
 from mapping.items import MAX_ITEM_BYTES, ItemLayout
-from mapping.keys import KeyChoiceError, KeySchema, choose_key, collision_risk
+from mapping.keys import KeyChoiceError, KeySchema, choose_key, collision_risk, encode_composite, row_digest, row_id
 from mapping.names import NameCollision, assign_target_names, display_name, name_matches, render_target_name
 from mapping.schema import SYSTEM_VERSIONED, Column, SkippedObject, SourceTable
 
@@ -52,6 +52,17 @@ class TablePlan:
         if self.key.synthesized_hash:
             total += 70  # sha256 hex and a duplicate ordinal
         return total
+
+    def layout_row(self, rendered: Sequence[Optional[str]]) -> List[Optional[str]]:
+        """A rendered source row in the layout's order: its columns, then a synthesised RANGE,
+        then the row id (as the first of identical rows has it)."""
+        values = list(rendered)
+        if self.key.synthesized_range:
+            position = {c.name: i for i, c in enumerate(self.columns)}
+            values.append(encode_composite(rendered[position[c]] or "" for c in self.key.range_columns))
+        if self.key.synthesized_hash:
+            values.append(row_id(row_digest(rendered), 1))
+        return values
 
     def layout(self, null_as: str) -> ItemLayout:
         """How a rendered row (its columns, then a synthesised RANGE, then a row id) becomes an item."""

@@ -11,6 +11,7 @@ from pymysql.connections import Connection
 from jobs.config import Config, DynamoDBConfig
 from jobs.dynamodb import tables as dynamo
 from jobs.errors import TargetError, one_line
+from jobs.mysql.reader import count_rows, sample_rows
 from jobs.mysql.splits import count_hash_values, plan_partitioning
 from jobs.report import FAILED
 from jobs.table_job import TableJob
@@ -57,7 +58,7 @@ def configured_wcu(settings: DynamoDBConfig) -> Optional[int]:
     return settings.write_capacity if settings.billing_mode == "PROVISIONED" else None
 
 
-def plan_load_modes(dynamo_client: BaseClient, jobs: Sequence[TableJob], config: Config) -> None:
+def plan_load_modes(conn: Connection, dynamo_client: BaseClient, jobs: Sequence[TableJob], config: Config) -> None:
     """Each table's load mode, with the estimates it was chosen on (also shown by the dry run).
 
     Targets are described (read-only) only when import is possible: in write mode the dry run
@@ -71,7 +72,7 @@ def plan_load_modes(dynamo_client: BaseClient, jobs: Sequence[TableJob], config:
             except TargetError as e:
                 job.fail(FAILED, str(e))
                 continue
-        job.estimate = estimate_load(job, config)
+        job.estimate = estimate_load(job, config, item_sizes(conn, job, config), estimated_items(conn, job, config))
         job.load_mode, reason = cost.choose_load_mode(
             setting,
             job.description is not None,
@@ -82,12 +83,14 @@ def plan_load_modes(dynamo_client: BaseClient, jobs: Sequence[TableJob], config:
         job.result.load_mode, job.result.load_mode_reason = job.load_mode, reason
         job.result.estimate = job.estimate.to_dict()
         log.info(
-            "%s: %s (%s); estimated %d items, %d WRU: write $%.4f in %.0fs at %.0f WCU/s (%s), import $%.4f",
+            "%s: %s (%s); estimated %d items, %d WRU (items sized on %s): write $%.4f in %.0fs at %.0f WCU/s "
+            "(%s), import $%.4f",
             job.name,
             job.load_mode,
             reason,
             job.estimate.items,
             job.estimate.write_units,
+            job.estimate.basis,
             job.estimate.write_usd,
             job.estimate.write_seconds,
             job.estimate.write_rate,
@@ -96,9 +99,44 @@ def plan_load_modes(dynamo_client: BaseClient, jobs: Sequence[TableJob], config:
         )
 
 
-def estimate_load(job: TableJob, config: Config) -> cost.Estimate:
+def item_sizes(conn: Connection, job: TableJob, config: Config) -> cost.ItemSizes:
+    """Items built from a sample of the table's rows, as the load builds them; the declared
+    types and the engine's average row length when no row can be read."""
+    plan, layout = job.plan, job.plan.layout(config.dynamodb.null_as)
+    wanted = config.dynamodb.estimate_sample_rows
+    if wanted:
+        try:
+            rows = sample_rows(conn, plan, job.partitioning, wanted)
+            measured = cost.measure_items((plan.layout_row(r) for r in rows), layout)
+            if measured:
+                return measured
+        except Exception as e:  # noqa: BLE001 - an estimate only: the declared types stand in
+            log.warning("%s: cannot sample rows for the estimate: %s", job.name, one_line(e))
+    source = plan.source
+    average_row = source.estimated_bytes / source.estimated_rows if source.estimated_rows else 0
+    return cost.declared_sizes(
+        sum(len(a.encode("utf-8")) for a in layout.attributes),
+        plan.declared_value_bytes(),
+        average_row,
+        len(layout.attributes),
+    )
+
+
+def estimated_items(conn: Connection, job: TableJob, config: Config) -> int:
+    """The table's rows: counted when its statistics say it is small enough, else the statistics."""
+    estimated = job.plan.source.estimated_rows
+    if estimated > config.dynamodb.estimate_count_max_rows:
+        return estimated
+    try:
+        return count_rows(conn, job.plan)
+    except Exception as e:  # noqa: BLE001 - an estimate only: the statistics stand in
+        log.warning("%s: cannot count rows for the estimate: %s", job.name, one_line(e))
+        return estimated
+
+
+def estimate_load(job: TableJob, config: Config, sizes: cost.ItemSizes, items: int) -> cost.Estimate:
     """The table's cost and time estimate at its write rate (an existing table's, or a new one's)."""
-    plan, settings = job.plan, config.dynamodb
+    settings = config.dynamodb
     if job.description is not None:
         provisioned, warm = dynamo.provisioned_wcu(job.description), dynamo.warm_write_units(job.description)
     else:  # a table the job will create, with the capacity and warm throughput it asks for
@@ -113,12 +151,4 @@ def estimate_load(job: TableJob, config: Config) -> cost.Estimate:
         settings.partition_key_wcu,
     )
     job.result.write_rate = rate.to_dict()
-    source = plan.source
-    average_row = source.estimated_bytes / source.estimated_rows if source.estimated_rows else 0
-    layout = plan.layout(settings.null_as)
-    item_bytes = cost.average_item_bytes(
-        sum(len(a.encode("utf-8")) for a in layout.attributes), plan.declared_value_bytes(), average_row
-    )
-    return cost.estimate(
-        source.estimated_rows, item_bytes, len(layout.attributes), rate.ceiling, config.price_list, provisioned
-    )
+    return cost.estimate(items, sizes, rate.ceiling, config.price_list, provisioned)

@@ -51,6 +51,7 @@ class TableResult:
     estimated_bytes: int = 0
     rows_read: int = 0
     items_written: int = 0
+    write_units: int = 0  # write mode: WRU the items written consumed (1 per started KB each), beside the estimate
     items_staged: int = 0  # import mode: items staged as DynamoDB JSON (items_written: what the import wrote)
     bytes_staged: int = 0  # import mode: uncompressed DynamoDB JSON staged, what ImportTable bills
     imported: Optional[Dict] = None  # import mode: the import's ARN, status and counts as AWS reports them
@@ -91,6 +92,7 @@ class TableResult:
 LOAD_TOTALS = {
     "rows_read": "rows",
     "items_written": "written",
+    "write_units": "consumed_units",
     "rejected": "rejected",
     "merged_rows": "merged_rows",
     "bytes_staged": "staged_bytes",
@@ -248,9 +250,11 @@ class Report:
                     f"{t.imported.get('ErrorCount')} error(s), {t.imported.get('ProcessedSizeBytes')} bytes"
                 )
             if t.estimate and not self.dry_run and t.status not in (SKIPPED, PLANNED):
+                consumed = f", {t.write_units} WRU consumed" if t.load_mode != "import" else ""
                 lines.append(
                     f"  estimate {t.source}: {t.estimate['items']} items, {t.estimate['write_units']} WRU "
-                    f"estimated; {t.rows_read} rows read, {t.items_written} items written"
+                    f"estimated ({t.estimate.get('basis') or 'items sized'}); {t.rows_read} rows read, "
+                    f"{t.items_written} items written{consumed}"
                 )
             if t.repaired:
                 lines.append(

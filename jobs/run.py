@@ -131,7 +131,7 @@ def run(
     plan_splits(conn, jobs, config, task_slots(config, spark))
     active = [j for j in jobs if j.result.status == PLANNED]
     if not config.run.verify_only:
-        plan_load_modes(dynamo_client, active, config)
+        plan_load_modes(conn, dynamo_client, active, config)
     if config.run.dry_run or not active:
         return _finished(report)
     assert spark is not None

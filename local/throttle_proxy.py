@@ -10,7 +10,9 @@ behaves like DynamoDB under load:
   throttled, as BatchWriteItem does;
 - --double-after: an on-demand table that starts at --wcu and doubles its capacity once it
   has been used at 90% or more of it for that many seconds in a row;
-- --latency-ms: every answer waits that long, as a region's round trip does (10-20 ms).
+- --latency-ms: every answer waits that long, as a region's round trip does (10-20 ms);
+- --import-describes N: each import reads IN_PROGRESS the first N times it is described, as
+  a large table's import does for minutes (moto's ends at once); counted, not timed.
 GET /stats returns what each table consumed, and when.
 
     python local/throttle_proxy.py --port 28001 --upstream http://127.0.0.1:28000 --wcu 500 --unprocessed 0.3
@@ -138,9 +140,12 @@ class Proxy(ThreadingHTTPServer):
         double_after: float = 0,
         per_key_wcu: float = 0,
         latency: float = 0,
+        import_describes: int = 0,
     ):
         super().__init__(address, Handler)
         self.latency = latency
+        self.import_describes = import_describes
+        self.described = {}  # ImportArn -> times described
         self.upstream = urlparse(upstream)
         self.wcu = wcu
         self.unprocessed = unprocessed
@@ -206,6 +211,8 @@ class Handler(BaseHTTPRequestHandler):
         target = self.headers.get("X-Amz-Target", "")
         if target.endswith(".BatchWriteItem"):
             return self._batch_write(json.loads(body))
+        if target.endswith(".DescribeImport") and self.server.import_describes:
+            return self._describe_import(body)
         if target.endswith(".PutItem"):
             request = json.loads(body)
             with self.server.lock:
@@ -262,6 +269,21 @@ class Handler(BaseHTTPRequestHandler):
             response["UnprocessedItems"].setdefault(table, []).extend(writes)
         self._reply(200, json.dumps(response).encode())
 
+    def _describe_import(self, body: bytes):
+        status, payload = self._forward(body)
+        if status == 200:
+            answer = json.loads(payload)
+            description = answer["ImportTableDescription"]
+            with self.server.lock:
+                seen = self.server.described.get(description["ImportArn"], 0) + 1
+                self.server.described[description["ImportArn"]] = seen
+            if seen <= self.server.import_describes:
+                description.update(ImportStatus="IN_PROGRESS", ProcessedItemCount=0)
+                for ended in ("EndTime", "ImportedItemCount"):
+                    description.pop(ended, None)
+                payload = json.dumps(answer).encode()
+        self._reply(status, payload)
+
     def _forward(self, body: bytes):
         if not hasattr(_local, "upstream"):  # one kept-alive upstream connection per client connection
             upstream = self.server.upstream
@@ -303,6 +325,9 @@ def main():
     )
     parser.add_argument("--per-key-wcu", type=float, default=0, help="WCU/s per partition key value (0: no limit)")
     parser.add_argument("--latency-ms", type=float, default=0, help="added to every answer (a region's round trip)")
+    parser.add_argument(
+        "--import-describes", type=int, default=0, help="each import reads IN_PROGRESS this many times first"
+    )
     args = parser.parse_args()
     Proxy(
         (args.host, args.port),
@@ -313,6 +338,7 @@ def main():
         args.double_after,
         args.per_key_wcu,
         args.latency_ms / 1000,
+        args.import_describes,
     ).serve_forever()
 
 

@@ -3,13 +3,15 @@
 Write cost: one write request unit (WRU) per started KB of each item, at the on-demand price,
 or the provisioned table's capacity-hours for as long as the write takes. Import cost: the
 uncompressed bytes of the staged DynamoDB JSON, at the import price; it consumes no capacity.
+Both are measured on items built from a sample of the table's rows, as the load builds them;
+the declared types and the engine's average row length stand in only when no row can be read.
 """
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple
 
-from mapping.items import WRITE_UNIT_BYTES
+from mapping.items import ItemLayout, build_item, import_line, to_wire, write_units
 
 WRITE = "write"
 IMPORT = "import"
@@ -30,15 +32,28 @@ class Prices:
 
 
 @dataclass(frozen=True)
+class ItemSizes:
+    """What an average item weighs: as DynamoDB sizes it, in WRU, and as one staged JSON line.
+    WRU are averaged per item, not taken from the average item: rows of 100 B and 2 KB cost
+    1 and 2 WRU, 1.5 on average, where an average item of 1,050 B would cost 2."""
+
+    basis: str  # "a sample of N rows" or "the declared types"
+    item_bytes: float
+    write_units: float
+    import_line_bytes: float
+
+
+@dataclass(frozen=True)
 class Estimate:
     items: int
     item_bytes: int  # average item, as DynamoDB sizes it
-    write_units: int  # WRU for the whole table: items x started KB of the average item
+    write_units: int  # WRU for the whole table: items x the average item's WRU
     import_bytes: int  # uncompressed DynamoDB JSON that ImportTable bills
     write_rate: float  # WCU/s the load is paced at
     write_seconds: float
     write_usd: float
     import_usd: float
+    basis: str = ""  # what the item sizes were measured on
 
     def to_dict(self) -> Dict[str, Any]:
         body = asdict(self)
@@ -47,38 +62,58 @@ class Estimate:
         return body
 
 
-def average_item_bytes(attribute_bytes: int, declared_value_bytes: int, average_row_bytes: float) -> int:
-    """An average item: its attribute names plus its values, taken as the source's average row
-    length (information_schema's AVG_ROW_LENGTH) but never more than the declared maximum."""
+def measure_items(rows: Iterable[Sequence[Optional[str]]], layout: ItemLayout) -> Optional[ItemSizes]:
+    """Sizes of the items the load would build from these rows (in the layout's order, synthesised
+    values included); None for no rows. Rows DynamoDB would refuse are left out, as the load does."""
+    count = total_bytes = total_units = total_line = 0
+    for row in rows:
+        item, size, reason = build_item(row, layout)
+        if reason:
+            continue
+        count += 1
+        total_bytes += size
+        total_units += write_units(size)
+        total_line += len(import_line(to_wire(item)).encode("utf-8")) + 1  # and its newline
+    if not count:
+        return None
+    return ItemSizes(f"a sample of {count} rows", total_bytes / count, total_units / count, total_line / count)
+
+
+def declared_sizes(
+    attribute_bytes: int, declared_value_bytes: int, average_row_bytes: float, attributes: int
+) -> ItemSizes:
+    """When no row can be sampled: attribute names plus the source's average row length
+    (information_schema's AVG_ROW_LENGTH), never more than the declared maximum."""
     values = declared_value_bytes if average_row_bytes <= 0 else min(declared_value_bytes, average_row_bytes)
-    return max(1, int(math.ceil(attribute_bytes + values)))
+    item_bytes = max(1, int(math.ceil(attribute_bytes + values)))
+    line = item_bytes + LINE_OVERHEAD_BYTES + ATTRIBUTE_OVERHEAD_BYTES * attributes
+    return ItemSizes("the declared types", item_bytes, write_units(item_bytes), line)
 
 
 def estimate(
     items: int,
-    item_bytes: int,
-    attributes: int,
+    sizes: ItemSizes,
     write_rate: float,
     prices: Prices,
     provisioned_wcu: Optional[int] = None,
 ) -> Estimate:
-    units_per_item = max(1, math.ceil(item_bytes / WRITE_UNIT_BYTES))
-    write_units = items * units_per_item
-    seconds = write_units / write_rate if write_rate > 0 else 0.0
+    units = int(math.ceil(items * sizes.write_units - 1e-9))
+    seconds = units / write_rate if write_rate > 0 else 0.0
     if provisioned_wcu:
         write_usd = provisioned_wcu * prices.provisioned_usd_per_wcu_hour * seconds / 3600
     else:
-        write_usd = write_units / 1e6 * prices.on_demand_usd_per_million_writes
-    import_bytes = items * (item_bytes + LINE_OVERHEAD_BYTES + ATTRIBUTE_OVERHEAD_BYTES * attributes)
+        write_usd = units / 1e6 * prices.on_demand_usd_per_million_writes
+    import_bytes = int(math.ceil(items * sizes.import_line_bytes))
     return Estimate(
         items,
-        item_bytes,
-        write_units,
+        int(math.ceil(sizes.item_bytes)),
+        units,
         import_bytes,
         write_rate,
         seconds,
         write_usd,
         import_bytes / GB * prices.import_usd_per_gb,
+        sizes.basis,
     )
 
 

@@ -1,6 +1,6 @@
 """Reading one MySQL table through Spark JDBC, every column already rendered by MySQL."""
 
-from typing import Dict, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from mapping.identifiers import quote_identifier, quote_table
 from mapping.partitioning import split_alias
@@ -60,6 +60,34 @@ def read_table(spark, url: str, properties: Dict[str, str], plan, partitioning):
         return spark.read.jdbc(url, query, properties=properties)
     frame = spark.read.jdbc(url, query, predicates=list(partitioning.predicates), properties=properties)
     return frame.drop(*[split_alias(i) for i in range(len(partitioning.split_columns))])
+
+
+def sample_rows(conn, plan, partitioning, rows: int, spread: int = 8) -> List[Tuple[Optional[str], ...]]:
+    """Up to `rows` rendered rows, taken from up to `spread` of the split's partitions evenly
+    apart (index range scans), so a table whose rows grow along its key is not sized by its
+    first rows only."""
+    query = read_query(plan, partitioning)
+    columns = ", ".join(quote_identifier(spark_column(i)) for i in range(len(plan.render_sql)))
+    predicates = list(partitioning.predicates) if partitioning is not None and partitioning.predicates else ["TRUE"]
+    taken = min(spread, len(predicates))
+    chosen = [predicates[i * len(predicates) // taken] for i in range(taken)]
+    each = max(1, -(-rows // len(chosen)))
+    sampled: List[Tuple[Optional[str], ...]] = []
+    with conn.cursor() as cur:
+        for predicate in chosen:
+            cur.execute(f"SELECT {columns} FROM {query} WHERE {predicate} LIMIT {each}")
+            sampled.extend(tuple(_text(v) for v in row) for row in cur.fetchall())
+    return sampled
+
+
+def count_rows(conn, plan) -> int:
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM {quote_table(plan.source.database, plan.source.name)}")
+        return int(cur.fetchone()[0])
+
+
+def _text(value) -> Optional[str]:
+    return value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else value
 
 
 def split_coverage(conn, plan, partitioning) -> Tuple[int, int]:

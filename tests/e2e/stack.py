@@ -100,8 +100,8 @@ def start_server(command: List[str], port: int) -> subprocess.Popen:
 
 
 @contextlib.contextmanager
-def throttle_proxy(stack: "Stack", *args: str) -> Iterator[str]:
-    """local/throttle_proxy.py in front of the stack's dynalite (args: its budget options); its URL."""
+def throttle_proxy(stack: "Stack", *args: str, upstream: Optional[str] = None) -> Iterator[str]:
+    """local/throttle_proxy.py in front of the stack's dynalite, or of upstream (args: its options); its URL."""
     import sys
 
     port = free_port()
@@ -112,7 +112,7 @@ def throttle_proxy(stack: "Stack", *args: str) -> Iterator[str]:
             "--port",
             str(port),
             "--upstream",
-            stack.endpoint,
+            upstream or stack.endpoint,
             *args,
         ],
         port,

@@ -24,6 +24,7 @@ from tests.e2e.stack import (
     run_job,
     source_rows,
     start_server,
+    throttle_proxy,
     without,
 )
 from tests.e2e.test_demo_migration import KEYS as DEMO_KEYS
@@ -43,10 +44,11 @@ class Moto:
         self.s3 = boto3.client("s3", **credentials)
         self.dynamodb = boto3.client("dynamodb", **credentials)
 
-    def run(self, stack, args, tmp_path, **kwargs):
-        """The job with every DynamoDB and S3 call going to moto (the last --dynamodb-endpoint wins)."""
+    def run(self, stack, args, tmp_path, dynamodb=None, **kwargs):
+        """The job with every S3 call going to moto, and every DynamoDB call to moto or to
+        dynamodb, a proxy in front of it (the last --dynamodb-endpoint wins)."""
         env = dict(kwargs.pop("env", {}), AWS_ENDPOINT_URL_S3=self.endpoint)
-        return run_job(stack, args + ["--dynamodb-endpoint", self.endpoint], tmp_path, env=env, **kwargs)
+        return run_job(stack, args + ["--dynamodb-endpoint", dynamodb or self.endpoint], tmp_path, env=env, **kwargs)
 
     def staged_lines(self, prefix: str):
         """{object key: [parsed lines]} under prefix."""
@@ -278,3 +280,56 @@ def test_a_missing_bucket_fails_the_table_in_one_line_and_the_report_keeps_it(st
     result = run.table("nobucket_db.t")
     assert result["status"] == "failed" and "NoSuchBucket" in result["error"], result
     assert "Traceback" not in run.output
+
+
+def test_an_import_outlives_the_wait_and_is_taken_up_only_by_its_own_table(stack, moto, tmp_path):
+    """Issue 22, defects 3 and 1. The proxy keeps each import IN_PROGRESS for its first 3
+    descriptions, as a large table's import stays for minutes: the wait ends, and the state
+    must still say which import is running (it was overwritten to `failed`). A plain rerun
+    refuses without forgetting it; a --resume under another prefix, whose name the import's
+    contains, must not take it up (a substring test on the ARN did); --resume takes it up."""
+    rows = [(i, f"row {i}") for i in range(1, 201)]
+    stack.fresh_database("strand_db", "CREATE TABLE big1 (id INT PRIMARY KEY, v VARCHAR(20))", rows={"big1": rows})
+    state_path = tmp_path / "state"
+    args = ["--database", "strand_db", "--load-mode", "import", "--staging", STAGING, "--state", str(state_path)]
+    ours = args + ["--set", "naming.prefix=zz_"]
+
+    def entry():
+        (table,) = json.loads((state_path / "manifest.json").read_text())["tables"]
+        return table
+
+    with throttle_proxy(stack, "--wcu", "1e9", "--import-describes", "3", upstream=moto.endpoint) as proxy:
+        waited = moto.run(stack, ours + ["--set", "dynamodb.import_wait_seconds=1"], tmp_path, dynamodb=proxy)
+        assert waited.code == 1, waited.output[-3000:]
+        assert "still IN_PROGRESS after 1s" in waited.table("strand_db.big1")["error"]
+        arn = entry()["import_arn"]
+        assert entry()["status"] == "importing" and "/zz_strand_db_big1/import/" in arn, entry()
+
+        moto.dynamodb.create_table(
+            TableName="z_strand_db_big1",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        )
+        moto.dynamodb.put_item(TableName="z_strand_db_big1", Item={"id": {"S": "stale"}})
+        other = moto.run(
+            stack, args + ["--set", "naming.prefix=z_", "--resume", "--no-verify"], tmp_path, dynamodb=proxy
+        )
+        assert other.code == 1, other.output[-3000:]
+        assert "exists and ImportTable only creates tables" in other.table("strand_db.big1")["error"]
+        assert dynamo_items(moto.dynamodb, "z_strand_db_big1") == [{"id": "stale"}]
+
+        plain = moto.run(stack, ours, tmp_path, dynamodb=proxy)
+        assert plain.code == 1, plain.output[-3000:]
+        assert "resume the run that imported it with --resume" in plain.table("strand_db.big1")["error"]
+        assert (entry()["status"], entry()["import_arn"]) == ("importing", arn)
+
+        resumed = moto.run(stack, ours + ["--resume"], tmp_path, dynamodb=proxy)
+    assert resumed.code == 0, resumed.output[-3000:]
+    result = resumed.table("strand_db.big1")
+    assert f"an earlier run's import {arn} is taken up" in result["notes"]
+    assert "IN_PROGRESS, 0 item(s) processed" in resumed.output  # it waited for the import
+    assert (result["items_written"], result["verification"]["match"]) == (200, True), result
+    assert canonical(dynamo_items(moto.dynamodb, "zz_strand_db_big1")) == canonical(
+        source_rows(stack, "strand_db", "big1")
+    )

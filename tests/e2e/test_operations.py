@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from mapping.items import item_size, write_units
 from tests.e2e.stack import (
     REPO,
     canonical,
@@ -53,6 +54,12 @@ def test_dry_run_writes_the_plan_and_touches_nothing(stack, ops_db, tmp_path):
     assert "rows may exceed 400 KB" in wide_notes
     assert "no primary key" in " ".join(run.table("ops_db.nokey")["notes"])
     assert "est. rows" in run.stdout and "est. bytes" in run.stdout and "ops_db_accounts" in run.stdout
+    # Issue 22, defect 6: items sized as the load builds them (the whole table fits the sample).
+    for table, synthesized in (("accounts", {}), ("nokey", {"_row_id": "0" * 64})):
+        estimate = run.table(f"ops_db.{table}")["estimate"]
+        items = [{**present(r), **synthesized} for r in source_rows(stack, ops_db, table)]
+        assert estimate["basis"] == f"a sample of {len(items)} rows", estimate
+        assert estimate["item_bytes"] == -(-sum(item_size(i) for i in items) // len(items)), estimate
     assert not os.path.exists(os.path.join(str(tmp_path), "mysql2dynamodb-state"))
 
 
@@ -61,6 +68,8 @@ def test_verify_after_load_and_verify_only_finds_tampering(stack, ops_db, tmp_pa
     assert run.code == 0, run.output[-3000:]
     verification = run.table("ops_db.accounts")["verification"]
     assert verification["match"] and verification["source_rows"] == verification["dynamodb_items"] == 500
+    items = [present(r) for r in source_rows(stack, ops_db, "accounts")]
+    assert run.table("ops_db.accounts")["write_units"] == sum(write_units(item_size(i)) for i in items)
 
     client = stack.dynamodb()
     client.delete_item(TableName="ops_db_accounts", Key={"id": {"S": "7"}})

@@ -5,6 +5,7 @@ import pytest
 from jobs.config import Config, merge
 from jobs.errors import ConfigError
 from jobs.planner import build_plan
+from mapping.keys import row_digest
 from mapping.schema import Column, SourceTable, UniqueKey
 
 
@@ -105,6 +106,16 @@ def test_unique_key_and_no_key_tables():
     plan = plan_of([keyed, bare])
     assert plan.tables[0].key.describe() == "HASH customer [unique key `email_uq`]"
     assert plan.tables[1].key.synthesized_hash and "no primary key" in plan.tables[1].notes[0]
+
+
+def test_layout_rows_carry_the_synthesised_range_and_row_id_the_load_writes():
+    composite = table("c", pk=("id", "customer", "note"))
+    bare = table("bare", pk=())
+    keyed, keyless = plan_of([composite, bare]).tables
+    assert keyed.layout_row(["1", "a#b", None]) == ["1", "a#b", None, "a\\#b#"]
+    assert keyed.layout(Config().dynamodb.null_as).attributes[-1] == keyed.key.range_attribute
+    assert keyless.layout_row(["1", "x", None]) == ["1", "x", None, row_digest(["1", "x", None])]
+    assert keyless.layout(Config().dynamodb.null_as).attributes[-1] == "_row_id"
 
 
 def test_tables_that_print_alike_get_their_own_targets_and_overrides():
