@@ -418,7 +418,7 @@ ESTIMATE_SHAPES = {
 
 
 def estimates(endpoint: str, rows: int) -> None:
-    """(j): the plan's WRU estimate (sampled items; declared types) against what the load consumed."""
+    """(j): the dry run's WRU estimate (sampled items; declared types) against what the load consumed."""
     conn = connect()
     with conn.cursor() as cur:
         cur.execute("CREATE DATABASE IF NOT EXISTS bench")
@@ -439,12 +439,15 @@ def estimates(endpoint: str, rows: int) -> None:
             table,
             ["--report", report + ".declared", "--dry-run"] + ["--set", "dynamodb.estimate_sample_rows=0"],
         )
+        run_job(endpoint, rows, table, ["--report", report + ".sampled", "--dry-run"])
         run_job(endpoint, rows, table, ["--report", report])
         with open(report + ".declared") as handle:
             declared = json.load(handle)["tables"][0]["estimate"]
+        with open(report + ".sampled") as handle:
+            sampled = json.load(handle)["tables"][0]["estimate"]
         with open(report) as handle:
             result = json.load(handle)["tables"][0]
-        sampled, consumed = result["estimate"], result["write_units"]
+        consumed = result["write_units"]
         per_item = consumed / max(1, result["items_written"])
         print(
             f"    {table:12} consumed {consumed:>7,} WRU ({per_item:.2f} per item); sampled items "

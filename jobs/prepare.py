@@ -123,9 +123,12 @@ def item_sizes(conn: Connection, job: TableJob, config: Config) -> cost.ItemSize
 
 
 def estimated_items(conn: Connection, job: TableJob, config: Config) -> int:
-    """The table's rows: counted when its statistics say it is small enough, else the statistics."""
+    """The table's rows: counted when the estimate is what the run is for (a dry run) or decides
+    the load mode, and the statistics say the table is small enough; else the statistics. A
+    write-mode load counts its rows itself, and a COUNT(*) would read each row once more."""
     estimated = job.plan.source.estimated_rows
-    if estimated > config.dynamodb.estimate_count_max_rows:
+    deciding = config.run.dry_run or config.dynamodb.load_mode != cost.WRITE
+    if not deciding or estimated > config.dynamodb.estimate_count_max_rows:
         return estimated
     try:
         return count_rows(conn, job.plan)
