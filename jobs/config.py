@@ -37,6 +37,11 @@ class MySQLConfig:
     net_write_timeout_seconds: int = 3600
     net_read_timeout_seconds: int = 3600
     wait_timeout_seconds: int = 28800
+    # JDBC reads open at once across all tables; 0: half of the server's free connections, at
+    # most 16 (see mapping.limits). Binds only when the cluster has more task slots.
+    max_concurrent_reads: int = 0
+    # A server answering "Too many connections" is asked again, 1 s doubling to 30 s, this long.
+    connection_retry_seconds: int = 300
 
 
 @dataclass
@@ -103,7 +108,9 @@ class NamingConfig:
 
 @dataclass
 class SparkConfig:
-    rows_per_partition: int = 100000
+    rows_per_partition: int = 100000  # at most, per JDBC read partition
+    min_partition_rows: int = 10000  # at least: a table under twice this is one read
+    partitions_per_slot: int = 3  # a table big enough gets this many partitions per task slot
     max_partitions: int = 2000
     max_concurrent_tables: int = 4
     progress_seconds: float = 10
@@ -197,8 +204,17 @@ class Config:
         for key, value in _positive_settings(self):
             if not value > 0:
                 raise ConfigError(f"setting {key} is {value}; expected a positive number")
-        if self.spark.task_slots < 0:
-            raise ConfigError(f"setting spark.task_slots is {self.spark.task_slots}; expected 0 (automatic) or more")
+        automatic = {
+            "spark.task_slots": self.spark.task_slots,
+            "mysql.max_concurrent_reads": self.mysql.max_concurrent_reads,
+        }
+        for setting, count in automatic.items():
+            if count < 0:
+                raise ConfigError(f"setting {setting} is {count}; expected 0 (automatic) or more")
+        if self.mysql.connection_retry_seconds < 0:
+            raise ConfigError(
+                f"setting mysql.connection_retry_seconds is {self.mysql.connection_retry_seconds}; expected 0 or more"
+            )
         if not 0 < self.mysql.port < 65536:
             raise ConfigError(f"setting mysql.port is {self.mysql.port}; expected 1-65535")
         if self.dynamodb.max_in_flight > MAX_IN_FLIGHT:
@@ -276,7 +292,14 @@ def _positive_settings(config: "Config"):
             "climb_probe_seconds",
         ),
         "prices": ("on_demand_usd_per_million_writes", "provisioned_usd_per_wcu_hour", "import_usd_per_gb"),
-        "spark": ("rows_per_partition", "max_partitions", "max_concurrent_tables", "progress_seconds"),
+        "spark": (
+            "rows_per_partition",
+            "min_partition_rows",
+            "partitions_per_slot",
+            "max_partitions",
+            "max_concurrent_tables",
+            "progress_seconds",
+        ),
         "catch_up": ("batch_rows", "max_delay_seconds", "server_id"),
     }
     for group, names in groups.items():

@@ -68,6 +68,17 @@ def one_line(error: BaseException, limit: int = 600) -> str:
     return " ".join(message)[:limit]
 
 
+def too_many_connections(error: BaseException) -> bool:
+    """The server refused a connection for want of one (MySQL error 1040, also 1203 over a
+    per-user limit), through pymysql or a JDBC read in a Spark task: worth waiting for."""
+    text = str(error)
+    return (
+        "Too many connections" in text
+        or "max_user_connections" in text
+        or getattr(error, "args", (None,))[:1] in ((1040,), (1203,))
+    )
+
+
 def aws_error_code(error) -> Optional[str]:
     """The AWS error code of a botocore ClientError (None for other errors)."""
     response = getattr(error, "response", None)

@@ -34,13 +34,18 @@ class ItemFrames:
         self.properties = reader.jdbc_properties(config.mysql, password)
         self.password = password
 
-    def items(self, job: TableJob, todo: Optional[List[int]] = None) -> DataFrame:
-        """The table as rows of strings in the layout's order (todo: only these partitions)."""
+    def items(self, job: TableJob, todo: Optional[List[int]] = None, read_tasks: Optional[int] = None) -> DataFrame:
+        """The table as rows of strings in the layout's order (todo: only these partitions;
+        read_tasks: read by at most this many tasks at once, each reading its share of the
+        partitions one after another, so at most that many connections are open)."""
         plan, partitioning = job.plan, job.partitioning
         assert partitioning is not None, f"{job.name}: the read split is planned before any frame"
         if todo is not None and partitioning.predicates and len(todo) < len(partitioning.predicates):
             partitioning = dataclasses.replace(partitioning, predicates=tuple(partitioning.predicates[i] for i in todo))
         frame = reader.read_table(self.spark, self.url, self.properties, plan, partitioning)
+        partitions = len(partitioning.predicates) or self.write_partitions(job)  # before reads are merged
+        if read_tasks is not None and read_tasks < len(partitioning.predicates):
+            frame = frame.coalesce(read_tasks)  # narrow: a task reads its partitions in turn
         key = plan.key
         position = {c.name: reader.spark_column(i) for i, c in enumerate(plan.columns)}
         if key.synthesized_range:
@@ -52,11 +57,9 @@ class ItemFrames:
         if plan.key_collision:
             # Rows whose key text may repeat meet in one task, adjacent, so the load counts merges.
             key_columns = item_key_columns(plan)
-            frame = frame.repartition(max(1, frame.rdd.getNumPartitions()), *key_columns).sortWithinPartitions(
-                *key_columns
-            )
+            frame = frame.repartition(partitions, *key_columns).sortWithinPartitions(*key_columns)
         elif job.hash_values and todo is not None:
-            frame = spread_keys(frame, plan)  # few HASH values: never one value's items back to back
+            frame = spread_keys(frame, plan, partitions)  # few HASH values: never one value's items back to back
         return frame
 
     def split_coverage(self, job: TableJob) -> Optional[Tuple[int, int]]:
@@ -72,23 +75,31 @@ class ItemFrames:
         finally:
             conn.close()
 
-    def staging(self, job: TableJob) -> DataFrame:
+    def staging(self, job: TableJob, read_tasks: Optional[int] = None) -> DataFrame:
         """The items frame shuffled for ImportTable: each object holds keys spread by a hash of the
         key (never in key order), equal keys adjacent (so merges are counted). Deterministic, so a
         retried task stages the same object."""
-        return spread_keys(self.items(job), job.plan)
+        assert job.partitioning is not None
+        return spread_keys(self.items(job, read_tasks=read_tasks), job.plan, self.write_partitions(job))
+
+    def write_partitions(self, job: TableJob) -> int:
+        """Tasks that write (or stage) the whole table: one per read partition, or, for a table
+        read once, one per task slot."""
+        partitioning = job.partitioning
+        assert partitioning is not None
+        if partitioning.predicates:
+            return len(partitioning.predicates)
+        return task_slots(self.config, self.spark) if partitioning.redistribute else 1
 
 
-def spread_keys(frame: DataFrame, plan: TablePlan) -> DataFrame:
+def spread_keys(frame: DataFrame, plan: TablePlan, partitions: int) -> DataFrame:
     """Rows spread over partitions by a hash of the whole key and ordered by it within each,
     so consecutive items alternate between HASH values (and no object or task holds a key
     range). Deterministic, so a retried task sees the same rows in the same order."""
     from pyspark.sql import functions as F
 
     key_columns = item_key_columns(plan)
-    return frame.repartition(max(1, frame.rdd.getNumPartitions()), *key_columns).sortWithinPartitions(
-        F.xxhash64(*key_columns), *key_columns
-    )
+    return frame.repartition(partitions, *key_columns).sortWithinPartitions(F.xxhash64(*key_columns), *key_columns)
 
 
 def item_key_columns(plan: TablePlan) -> List[str]:

@@ -4,7 +4,9 @@ import logging
 import math
 import threading
 import time
-from typing import Dict
+from typing import Dict, Optional
+
+from jobs.live_rows import Address, LiveRows
 
 log = logging.getLogger("mysql2dynamodb")
 
@@ -21,7 +23,7 @@ def format_eta(seconds: float) -> str:
 def progress_line(
     name: str, done: int, estimated: int, elapsed: float, partitions_done: int = 0, partitions: int = 0
 ) -> str:
-    """Rows count as their partition finishes; the partition count shows where the job is."""
+    """Rows of finished partitions and, so far, of running ones; the partition count shows where the job is."""
     rate = done / elapsed if elapsed > 0 else 0.0
     total = max(estimated, done)
     eta = (total - done) / rate if rate > 0 else float("inf")
@@ -53,10 +55,16 @@ class Every:
 
 
 class Progress:
-    def __init__(self, interval_seconds: float):
+    def __init__(self, interval_seconds: float, live: Optional[LiveRows] = None):
         self._tables: Dict[str, tuple] = {}
         self._lock = threading.Lock()
         self._ticker = Every(interval_seconds, self._log_tables, "progress")
+        self.interval = interval_seconds
+        self.live = live  # running partitions' rows so far, as their tasks send them
+
+    @property
+    def live_address(self) -> Optional[Address]:
+        return self.live.address if self.live is not None else None
 
     def start(self) -> "Progress":
         self._ticker.start()
@@ -64,11 +72,14 @@ class Progress:
 
     def stop(self) -> None:
         self._ticker.stop()
+        if self.live is not None:
+            self.live.stop()
 
-    def track(self, name: str, estimated: int, log, partitions: int = 0) -> None:
-        """log: the table's PartitionLog (finished partitions and their rows)."""
+    def track(self, name: str, estimated: int, log, partitions: int = 0, target: str = "") -> None:
+        """log: the table's PartitionLog (finished partitions and their rows); target: the key its
+        tasks send their running counts under."""
         with self._lock:
-            self._tables[name] = (estimated, log, partitions, time.monotonic())
+            self._tables[name] = (estimated, log, partitions, time.monotonic(), target)
 
     def done(self, name: str) -> None:
         with self._lock:
@@ -77,7 +88,9 @@ class Progress:
     def _log_tables(self) -> None:
         with self._lock:
             tables = list(self._tables.items())
-        for name, (estimated, partition_log, partitions, started) in tables:
+        for name, (estimated, partition_log, partitions, started, target) in tables:
             finished = partition_log.finished()
+            running = self.live.rows(target) if self.live is not None and target else {}
             done = sum(part["rows"] for part in finished.values())
+            done += sum(rows for number, rows in running.items() if number not in finished)
             log.info(progress_line(name, done, estimated, time.monotonic() - started, len(finished), partitions))

@@ -126,6 +126,7 @@ class Report:
     catch_up: Optional[Dict] = None  # start, end and target positions, row changes, why it stopped
     prices: Optional[Dict] = None  # the price list the estimates used, with its date
     not_visible: List[str] = field(default_factory=list)  # databases the user cannot read whole
+    source_reads: Optional[Dict] = None  # JDBC reads held open at once at most, why, and the peak
 
     def exit_code(self) -> int:
         if self.error or self.not_visible:
@@ -155,6 +156,7 @@ class Report:
             "source_position": self.source_position,
             "catch_up": self.catch_up,
             "prices": self.prices,
+            "source_reads": self.source_reads,
             "totals": self.totals(),
             "tables": [dict(asdict(t), items_per_second=round(t.items_per_second, 1)) for t in self.tables],
             "not_migrated": [asdict(o) for o in self.not_migrated],
@@ -213,6 +215,8 @@ class Report:
         widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
         lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)), "  ".join("-" * w for w in widths)]
         lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+        if self.source_reads:
+            lines.append(f"  source reads: {self.source_reads['summary']}")
         for t in self.tables:
             for note in t.notes:
                 lines.append(f"  note {t.source}: {note}")

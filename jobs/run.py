@@ -20,10 +20,12 @@ from jobs.dynamodb import tables as dynamo
 from jobs.errors import SourceError, one_line
 from jobs.frames import ItemFrames, task_slots
 from jobs.import_load import ImportLoad
+from jobs.live_rows import LiveRows
 from jobs.mysql import catalog, grants
 from jobs.planner import Plan, TablePlan, build_plan
 from jobs.prepare import plan_load_modes, plan_splits
 from jobs.progress import Progress
+from jobs.reads import ReadSlots, plan_reads
 from jobs.report import FAILED, PLANNED, SKIPPED, VERIFY_FAILED, NotMigrated, Report, TableResult, now
 from jobs.resume import decide_resume
 from jobs.state import State
@@ -128,7 +130,10 @@ def run(
     spark = None if config.run.dry_run or not jobs else spark_factory()
     # Splits are planned before any DynamoDB table is created: a table that cannot be split
     # fails alone, and nothing is left created and empty.
-    plan_splits(conn, jobs, config, task_slots(config, spark))
+    slots = task_slots(config, spark)
+    plan_splits(conn, jobs, config, slots)
+    reads, report.source_reads = plan_reads(config.mysql.max_concurrent_reads, catalog.connection_limits(conn), slots)
+    log.info("source reads: %s", report.source_reads["summary"])
     active = [j for j in jobs if j.result.status == PLANNED]
     if not config.run.verify_only:
         plan_load_modes(conn, dynamo_client, active, config)
@@ -138,28 +143,30 @@ def run(
     frames = ItemFrames(spark, config, password)
     if config.run.verify_only:
         attach_existing(dynamo_client, active)
-        checks = TableSteps(spark, config, frames, state=None)
+        checks = TableSteps(spark, config, frames, state=None, reads=reads)
         for job in active:
             if job.verification_owed:
                 checks.verify(job)
-        return _finished(report)
+        return _finished(report, reads)
     # Loaded either way: other tables' entries (their positions, other databases') are kept;
     # without --resume this run's tables start anew. Read before any table is created.
     state = State.load(config.output.state)
     create_targets(dynamo_client, [j for j in active if j.load_mode == cost.WRITE], config)
-    steps = TableSteps(spark, config, frames, state, report.source_position)
-    imports = ImportLoad(spark, config, frames, state, dynamo_client, report.source_position)
+    steps = TableSteps(spark, config, frames, state, report.source_position, reads)
+    imports = ImportLoad(spark, config, frames, state, dynamo_client, report.source_position, reads)
     ready = [j for j in active if j.result.status == PLANNED]
     to_load = decide_resume(ready, state, config)
     load_tables(steps, imports, to_load, state, config)
     for job in ready:  # a repair owed (a reload after catch-up) is verified even with --no-verify
         if job.verification_owed and (config.run.verify or state.repair_owed(job.identity)):
             steps.verify(job)
-    return _finished(report)
+    return _finished(report, reads)
 
 
-def _finished(report: Report) -> Report:
+def _finished(report: Report, reads: Optional[ReadSlots] = None) -> Report:
     report.finished_at = now()
+    if reads is not None and report.source_reads is not None:
+        report.source_reads["most_held"] = reads.peak
     return report
 
 
@@ -202,7 +209,8 @@ def attach_existing(dynamo_client: BaseClient, jobs: List[TableJob]) -> None:
 
 def load_tables(steps: TableSteps, imports: ImportLoad, jobs: List[TableJob], state: State, config: Config) -> None:
     """The tables' loads, max_concurrent_tables at a time, each in its own Spark scheduler pool."""
-    progress = Progress(config.spark.progress_seconds).start()
+    driver_host = steps.spark.sparkContext.getConf().get("spark.driver.host", "127.0.0.1")
+    progress = Progress(config.spark.progress_seconds, LiveRows(driver_host)).start()
     checkpointer = Checkpointer(state).start()
 
     def load(job: TableJob) -> None:

@@ -33,6 +33,8 @@ class LoadSpec:
     ceiling_per_task: float = 0.0  # WCU/s each task may climb to (0: rate_per_task is also the ceiling)
     probe_seconds: float = 4.0  # how long a rate must hold before the climb asks for more
     max_in_flight: int = 1  # BatchWriteItem calls each task may keep in flight
+    progress_to: Optional[Tuple[str, int]] = None  # the driver's LiveRows address (host, UDP port)
+    progress_seconds: float = 5.0  # how often a task sends its rows so far
 
     def partition_number(self, spark_partition: int) -> int:
         return self.partition_ids[spark_partition] if self.partition_ids else spark_partition

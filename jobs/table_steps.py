@@ -2,10 +2,15 @@
 counted as finished, decide its status, verify it. The state moves `loading` -> `written` ->
 `done` only as each promise holds."""
 
+import contextlib
+import functools
 import logging
+import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from pyspark.rdd import RDD
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs import state as states
@@ -13,9 +18,12 @@ from jobs.config import Config
 from jobs.dynamodb import repair, verify
 from jobs.dynamodb import tables as dynamo
 from jobs.dynamodb.write_task import clear_rejects, sum_stats, write_partition
-from jobs.errors import one_line
+from jobs.errors import one_line, too_many_connections
 from jobs.frames import ItemFrames, task_slots
+from jobs.live_rows import Address
+from jobs.mysql.connection import retry_refused
 from jobs.progress import Progress
+from jobs.reads import ReadSlots
 from jobs.report import COMPLETED, COMPLETED_WITH_REJECTS, FAILED, VERIFIED, VERIFY_FAILED, now_precise
 from jobs.spec import Endpoint, LoadSpec, VerifySpec
 from jobs.state import State, remaining
@@ -29,7 +37,13 @@ log = logging.getLogger("mysql2dynamodb")
 def run_write_tasks(frame: DataFrame, spec: LoadSpec, partition_log: PartitionLog) -> None:
     """write_partition over every partition of frame (items, or staged objects with
     spec.staging_path); each finished partition's stats reach the driver through the log's
-    accumulator. A module function, so the task Spark ships captures only spec and accumulator."""
+    accumulator."""
+    write_tasks(frame, spec, partition_log).count()
+
+
+def write_tasks(frame: DataFrame, spec: LoadSpec, partition_log: PartitionLog) -> RDD:
+    """The RDD whose partitions, once computed, are written: each yields its rows' count. A module
+    function, so the task Spark ships captures only spec and accumulator."""
     accumulator = partition_log.accumulator
 
     def task(rows):
@@ -37,7 +51,11 @@ def run_write_tasks(frame: DataFrame, spec: LoadSpec, partition_log: PartitionLo
             accumulator.add([stats])
             yield stats["rows"]
 
-    frame.rdd.mapPartitions(task).count()
+    return frame.rdd.mapPartitions(task)
+
+
+def _count(counts) -> List[int]:
+    return [sum(counts)]
 
 
 def load_spec(
@@ -94,6 +112,7 @@ class TableSteps:
         frames: ItemFrames,
         state: Optional[State],
         source_position: Optional[Dict[str, Any]] = None,
+        reads: Optional[ReadSlots] = None,
     ):
         self.spark = spark
         self.config = config
@@ -101,6 +120,41 @@ class TableSteps:
         self.state = state  # None: --verify-only, which records nothing
         self.source_position = source_position  # the binlog position this run read from
         self.endpoint = Endpoint(config.dynamodb.endpoint_url, config.dynamodb.region)
+        self.reads = reads  # None: the cluster's task slots are within the source's read bound
+        self.read_cap = 0  # after a refusal: reads asked at once at most (0: none of our own)
+        self._cap_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def reading(self, job: TableJob, partitions: int) -> Iterator[Optional[int]]:
+        """Read slots for one Spark job over `partitions` read partitions: how many tasks may
+        read at once (None: no bound applies)."""
+        cap = self.read_cap
+        if self.reads is None:
+            yield cap or None
+            return
+        with self.reads.take(min(partitions, task_slots(self.config, self.spark))) as granted:
+            yield min(granted, cap) if cap else granted
+
+    def refused_again(self, action, what: str):
+        """action(), waited out while the source answers "Too many connections"; each refusal
+        halves the reads this run asks at once from then on."""
+
+        def attempt():
+            try:
+                return action()
+            except Exception as e:
+                if too_many_connections(e):
+                    self.lower_read_cap(what)
+                raise
+
+        return retry_refused(attempt, what, self.config.mysql.connection_retry_seconds)
+
+    def lower_read_cap(self, what: str) -> int:
+        with self._cap_lock:
+            asked = self.read_cap or (self.reads.bound if self.reads else task_slots(self.config, self.spark))
+            self.read_cap = max(1, asked // 2)
+        log.warning("%s: the source refused a connection; at most %d read(s) at once from now on", what, self.read_cap)
+        return self.read_cap
 
     def load(self, job: TableJob, progress: Progress, checkpointer: Checkpointer) -> None:
         assert self.state is not None, "a load records its progress"
@@ -160,11 +214,89 @@ class TableSteps:
         progress: Progress,
         checkpointer: Checkpointer,
     ) -> None:
-        plan = job.plan
-        frame = self.frames.items(job, todo)
-        partitions = frame.rdd.getNumPartitions()
-        start, ceiling = self.rates_per_task(job, partitions)
-        spec = load_spec(
+        checkpointer.track(job.identity, partition_log)
+        progress.track(job.name, job.plan.source.estimated_rows, partition_log, len(todo) or 1, job.plan.target)
+        live = progress.live_address
+        if job.partitions_trusted and len(todo) > 1 and (self.reads is not None or self.read_cap):
+            self._write_in_turns(job, todo, rejects_path, partition_log, live, self.reads or ReadSlots(self.read_cap))
+            return
+        left = list(todo)
+
+        def write_left() -> None:
+            with self.reading(job, len(left)) as read_tasks:
+                frame = self.frames.items(job, left, read_tasks)
+                spec = self._spec(job, rejects_path, left, frame.rdd.getNumPartitions(), live)
+                run_write_tasks(frame, spec, partition_log)
+
+        if not job.partitions_trusted:  # the table is written whole again after a refusal
+            self.refused_again(write_left, job.name)
+            return
+        try:
+            write_left()
+        except Exception as e:
+            if not too_many_connections(e):
+                raise
+            cap = self.lower_read_cap(job.name)
+            finished = partition_log.finished()  # what finished stays done; the rest in turns
+            left = [i for i in left if i not in finished]
+            self._write_in_turns(job, left, rejects_path, partition_log, live, self.reads or ReadSlots(cap))
+
+    def _write_in_turns(
+        self,
+        job: TableJob,
+        todo: List[int],
+        rejects_path: str,
+        partition_log: PartitionLog,
+        live: Optional[Address],
+        reads: ReadSlots,
+    ) -> None:
+        """More task slots than the source may serve reads: each partition is a Spark job of its
+        own (over one frame: its schema is asked once), run when a read slot is free, by as many
+        threads as the bound allows; a partition whose read is refused waits and is tried
+        again, the others go on."""
+        workers = min(len(todo), reads.bound)
+        spec = self._spec(job, rejects_path, todo, workers, live)
+        tasks = retry_refused(  # Spark asks the source for the frame's schema: a connection too
+            lambda: write_tasks(self.frames.items(job, todo), spec, partition_log),
+            job.name,
+            self.config.mysql.connection_retry_seconds,
+        )
+        queue, lock, failed = list(range(len(todo))), threading.Lock(), threading.Event()
+        sc = self.spark.sparkContext
+
+        def write(index: int) -> None:
+            with reads.take(1):
+                sc.runJob(tasks, _count, [index])
+
+        def worker() -> None:
+            sc.setJobGroup(job.plan.target, f"migrate {job.name}")  # local properties are per thread
+            sc.setLocalProperty("spark.scheduler.pool", job.plan.target)
+            while not failed.is_set():
+                with lock:
+                    if not queue:
+                        return
+                    index = queue.pop(0)
+                try:
+                    retry_refused(  # its read waits for a connection; the bound stays as it is
+                        functools.partial(write, index),
+                        f"{job.name} partition {todo[index]}",
+                        self.config.mysql.connection_retry_seconds,
+                    )
+                except Exception:
+                    failed.set()
+                    raise
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"read-{job.plan.target}") as pool:
+            for future in [pool.submit(worker) for _ in range(workers)]:
+                future.result()
+
+    def _spec(
+        self, job: TableJob, rejects_path: str, todo: List[int], write_tasks: int, live: Optional[Address]
+    ) -> LoadSpec:
+        """The write tasks' spec: partition numbers, the table's budget split over the tasks
+        that write at once (of write_tasks), where to send rows so far (live)."""
+        start, ceiling = self.rates_per_task(job, write_tasks)
+        return load_spec(
             job,
             self.config,
             self.endpoint,
@@ -173,10 +305,9 @@ class TableSteps:
             partition_ids=tuple(todo) if job.partitions_trusted else (),
             ceiling_per_task=ceiling,
             probe_seconds=self.config.dynamodb.climb_probe_seconds,
+            progress_to=live,
+            progress_seconds=max(0.5, min(5.0, self.config.spark.progress_seconds / 2)),
         )
-        checkpointer.track(job.identity, partition_log)
-        progress.track(plan.name, plan.source.estimated_rows, partition_log, partitions)
-        run_write_tasks(frame, spec, partition_log)
 
     def _record(
         self, job: TableJob, checkpointer: Checkpointer, partition_log: PartitionLog, rejects_path: str, started: float
@@ -211,11 +342,11 @@ class TableSteps:
         segments = max(1, sc.defaultParallelism)
         try:
             spec = VerifySpec(plan.target, self.endpoint, plan.layout(self.config.dynamodb.null_as))
-            outcome = verify.verify_table(self.spark, self.frames.items(job), spec, segments)
+            outcome = self._compare(job, spec, segments)
             reason = self.repair_reason(job)
             if not outcome["match"] and reason:
                 self._repair(job, reason, segments)
-                outcome = verify.verify_table(self.spark, self.frames.items(job), spec, segments)
+                outcome = self._compare(job, spec, segments)
         except Exception as e:  # noqa: BLE001 - the state keeps "written": a resume verifies again
             job.fail(VERIFY_FAILED, one_line(e))
             log.error("%s: verification failed to run: %s", plan.name, result.error)
@@ -247,6 +378,16 @@ class TableSteps:
             f"{outcome['source_checksum']} vs {outcome['dynamodb_checksum']}",
         )
 
+    def _compare(self, job: TableJob, spec: VerifySpec, segments: int) -> Dict[str, Any]:
+        """Counts and digests of the source's rows against DynamoDB's items, read within the bound."""
+        assert job.partitioning is not None
+
+        def compare() -> Dict[str, Any]:
+            with self.reading(job, self.frames.write_partitions(job)) as read_tasks:
+                return verify.verify_table(self.spark, self.frames.items(job, read_tasks=read_tasks), spec, segments)
+
+        return self.refused_again(compare, job.name)
+
     def _check_failed(self, job: TableJob, error: str) -> None:
         job.fail(VERIFY_FAILED, error)
         if self.state is not None:
@@ -256,7 +397,8 @@ class TableSteps:
     def _rows_outside_the_split(self, job: TableJob, outcome: Dict[str, Any]) -> Optional[str]:
         """The comparison above reads the source through the split; a row no predicate matches
         would be missing on both sides. Counted apart, in one snapshot of the table."""
-        coverage = self.frames.split_coverage(job)
+        with self.reading(job, 1):
+            coverage = self.refused_again(lambda: self.frames.split_coverage(job), job.name)
         if coverage is None:
             return None
         total, matched = coverage
@@ -271,10 +413,15 @@ class TableSteps:
 
     def _repair(self, job: TableJob, reason: str, segments: int) -> None:
         """Deletes and puts from the source's (key, digest) pairs against DynamoDB's, at the load's budget."""
-        frame = self.frames.items(job)
-        start, ceiling = self.rates_per_task(job, frame.rdd.getNumPartitions())
-        spec = load_spec(job, self.config, self.endpoint, "", start, ceiling_per_task=ceiling)
         log.info("%s: repairing (%s)", job.name, reason)
-        counts = repair.repair_table(self.spark, frame, spec, segments)
+
+        def repair_all() -> Dict[str, int]:
+            with self.reading(job, self.frames.write_partitions(job)) as read_tasks:
+                frame = self.frames.items(job, read_tasks=read_tasks)
+                start, ceiling = self.rates_per_task(job, frame.rdd.getNumPartitions())
+                spec = load_spec(job, self.config, self.endpoint, "", start, ceiling_per_task=ceiling)
+                return repair.repair_table(self.spark, frame, spec, segments)
+
+        counts = self.refused_again(repair_all, job.name)
         job.result.repaired = {**counts, "reason": reason}
         log.info("%s: repair put %d item(s), deleted %d", job.name, counts["put"], counts["deleted"])

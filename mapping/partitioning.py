@@ -43,16 +43,35 @@ class Partitioning:
     redistribute: bool = False  # a single read spread over the task slots in Spark before the write
 
 
-def partition_count(estimated_rows: int, rows_per_partition: int, max_partitions: int, task_slots: int = 1) -> int:
+def partition_count(
+    estimated_rows: int,
+    rows_per_partition: int,
+    max_partitions: int,
+    task_slots: int = 1,
+    min_partition_rows: int = 0,
+    partitions_per_slot: int = 1,
+) -> int:
     """Partitions for a table: 1 when small, else a whole number of waves of task slots.
 
-    Full waves matter for the write budget: it is split over the tasks running at once,
-    so a last partition running alone would use only its share.
+    A partition holds at most rows_per_partition rows; a table big enough gets at least
+    partitions_per_slot partitions per task slot (a slow partition then delays the table by a
+    fraction of a wave, and every slot has work), but none smaller than min_partition_rows
+    (each is a query and a connection): a table under twice that is one read. A
+    rows_per_partition below min_partition_rows lowers the minimum to it.
+
+    Beyond one wave, full waves matter for the write budget: it is split over the tasks
+    running at once, so a last partition running alone would use only its share.
     """
-    if estimated_rows <= rows_per_partition:
+    smallest = max(1, min(min_partition_rows or rows_per_partition, rows_per_partition))
+    if estimated_rows < 2 * smallest and estimated_rows <= rows_per_partition:
         return 1
-    wanted = math.ceil(estimated_rows / rows_per_partition)
     slots = max(1, task_slots)
+    wanted = max(
+        math.ceil(estimated_rows / rows_per_partition),
+        min(partitions_per_slot * slots, estimated_rows // smallest),
+    )
+    if wanted <= slots:
+        return min(max_partitions, wanted)
     waves = max(1, min(max_partitions // slots, math.ceil(wanted / slots)))
     return max(1, min(max_partitions, waves * slots))
 

@@ -10,6 +10,7 @@ import tempfile
 import time
 from typing import Dict, Iterable, Iterator, Optional, Union
 
+from jobs.live_rows import RowsReporter
 from mapping.items import build_item, key_of, reject_record, to_wire, write_units
 from mapping.keys import SEPARATOR
 
@@ -59,7 +60,7 @@ class RejectsFile:
             storage.upload_file(self._file.name, path)
 
 
-def write_rows(rows: Iterable, spec, writer, rejects: RejectsFile) -> Dict:
+def write_rows(rows: Iterable, spec, writer, rejects: RejectsFile, reporter: Optional[RowsReporter] = None) -> Dict:
     """The row loop: build each item, reject what DynamoDB would refuse, put the rest
     (writer: a BatchWriter, or a StagedObject in import mode: the same items either way)."""
     stats = dict.fromkeys(STAT_FIELDS, 0)
@@ -67,6 +68,8 @@ def write_rows(rows: Iterable, spec, writer, rejects: RejectsFile) -> Dict:
     previous_key = None
     for row in rows:
         stats["rows"] += 1
+        if reporter is not None:
+            reporter.rows(stats["rows"])
         item, size, reason = build_item(row, layout)
         if layout.row_id and SEPARATOR in (item.get(layout.hash_attribute) or ""):
             stats["duplicate_rows"] += 1  # row ids of exact duplicates carry '#<n>'
@@ -111,11 +114,13 @@ def write_partition(rows: Iterable, spec, client=None, partition_id: Optional[in
         )
     started = time.monotonic()
     rejects = RejectsFile()
+    reporter = RowsReporter(spec.progress_to, spec.target, partition_id, spec.progress_seconds)
     try:
         with writer:
-            stats = write_rows(rows, spec, writer, rejects)
+            stats = write_rows(rows, spec, writer, rejects, reporter)
     finally:
         rejects.close()
+        reporter.close()
     if not spec.count_merged:  # a load writes each key once: two rows the writer collapsed shared one
         stats["merged_rows"] += writer.collapsed_duplicates
     rejects.publish(storage.join(spec.rejects_path, part_file_name(partition_id, ".jsonl")))

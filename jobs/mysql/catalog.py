@@ -192,6 +192,16 @@ def source_position(conn) -> Dict[str, object]:
     return position
 
 
+def connection_limits(conn) -> Tuple[int, int, int]:
+    """(max_connections, connections open now, max_user_connections; 0: none), as the server says."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT @@max_connections, @@max_user_connections")
+        max_connections, max_user = cur.fetchone()
+        cur.execute("SHOW GLOBAL STATUS LIKE 'Threads_connected'")  # MySQL 8 and MariaDB alike
+        row = cur.fetchone()
+    return int(max_connections), int(row[1]) if row else 0, max(0, int(max_user or 0))
+
+
 def server_identity(cur: Any) -> str:
     """The server a binlog position belongs to: positions of another server mean nothing here."""
     cur.execute("SELECT @@hostname, @@port, @@server_id")

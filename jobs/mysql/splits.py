@@ -24,7 +24,12 @@ COMMON_CHARACTERS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW
 def plan_partitioning(conn, plan, spark_config, task_slots: int) -> rules.Partitioning:
     table = plan.source
     parts = rules.partition_count(
-        table.estimated_rows, spark_config.rows_per_partition, spark_config.max_partitions, task_slots
+        table.estimated_rows,
+        spark_config.rows_per_partition,
+        spark_config.max_partitions,
+        task_slots,
+        spark_config.min_partition_rows,
+        spark_config.partitions_per_slot,
     )
     if parts <= 1:
         return rules.Partitioning("single", (), (), "1 partition")

@@ -23,6 +23,18 @@ def test_small_tables_stay_one_partition():
     assert partition_count(10**9, 1000, 50) == 50
 
 
+def test_a_table_big_enough_gets_a_few_partitions_per_slot_none_under_the_minimum():
+    """Issue 20: a 200,000-row table was 2 partitions (100,000 rows each) on any cluster."""
+    rule = {"min_partition_rows": 10_000, "partitions_per_slot": 3}
+    assert partition_count(200_000, 100_000, 2000, 2, **rule) == 6
+    assert partition_count(60_000, 100_000, 2000, 2, **rule) == 6
+    assert partition_count(25_000, 100_000, 2000, 2, **rule) == 2  # two of 12,500, not six of 4,167
+    assert partition_count(19_999, 100_000, 2000, 2, **rule) == 1  # small tables stay one read
+    assert partition_count(200_000, 100_000, 2000, 64, **rule) == 20  # of 10,000, all in one wave
+    assert partition_count(10**9, 100_000, 2000, 64, **rule) == 1984  # capped, in whole waves
+    assert partition_count(500, 100, 2000, 2, **rule) == 6  # a lower rows_per_partition lowers the minimum
+
+
 def test_partitions_come_in_whole_waves_of_task_slots():
     assert partition_count(3080, 375, 100, task_slots=2) == 10  # not 9: no lone last task
     assert partition_count(10_001, 1000, 50, task_slots=4) == 12

@@ -30,3 +30,35 @@ def test_every_calls_its_action_until_stopped():
     assert all(calls.acquire(timeout=5) for _ in range(3))  # counts, not a clock window
     ticker.stop(wait=True)
     assert not ticker._thread.is_alive()
+
+
+def test_running_partitions_count_before_they_finish(caplog):
+    """Issue 20: a table whose partitions all run showed 0 rows until one ended."""
+    import logging
+    import time
+
+    from jobs.live_rows import LiveRows, RowsReporter
+    from jobs.progress import Progress
+
+    class Finished:
+        def finished(self):
+            return {0: {"partition": 0, "rows": 1000}}
+
+    live = LiveRows("127.0.0.1")
+    try:
+        for partition, rows in ((1, 256), (2, 128), (0, 999)):  # 0 finished since: Spark's count wins
+            reporter = RowsReporter(live.address, "db_t", partition, interval=0)
+            for count in range(1, rows + 1):
+                reporter.rows(count)
+            reporter.close()
+        deadline = time.monotonic() + 10
+        while len(live.rows("db_t")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert live.rows("db_t") == {1: 256, 2: 128, 0: 896}  # sent at every 128th row
+        progress = Progress(60, live)
+        progress.track("db.t", 4000, Finished(), 4, "db_t")
+        with caplog.at_level(logging.INFO, logger="mysql2dynamodb"):
+            progress._log_tables()
+        assert "progress db.t: 1384/4000 rows" in caplog.text and "1/4 partitions" in caplog.text
+    finally:
+        live.stop()
