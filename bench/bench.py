@@ -21,7 +21,8 @@ All three write to the same dynalite, in one run:
       used over the whole load, its tail included, and the last seconds' consumption.
   (h) a region's latency: the N-row table (at most 60,000 rows) written straight into dynalite,
       then through the test proxy adding 15 ms to every call (a region's round trip), with one
-      BatchWriteItem in flight per task (dynamodb.max_in_flight=1) and with the default.
+      BatchWriteItem in flight per task (dynamodb.max_in_flight=1) and with the default; then
+      as many row changes caught up, straight and through the proxy.
   (j) estimates: four shapes (60 BIGINT columns, rows of 100 B and 2 KB alternating, 1.5 KB
       rows, a keyless table whose _row_id tips items past 1 KB): the plan's WRU estimate from
       sampled items, and from the declared types and AVG_ROW_LENGTH, against the WRU the
@@ -343,7 +344,17 @@ def make_keyless_table(rows: int, table: str) -> None:
     conn.close()
 
 
-def burst(endpoint: str, table: str, rows: int, changes: int, key_changes: bool) -> None:
+def burst(
+    endpoint: str,
+    table: str,
+    rows: int,
+    changes: int,
+    key_changes: bool,
+    catch_up_endpoint: str = "",
+    label: str = "(e)",
+) -> float:
+    """Load, change `changes` rows in 100 transactions, catch up (through catch_up_endpoint if
+    given); prints the figures and returns the catch-up's changes/s, start-up included."""
     report = os.path.join(REPO, ".stack", f"bench-load-{table}.json")
     run_job(endpoint, rows, table, ["--report", report])
     conn = connect("bench")
@@ -364,7 +375,7 @@ def burst(endpoint: str, table: str, rows: int, changes: int, key_changes: bool)
     conn.close()
     started = time.monotonic()
     run_job(
-        endpoint,
+        catch_up_endpoint or endpoint,
         changes,
         table,
         ["--catch-up", "--from-report", report],  # the load's state: the table's position is the load's
@@ -372,12 +383,14 @@ def burst(endpoint: str, table: str, rows: int, changes: int, key_changes: bool)
     applied = time.monotonic()
     with open(report + ".catchup") as handle:
         outcome = json.load(handle)["catch_up"]
+    with_start_up = outcome["row_changes"] / (applied - started)
     print(
-        f"(e) catch-up of {outcome['row_changes']} row changes after a {rows}-row load of {table}: "
+        f"{label} catch-up of {outcome['row_changes']} row changes after a {rows}-row load of {table}"
+        f"{' through the proxy' if catch_up_endpoint else ''}: "
         f"{outcome['changes_per_second']:,.0f} changes/s in the apply loop, "
-        f"{outcome['row_changes'] / (applied - started):,.0f} changes/s with start-up; "
-        f"lag after the burst {applied - committed:.1f}s"
+        f"{with_start_up:,.0f} changes/s with start-up; lag after the burst {applied - committed:.1f}s"
     )
+    return with_start_up
 
 
 def region_latency(endpoint: str, rows: int, latency_ms: int = 15) -> None:
@@ -396,6 +409,8 @@ def region_latency(endpoint: str, rows: int, latency_ms: int = 15) -> None:
         direct, _ = run_job(endpoint, rows, "latency_rows")
         one, _ = run_job(proxied, rows, "latency_rows", ["--set", "dynamodb.max_in_flight=1"])
         many, _ = run_job(proxied, rows, "latency_rows")
+        catch_up_direct = burst(endpoint, "latency_rows", rows, rows, True, label="(h) direct:")
+        catch_up_proxied = burst(endpoint, "latency_rows", rows, rows, True, proxied, label=f"(h) +{latency_ms} ms:")
     finally:
         proxy.terminate()
         proxy.wait()
@@ -404,6 +419,7 @@ def region_latency(endpoint: str, rows: int, latency_ms: int = 15) -> None:
         f"({one / direct:.2f} of direct), as many as needed {many:,.0f} rows/s ({many / direct:.2f} of direct, "
         f"{many / one:.1f}x one); direct {direct:,.0f} rows/s (Spark start-up included in each)"
     )
+    print(f"    catch-up at +{latency_ms} ms / direct: {catch_up_proxied / catch_up_direct:.2f}")
 
 
 ESTIMATE_SHAPES = {

@@ -384,6 +384,8 @@ def test_strict_server_timeouts_do_not_cut_a_slow_read(stack, wide_source, tmp_p
         "dynamodb.on_demand_wcu=4000",
         "--set",
         "mysql.fetch_size=100",
+        "--set",
+        "spark.min_partition_rows=20000",  # two long reads, each slow enough to meet the timeout
     ]
     with stack.connect().cursor() as cur:
         cur.execute("SELECT @@GLOBAL.net_write_timeout, @@GLOBAL.net_read_timeout, @@GLOBAL.wait_timeout")

@@ -21,7 +21,7 @@ def test_on_demand_rate_climbs_to_the_target_as_the_table_grows(stack, tmp_path)
     aims at 6,000 from 2,000, probing every second. Items of ~3.9 KB (4 WCU), so 6,000 WCU/s is
     1,500 items/s. (Defaults: a 4 s probe; here both times are scaled down alike, so the same
     climb is quicker.)"""
-    rows = 24000
+    rows = 18000
     stack.fresh_database(
         "grow_db",
         "CREATE TABLE grow (id INT PRIMARY KEY, payload VARCHAR(4000))",
