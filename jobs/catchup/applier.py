@@ -162,16 +162,15 @@ class TableApplier:
             if self.keyed:
                 raise  # the key that changed cannot be named: no item may be guessed
             whole_table = True
-        writer = writer_factory(self)
-        with writer:
-            if whole_table:
-                self._reconcile_keyless(writer, rejects)
-            elif self.keyed:
-                self._apply_keyed(writer, rejects)
-            else:
-                self._apply_keyless(writer, rejects)
-        self.puts += writer.written
-        self.deletes += writer.deleted
+        writer = writer_factory(self)  # the table's, open for the whole catch-up: writes overlap the next reads
+        if whole_table:
+            writer.flush()  # it reads DynamoDB: what earlier batches wrote must be there
+            self._reconcile_keyless(writer, rejects)
+        elif self.keyed:
+            self._apply_keyed(writer, rejects)  # reads only the source
+        else:
+            writer.flush()
+            self._apply_keyless(writer, rejects)
 
     def _apply_keyed(self, writer: BatchWriter, rejects: List[Dict[str, Any]]) -> None:
         key = self.plan.key

@@ -13,7 +13,7 @@ import json
 import logging
 import signal
 import time
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence, Set
 
 import pymysql
 from botocore.client import BaseClient
@@ -27,6 +27,7 @@ from jobs.config import Config
 from jobs.dynamodb.writer import BatchWriter
 from jobs.errors import one_line
 from jobs.mysql import binlog
+from jobs.mysql.binlog_ahead import events_read_ahead
 from jobs.report import CAUGHT_UP, FAILED, NEEDS_RELOAD, Report
 from jobs.state import State
 from jobs.table_job import TableJob
@@ -37,6 +38,7 @@ from mapping.identifiers import quote_table
 from mapping.statements import changes_rows, tables_changed
 
 log = logging.getLogger("mysql2dynamodb")
+SETTLE_SECONDS = 1.0  # how often positions are recorded: writes in flight are waited for then
 
 LOCK_WAIT_SECONDS = 2  # a commit whose binlog was sent ends well within this (see TableApplier)
 
@@ -94,7 +96,7 @@ def run_catch_up(
     target = None if config.catch_up.follow else binlog.current_position(conn)
     appliers = {job.identity: TableApplier(conn, client, job, config, n) for n, job in enumerate(active)}
     version = conn.get_server_info() if hasattr(conn, "get_server_info") else ""
-    stream = binlog.events(
+    stream = events_read_ahead(
         connection_settings,
         config.catch_up.server_id,
         start,
@@ -106,7 +108,10 @@ def run_catch_up(
     edges = cascading_edges({job.identity: job.plan.source.foreign_keys for job in active})
     cascades = CascadeDeriver(conn, client, appliers, edges)
     loop = CatchUp(config, appliers, target, state, server, cascades)
-    report.catch_up = loop.run(stream, start, table_starts)
+    try:
+        report.catch_up = loop.run(stream, start, table_starts)
+    finally:
+        stream.close()  # stops the binlog reader
     for job in active:
         applier = appliers[job.identity]
         result = job.result
@@ -148,19 +153,51 @@ class CatchUp:
         self.applied_lag = 0.0
         self.applied = 0
         self.needs_reload: Dict[TableName, str] = {}
-        self.last_applied: Optional[Position] = None
+        self.last_applied: Optional[Position] = None  # everything before it is written (settled)
+        self.writers: Dict[TableName, BatchWriter] = {}
+        self.unsettled: Optional[Position] = None  # applied through here, its writes maybe in flight
+        self.unsettled_tables: Set[TableName] = set()
+        self.settled_at = time.monotonic()
 
     def _writer(self, applier: TableApplier) -> BatchWriter:
-        return BatchWriter(
-            applier.client,
-            applier.plan.target,
-            applier.layout.item_key,
-            applier.limiter,
-            self.config.dynamodb.max_retry_seconds,
-            max_in_flight=self.config.dynamodb.max_in_flight,
-        )
+        """The table's writer, open for the whole catch-up: a batch's writes go on in flight while
+        the next batch is read and re-read (puts and deletes of one key stay in order)."""
+        table = applier.plan.identity
+        if table not in self.writers:
+            self.writers[table] = BatchWriter(
+                applier.client,
+                applier.plan.target,
+                applier.layout.item_key,
+                applier.limiter,
+                self.config.dynamodb.max_retry_seconds,
+                max_in_flight=self.config.dynamodb.max_in_flight,
+            )
+        return self.writers[table]
+
+    def settle(self) -> None:
+        """Wait for every write in flight, then record the positions applied through: a position
+        is saved only once everything before it is in DynamoDB."""
+        for writer in self.writers.values():
+            writer.flush()
+        for table, writer in self.writers.items():
+            self.appliers[table].puts, self.appliers[table].deletes = writer.written, writer.deleted
+        self.settled_at = time.monotonic()
+        through, tables = self.unsettled, sorted(self.unsettled_tables)
+        self.unsettled, self.unsettled_tables = None, set()
+        if through is None:
+            return
+        self.last_applied = through
+        if tables:
+            self.state.record_applied(tables, dict(through.as_dict(), server=self.server))
+
+    def close_writers(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+        self.writers = {}
 
     def apply(self, batch: Batch, batcher: Batcher) -> None:
+        if batch.parent_changes:
+            self.settle()  # cascades are found in DynamoDB: earlier batches' writes must be there
         derived = self._derive(batch, batcher)
         for table in [*batch.images, *(t for t in derived if t not in batch.images)]:
             if table not in batcher.tables:
@@ -192,12 +229,13 @@ class CatchUp:
             self.applied_lag = max(0.0, time.time() - batch.last_commit_timestamp)
         through = batch.through
         if through is not None:
-            self.last_applied = through
+            self.unsettled = through
             behind = [t for t, applied in batcher.tables.items() if applied is None or applied < through]
             for table in behind:
                 batcher.tables[table] = through
-            if behind:
-                self.state.record_applied(behind, dict(through.as_dict(), server=self.server))
+            self.unsettled_tables.update(behind)
+        if time.monotonic() - self.settled_at >= SETTLE_SECONDS:
+            self.settle()
 
     def _derive(self, batch: Batch, batcher: Batcher) -> Dict[TableName, Derived]:
         """The child rows this batch's parent changes cascaded to (found before anything is applied,
@@ -273,7 +311,9 @@ class CatchUp:
             self._consume(stream, batcher, started)
             rest = batcher.rest()
             self.apply(rest, batcher)
+            self.settle()
         except Exception as e:  # noqa: BLE001 - a lost source or DynamoDB: one line, and the report still chains
+            self.close_writers()
             end = self.last_applied or start  # nothing applied: every table is still at least at the start
             outcome.update(
                 end=end.as_dict() if end else None,
@@ -282,6 +322,7 @@ class CatchUp:
                 f"is in the state ({self.state.path}): run the catch-up again to go on",
             )
             return self._finish(outcome, started, batcher.rows_read)
+        self.close_writers()
         reason = (
             "signal"
             if self.stop_requested

@@ -255,11 +255,9 @@ def test_the_re_read_of_a_changed_row_waits_for_a_commit_still_in_progress(stack
         assert cur.fetchone() == ("old",)  # what a plain re-read would write
     committer = threading.Timer(0.5, writer.commit)
     committer.start()
-    applier.apply(
-        [{"id": 1, "v": "new"}],
-        lambda a: BatchWriter(client, plan.target, a.layout.item_key, a.limiter, 60),
-        [],
-    )
+    items = BatchWriter(client, plan.target, applier.layout.item_key, applier.limiter, 60)
+    with items:  # the catch-up's writer is the caller's: flushed when the caller settles
+        applier.apply([{"id": 1, "v": "new"}], lambda a: items, [])
     committer.join()
     assert dynamo_items(client, "vis_cu_t") == [{"id": "1", "v": "new"}]
 
