@@ -97,12 +97,14 @@ def run_catch_up(
     appliers = {job.identity: TableApplier(conn, client, job, config, n) for n, job in enumerate(active)}
     version = conn.get_server_info() if hasattr(conn, "get_server_info") else ""
     stream = events_read_ahead(
-        connection_settings,
-        config.catch_up.server_id,
-        start,
-        starts.gtid,
-        config.catch_up.follow,
-        "mariadb" in version.lower(),
+        {
+            "conn_settings": connection_settings,
+            "server_id": config.catch_up.server_id,
+            "start": start,
+            "gtid": starts.gtid,
+            "follow": config.catch_up.follow,
+            "mariadb": "mariadb" in version.lower(),
+        }
     )
     table_starts = {job.identity: starts.tables[job.identity] for job in active}
     edges = cascading_edges({job.identity: job.plan.source.foreign_keys for job in active})

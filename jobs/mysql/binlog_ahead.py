@@ -9,11 +9,11 @@ stays bounded whatever the lag.
 
 import multiprocessing
 import queue as queues
-from typing import Any, Dict, Generator, Optional
+from typing import Any, Dict, Generator
 
 from jobs.errors import SourceError, one_line
 from jobs.mysql import binlog
-from mapping.binlog import Event, Position, RowsChanged
+from mapping.binlog import Event, RowsChanged
 
 CHUNK_EVENTS = 500  # row events sent together; any other event (a commit, a heartbeat) goes at once
 QUEUED_CHUNKS = 16
@@ -34,20 +34,11 @@ def _read(arguments: Dict[str, Any], out: Any) -> None:
         out.put(("error", one_line(e)))
 
 
-def events_read_ahead(
-    conn_settings: Dict[str, Any],
-    server_id: int,
-    start: Optional[Position],
-    gtid: Optional[str],
-    follow: bool,
-    mariadb: bool,
-) -> Generator[Event, None, None]:
-    """binlog.events, read and parsed by a child process while the caller applies; closing the
-    generator stops the child."""
+def events_read_ahead(arguments: Dict[str, Any]) -> Generator[Event, None, None]:
+    """binlog.events(**arguments), read and parsed by a child process while the caller applies;
+    closing the generator stops the child."""
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads, locks or handlers copied
     out = context.Queue(QUEUED_CHUNKS)
-    arguments = {"conn_settings": conn_settings, "server_id": server_id, "start": start}
-    arguments.update(gtid=gtid, follow=follow, mariadb=mariadb)
     reader = context.Process(target=_read, args=(arguments, out), name="binlog-reader", daemon=True)
     reader.start()
     try:
