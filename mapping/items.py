@@ -15,14 +15,19 @@ WRITE_UNIT_BYTES = 1024
 
 
 def utf8_len(text: str) -> int:
-    return len(text.encode("utf-8"))
+    # str.isascii reads a flag CPython keeps on every string: no pass over the text
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def item_size(item: Mapping[str, Optional[str]]) -> int:
     """Bytes DynamoDB counts: attribute name + value; a NULL attribute costs its name + 1."""
     total = 0
     for name, value in item.items():
-        total += utf8_len(name) + (1 if value is None else utf8_len(value))
+        total += len(name) if name.isascii() else len(name.encode("utf-8"))
+        if value is None:
+            total += 1
+        else:
+            total += len(value) if value.isascii() else len(value.encode("utf-8"))
     return total
 
 

@@ -35,3 +35,11 @@ def test_build_item_uses_the_layout_and_decides_rejects():
     assert item == {"id": "1", "_sort_key": "a#b"} and size == item_size(item) and reason is None
     assert key_of(item, layout) == ("1", "a#b") and layout.item_key == ("id", "_sort_key")
     assert "is NULL" in build_item([None, "x", "k"], layout)[2]
+
+
+def test_item_size_counts_utf8_bytes_of_names_and_values_ascii_or_not():
+    from mapping.items import item_size, utf8_len
+
+    assert item_size({"id": "42", "note": None}) == 2 + 2 + 4 + 1
+    assert item_size({"prénom": "José", "e": "😀"}) == 7 + 5 + 1 + 4
+    assert utf8_len("naïve") == 6 and utf8_len("plain") == 5
