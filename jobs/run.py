@@ -207,10 +207,19 @@ def attach_existing(dynamo_client: BaseClient, jobs: List[TableJob]) -> None:
         job.verification_owed = True
 
 
+def live_rows(spark: SparkSession) -> Optional[LiveRows]:
+    """Where tasks send their rows so far; without it progress counts finished partitions only."""
+    host = spark.sparkContext.getConf().get("spark.driver.host", "127.0.0.1") or "127.0.0.1"
+    try:
+        return LiveRows(host)
+    except OSError as e:
+        log.warning("progress counts finished partitions only: no UDP port on %s (%s)", host, e)
+        return None
+
+
 def load_tables(steps: TableSteps, imports: ImportLoad, jobs: List[TableJob], state: State, config: Config) -> None:
     """The tables' loads, max_concurrent_tables at a time, each in its own Spark scheduler pool."""
-    driver_host = steps.spark.sparkContext.getConf().get("spark.driver.host", "127.0.0.1")
-    progress = Progress(config.spark.progress_seconds, LiveRows(driver_host)).start()
+    progress = Progress(config.spark.progress_seconds, live_rows(steps.spark)).start()
     checkpointer = Checkpointer(state).start()
 
     def load(job: TableJob) -> None:
