@@ -2,7 +2,6 @@
 (rejects decided as in write mode), then ImportTable, which creates the table, and wait for
 it. Staging is redone whole if the import did not finish; an earlier run's import is taken up."""
 
-import contextlib
 import logging
 import time
 import uuid
@@ -17,17 +16,16 @@ from jobs.config import Config
 from jobs.dynamodb import importer
 from jobs.dynamodb import tables as dynamo
 from jobs.dynamodb.write_task import clear_rejects, clear_staged, sum_stats
-from jobs.errors import TargetError, one_line, too_many_connections
+from jobs.errors import TargetError, one_line
 from jobs.frames import ItemFrames, task_slots
-from jobs.mysql.connection import retry_refused
 from jobs.planner import TablePlan
 from jobs.progress import Progress
-from jobs.reads import ReadSlots
+from jobs.reads import SourceReads
 from jobs.report import FAILED, now_precise
 from jobs.spec import Endpoint
 from jobs.state import State
 from jobs.table_job import TableJob
-from jobs.table_steps import finish_load, load_spec, run_write_tasks
+from jobs.table_steps import finish_load, live_interval, load_spec, run_write_tasks
 from jobs.tracking import PartitionLog
 
 log = logging.getLogger("mysql2dynamodb")
@@ -48,7 +46,7 @@ class ImportLoad:
         state: State,
         dynamo_client: BaseClient,
         source_position: Optional[Dict[str, Any]] = None,
-        reads: Optional[ReadSlots] = None,
+        reads: Optional[SourceReads] = None,
     ):
         self.spark = spark
         self.config = config
@@ -57,7 +55,7 @@ class ImportLoad:
         self.dynamo_client = dynamo_client  # the driver's: imports and the tables they create
         self.source_position = source_position  # the binlog position this run read from
         self.endpoint = Endpoint(config.dynamodb.endpoint_url, config.dynamodb.region)
-        self.reads = reads  # None: the cluster's task slots are within the source's read bound
+        self.reads = reads or SourceReads(None, task_slots(config, spark), config.mysql.connection_retry_seconds)
 
     def load(self, job: TableJob, progress: Progress) -> None:
         plan, result = job.plan, job.result
@@ -117,26 +115,17 @@ class ImportLoad:
             1.0,
             staging_path=staging_path,
             progress_to=progress.live_address,
-            progress_seconds=max(0.5, min(5.0, self.config.spark.progress_seconds / 2)),
+            progress_seconds=live_interval(self.config),
         )
         partition_log = PartitionLog(sc)
         partitions = self.frames.write_partitions(job)
         progress.track(plan.name, plan.source.estimated_rows, partition_log, partitions, plan.target)
 
-        cap = [0]  # after a refusal: reads asked at once at most, halved at each
-
         def stage() -> None:  # staged objects are whole per task: a rerun writes the same ones
-            slots = self.reads.take(partitions) if self.reads else contextlib.nullcontext(None)
-            with slots as granted:
-                read_tasks = min(granted or cap[0], cap[0]) if cap[0] else granted
-                try:
-                    run_write_tasks(self.frames.staging(job, read_tasks), spec, partition_log)
-                except Exception as e:
-                    if too_many_connections(e):
-                        cap[0] = max(1, (read_tasks or min(partitions, task_slots(self.config, self.spark))) // 2)
-                    raise
+            with self.reads.reading(partitions) as read_tasks:
+                run_write_tasks(self.frames.staging(job, read_tasks), spec, partition_log)
 
-        retry_refused(stage, plan.name, self.config.mysql.connection_retry_seconds)
+        self.reads.refused_again(stage, plan.name)
         finished = partition_log.finished()
         log.info("%s: staged %d objects under %s", plan.name, len(finished), staging_path)
         return sum_stats(finished.values()), len(finished)

@@ -6,10 +6,16 @@ takes slots for as long as its Spark job runs.
 """
 
 import contextlib
+import logging
 import threading
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple, TypeVar
 
+from jobs.errors import too_many_connections
+from jobs.mysql.connection import retry_refused
 from mapping.limits import read_bound
+
+log = logging.getLogger("mysql2dynamodb")
+T = TypeVar("T")
 
 
 class ReadSlots:
@@ -34,6 +40,55 @@ class ReadSlots:
             with self._changed:
                 self._free += granted
                 self._changed.notify_all()
+
+
+class SourceReads:
+    """What a run's Spark jobs may ask of the source: its read slots (when the cluster has more
+    task slots than the bound) and, once the source refused a connection, a cap halved at
+    each refusal. One per run, shared by every table's steps, write and import mode alike."""
+
+    def __init__(self, slots: Optional[ReadSlots], task_slots: int, retry_seconds: float):
+        self.slots = slots  # None: the cluster's task slots are within the source's read bound
+        self.task_slots = task_slots
+        self.retry_seconds = retry_seconds
+        self.cap = 0  # after a refusal: reads asked at once at most (0: none of our own)
+        self._cap_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def reading(self, partitions: int) -> Iterator[Optional[int]]:
+        """Read slots for one Spark job over `partitions` read partitions: how many tasks may
+        read at once (None: no bound applies)."""
+        cap = self.cap
+        if self.slots is None:
+            yield cap or None
+            return
+        with self.slots.take(min(partitions, self.task_slots)) as granted:
+            yield min(granted, cap) if cap else granted
+
+    def in_turns(self) -> Optional[ReadSlots]:
+        """The slots partitions take one job each, when reads are bounded or capped."""
+        return self.slots or (ReadSlots(self.cap) if self.cap else None)
+
+    def refused_again(self, action: Callable[[], T], what: str) -> T:
+        """action(), waited out while the source answers "Too many connections"; each refusal
+        lowers the cap."""
+
+        def attempt() -> T:
+            try:
+                return action()
+            except Exception as e:
+                if too_many_connections(e):
+                    self.lower_cap(what)
+                raise
+
+        return retry_refused(attempt, what, self.retry_seconds)
+
+    def lower_cap(self, what: str) -> int:
+        with self._cap_lock:
+            asked = self.cap or (self.slots.bound if self.slots else self.task_slots)
+            self.cap = max(1, asked // 2)
+        log.warning("%s: the source refused a connection; at most %d read(s) at once from now on", what, self.cap)
+        return self.cap
 
 
 def plan_reads(

@@ -25,7 +25,7 @@ from jobs.mysql import catalog, grants
 from jobs.planner import Plan, TablePlan, build_plan
 from jobs.prepare import plan_load_modes, plan_splits
 from jobs.progress import Progress
-from jobs.reads import ReadSlots, plan_reads
+from jobs.reads import SourceReads, plan_reads
 from jobs.report import FAILED, PLANNED, SKIPPED, VERIFY_FAILED, NotMigrated, Report, TableResult, now
 from jobs.resume import decide_resume
 from jobs.state import State
@@ -132,7 +132,10 @@ def run(
     # fails alone, and nothing is left created and empty.
     slots = task_slots(config, spark)
     plan_splits(conn, jobs, config, slots)
-    reads, report.source_reads = plan_reads(config.mysql.max_concurrent_reads, catalog.connection_limits(conn), slots)
+    slots_taken, report.source_reads = plan_reads(
+        config.mysql.max_concurrent_reads, catalog.connection_limits(conn), slots
+    )
+    reads = SourceReads(slots_taken, slots, config.mysql.connection_retry_seconds)
     log.info("source reads: %s", report.source_reads["summary"])
     active = [j for j in jobs if j.result.status == PLANNED]
     if not config.run.verify_only:
@@ -163,10 +166,10 @@ def run(
     return _finished(report, reads)
 
 
-def _finished(report: Report, reads: Optional[ReadSlots] = None) -> Report:
+def _finished(report: Report, reads: Optional[SourceReads] = None) -> Report:
     report.finished_at = now()
-    if reads is not None and report.source_reads is not None:
-        report.source_reads["most_held"] = reads.peak
+    if reads is not None and reads.slots is not None and report.source_reads is not None:
+        report.source_reads["most_held"] = reads.slots.peak
     return report
 
 

@@ -2,13 +2,12 @@
 counted as finished, decide its status, verify it. The state moves `loading` -> `written` ->
 `done` only as each promise holds."""
 
-import contextlib
 import functools
 import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from pyspark.rdd import RDD
 from pyspark.sql import DataFrame, SparkSession
@@ -23,7 +22,7 @@ from jobs.frames import ItemFrames, task_slots
 from jobs.live_rows import Address
 from jobs.mysql.connection import retry_refused
 from jobs.progress import Progress
-from jobs.reads import ReadSlots
+from jobs.reads import ReadSlots, SourceReads
 from jobs.report import COMPLETED, COMPLETED_WITH_REJECTS, FAILED, VERIFIED, VERIFY_FAILED, now_precise
 from jobs.spec import Endpoint, LoadSpec, VerifySpec
 from jobs.state import State, remaining
@@ -52,6 +51,11 @@ def write_tasks(frame: DataFrame, spec: LoadSpec, partition_log: PartitionLog) -
             yield stats["rows"]
 
     return frame.rdd.mapPartitions(task)
+
+
+def live_interval(config: Config) -> float:
+    """How often a task sends its rows so far: twice per progress line, within 0.5-5 s."""
+    return max(0.5, min(5.0, config.spark.progress_seconds / 2))
 
 
 def _count(counts) -> List[int]:
@@ -112,7 +116,7 @@ class TableSteps:
         frames: ItemFrames,
         state: Optional[State],
         source_position: Optional[Dict[str, Any]] = None,
-        reads: Optional[ReadSlots] = None,
+        reads: Optional[SourceReads] = None,
     ):
         self.spark = spark
         self.config = config
@@ -120,41 +124,7 @@ class TableSteps:
         self.state = state  # None: --verify-only, which records nothing
         self.source_position = source_position  # the binlog position this run read from
         self.endpoint = Endpoint(config.dynamodb.endpoint_url, config.dynamodb.region)
-        self.reads = reads  # None: the cluster's task slots are within the source's read bound
-        self.read_cap = 0  # after a refusal: reads asked at once at most (0: none of our own)
-        self._cap_lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def reading(self, job: TableJob, partitions: int) -> Iterator[Optional[int]]:
-        """Read slots for one Spark job over `partitions` read partitions: how many tasks may
-        read at once (None: no bound applies)."""
-        cap = self.read_cap
-        if self.reads is None:
-            yield cap or None
-            return
-        with self.reads.take(min(partitions, task_slots(self.config, self.spark))) as granted:
-            yield min(granted, cap) if cap else granted
-
-    def refused_again(self, action, what: str):
-        """action(), waited out while the source answers "Too many connections"; each refusal
-        halves the reads this run asks at once from then on."""
-
-        def attempt():
-            try:
-                return action()
-            except Exception as e:
-                if too_many_connections(e):
-                    self.lower_read_cap(what)
-                raise
-
-        return retry_refused(attempt, what, self.config.mysql.connection_retry_seconds)
-
-    def lower_read_cap(self, what: str) -> int:
-        with self._cap_lock:
-            asked = self.read_cap or (self.reads.bound if self.reads else task_slots(self.config, self.spark))
-            self.read_cap = max(1, asked // 2)
-        log.warning("%s: the source refused a connection; at most %d read(s) at once from now on", what, self.read_cap)
-        return self.read_cap
+        self.reads = reads or SourceReads(None, task_slots(config, spark), config.mysql.connection_retry_seconds)
 
     def load(self, job: TableJob, progress: Progress, checkpointer: Checkpointer) -> None:
         assert self.state is not None, "a load records its progress"
@@ -217,29 +187,30 @@ class TableSteps:
         checkpointer.track(job.identity, partition_log)
         progress.track(job.name, job.plan.source.estimated_rows, partition_log, len(todo) or 1, job.plan.target)
         live = progress.live_address
-        if job.partitions_trusted and len(todo) > 1 and (self.reads is not None or self.read_cap):
-            self._write_in_turns(job, todo, rejects_path, partition_log, live, self.reads or ReadSlots(self.read_cap))
+        in_turns = self.reads.in_turns()
+        if job.partitions_trusted and len(todo) > 1 and in_turns is not None:
+            self._write_in_turns(job, todo, rejects_path, partition_log, live, in_turns)
             return
         left = list(todo)
 
         def write_left() -> None:
-            with self.reading(job, len(left)) as read_tasks:
+            with self.reads.reading(len(left)) as read_tasks:
                 frame = self.frames.items(job, left, read_tasks)
                 spec = self._spec(job, rejects_path, left, frame.rdd.getNumPartitions(), live)
                 run_write_tasks(frame, spec, partition_log)
 
         if not job.partitions_trusted:  # the table is written whole again after a refusal
-            self.refused_again(write_left, job.name)
+            self.reads.refused_again(write_left, job.name)
             return
         try:
             write_left()
         except Exception as e:
             if not too_many_connections(e):
                 raise
-            cap = self.lower_read_cap(job.name)
+            cap = self.reads.lower_cap(job.name)
             finished = partition_log.finished()  # what finished stays done; the rest in turns
             left = [i for i in left if i not in finished]
-            self._write_in_turns(job, left, rejects_path, partition_log, live, self.reads or ReadSlots(cap))
+            self._write_in_turns(job, left, rejects_path, partition_log, live, self.reads.slots or ReadSlots(cap))
 
     def _write_in_turns(
         self,
@@ -306,7 +277,7 @@ class TableSteps:
             ceiling_per_task=ceiling,
             probe_seconds=self.config.dynamodb.climb_probe_seconds,
             progress_to=live,
-            progress_seconds=max(0.5, min(5.0, self.config.spark.progress_seconds / 2)),
+            progress_seconds=live_interval(self.config),
         )
 
     def _record(
@@ -383,10 +354,10 @@ class TableSteps:
         assert job.partitioning is not None
 
         def compare() -> Dict[str, Any]:
-            with self.reading(job, self.frames.write_partitions(job)) as read_tasks:
+            with self.reads.reading(self.frames.write_partitions(job)) as read_tasks:
                 return verify.verify_table(self.spark, self.frames.items(job, read_tasks=read_tasks), spec, segments)
 
-        return self.refused_again(compare, job.name)
+        return self.reads.refused_again(compare, job.name)
 
     def _check_failed(self, job: TableJob, error: str) -> None:
         job.fail(VERIFY_FAILED, error)
@@ -397,8 +368,8 @@ class TableSteps:
     def _rows_outside_the_split(self, job: TableJob, outcome: Dict[str, Any]) -> Optional[str]:
         """The comparison above reads the source through the split; a row no predicate matches
         would be missing on both sides. Counted apart, in one snapshot of the table."""
-        with self.reading(job, 1):
-            coverage = self.refused_again(lambda: self.frames.split_coverage(job), job.name)
+        with self.reads.reading(1):
+            coverage = self.reads.refused_again(lambda: self.frames.split_coverage(job), job.name)
         if coverage is None:
             return None
         total, matched = coverage
@@ -416,12 +387,12 @@ class TableSteps:
         log.info("%s: repairing (%s)", job.name, reason)
 
         def repair_all() -> Dict[str, int]:
-            with self.reading(job, self.frames.write_partitions(job)) as read_tasks:
+            with self.reads.reading(self.frames.write_partitions(job)) as read_tasks:
                 frame = self.frames.items(job, read_tasks=read_tasks)
                 start, ceiling = self.rates_per_task(job, frame.rdd.getNumPartitions())
                 spec = load_spec(job, self.config, self.endpoint, "", start, ceiling_per_task=ceiling)
                 return repair.repair_table(self.spark, frame, spec, segments)
 
-        counts = self.refused_again(repair_all, job.name)
+        counts = self.reads.refused_again(repair_all, job.name)
         job.result.repaired = {**counts, "reason": reason}
         log.info("%s: repair put %d item(s), deleted %d", job.name, counts["put"], counts["deleted"])
