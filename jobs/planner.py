@@ -55,11 +55,13 @@ class TablePlan:
 
     def layout_row(self, rendered: Sequence[Optional[str]]) -> List[Optional[str]]:
         """A rendered source row in the layout's order: its columns, then a synthesised RANGE,
-        then the row id (as the first of identical rows has it)."""
+        then the row id (as the first of identical rows has it). The load builds the same values
+        in Spark (jobs.transforms), the catch-up and the estimates here."""
         values = list(rendered)
         if self.key.synthesized_range:
             position = {c.name: i for i, c in enumerate(self.columns)}
-            values.append(encode_composite(rendered[position[c]] or "" for c in self.key.range_columns))
+            parts = (rendered[position[c]] for c in self.key.range_columns)
+            values.append(encode_composite(p for p in parts if p is not None))  # as Spark's concat_ws
         if self.key.synthesized_hash:
             values.append(row_id(row_digest(rendered), 1))
         return values

@@ -135,15 +135,6 @@ class TableApplier:
         position = {c.name: i for i, c in enumerate(self.plan.columns)}
         return ", ".join(self.plan.render_sql[position[c]] for c in columns)
 
-    def _values(self, rendered: Sequence[Any]) -> List[Any]:
-        """A rendered source row in the layout's order: columns, then the synthesised RANGE."""
-        values = list(rendered)
-        key = self.plan.key
-        if key.synthesized_range:
-            position = {c.name: i for i, c in enumerate(self.plan.columns)}
-            values.append(encode_composite(rendered[position[c]] for c in key.range_columns))
-        return values
-
     # ---- applying ----
 
     def apply(
@@ -184,7 +175,7 @@ class TableApplier:
         )
         present = set()
         for row in rows:
-            item, size, reason = build_item(self._values(row), self.layout)
+            item, size, reason = build_item(self.plan.layout_row(row), self.layout)  # a keyed table
             present.add(key_of(item, self.layout))
             if reason is not None:
                 rejects.append(self._reject(item, reason, size))

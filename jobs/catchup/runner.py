@@ -179,9 +179,8 @@ class CatchUp:
     def settle(self) -> None:
         """Wait for every write in flight, then record the positions applied through: a position
         is saved only once everything before it is in DynamoDB."""
-        for writer in self.writers.values():
-            writer.flush()
         for table, writer in self.writers.items():
+            writer.flush()
             self.appliers[table].puts, self.appliers[table].deletes = writer.written, writer.deleted
         self.settled_at = time.monotonic()
         through, tables = self.unsettled, sorted(self.unsettled_tables)
