@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--verify",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="count and checksum both sides after the load (default on; --no-verify skips it)",
+        help="count and checksum both sides after the load (default on; --no-verify skips it); "
+        "with --catch-up --follow: verify every table live while following",
     )
     add(
         "--verify-only",
@@ -92,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--from-gtid", metavar="GTID_SET", help="catch up from this GTID set")
     add("--follow", action="store_true", default=None, help="keep catching up until SIGTERM or --max-seconds")
     add("--max-seconds", type=float, help="with --follow: stop after this many seconds")
+    add(
+        "--until-verified",
+        action="store_true",
+        default=None,
+        help="follow with live verification, and end (exit 0) once every table is verified equal "
+        "through the last change and the source has been quiet for catch_up.quiet_seconds",
+    )
     add("--verbose", action="store_true", default=None, help="tracebacks and Spark INFO logs")
     return parser
 
@@ -127,6 +135,7 @@ _FLAG_TO_SETTING = {
     "follow": "catch_up.follow",
     "max_seconds": "catch_up.max_seconds",
 }
+_UNTIL_VERIFIED = {"catch_up": {"follow": True, "verify": True, "until_verified": True}}
 
 
 def _nest(dotted: str, value: Any) -> Dict[str, Any]:
@@ -163,6 +172,10 @@ def config_from_args(argv: Sequence[str], defaults: Optional[Config] = None) -> 
         value = getattr(args, name)
         if value is not None:
             config = merge(config, _nest(setting, value), f"--{name.replace('_', '-')}")
+    if args.verify and config.run.catch_up:  # --catch-up --follow --verify: live verification
+        config = merge(config, _nest("catch_up.verify", True), "--verify")
+    if args.until_verified:
+        config = merge(config, _UNTIL_VERIFIED, "--until-verified")
     for item in args.set:
         config = merge(config, _parse_set(item), "--set")
     if not config.source.databases:

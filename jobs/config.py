@@ -135,6 +135,12 @@ class CatchUpConfig:
     batch_rows: int = 1000  # row changes gathered before they are applied (at a transaction's end)
     max_delay_seconds: float = 1.0  # a committed change waits at most this long before it is applied
     server_id: int = 4242001  # the replica id this client presents to the server; unique per client
+    verify: bool = False  # with follow: verify every table while following (--catch-up --follow --verify)
+    until_verified: bool = False  # end the follower once every table is verified and the source is quiet
+    quiet_seconds: float = 5.0  # no row change for this long: the source's writes have stopped
+    cut_over_lag_seconds: float = 5.0  # "safe to cut over" needs the catch-up's lag within this
+    verify_rows_per_second: float = 20000  # live verification's reads, per side (0: no limit)
+    verify_examples: int = 10  # differing keys shown per table
 
 
 @dataclass
@@ -233,11 +239,25 @@ class Config:
                 "--catch-up takes at most one start: --from-report, --from-position or --from-gtid "
                 "(none: each table from the position recorded in the state)"
             )
-        if self.run.repair and (self.run.catch_up or self.run.dry_run or not (self.run.verify or self.run.verify_only)):
+        live_verify = self.run.catch_up and self.catch_up.verify
+        if (
+            self.run.repair
+            and not live_verify
+            and (self.run.catch_up or self.run.dry_run or not (self.run.verify or self.run.verify_only))
+        ):
             raise ConfigError(
-                "--repair works from verification's comparison: use it with a load (verification on) "
-                "or with --verify-only, not with --catch-up, --dry-run or --no-verify"
+                "--repair works from verification's comparison: use it with a load (verification on), "
+                "with --verify-only or with --catch-up --follow --verify, not with a plain --catch-up, "
+                "--dry-run or --no-verify"
             )
+        if self.run.catch_up and (self.catch_up.verify or self.catch_up.until_verified) and not self.catch_up.follow:
+            raise ConfigError(
+                "setting catch_up.verify (live verification) runs beside a follower: add --follow "
+                "(--until-verified sets both)"
+            )
+        for name in ("quiet_seconds", "cut_over_lag_seconds", "verify_rows_per_second"):
+            if getattr(self.catch_up, name) < 0:
+                raise ConfigError(f"setting catch_up.{name} is {getattr(self.catch_up, name)}; expected 0 or more")
         if self.catch_up.from_position and not _POSITION.fullmatch(self.catch_up.from_position):
             raise ConfigError(f"setting catch_up.from_position is {self.catch_up.from_position!r}; expected FILE:POS")
         if self.dynamodb.load_mode != WRITE and not (self.output.staging or "").startswith("s3://"):

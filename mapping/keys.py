@@ -181,3 +181,17 @@ def row_digest(values: Iterable[Optional[str]]) -> str:
 def row_id(digest: str, ordinal: int) -> str:
     """The n-th of identical rows: the digest, then '<digest>#2', '<digest>#3', ..."""
     return digest if ordinal == 1 else f"{digest}{SEPARATOR}{ordinal}"
+
+
+def key_column_values(item_key: Sequence[Optional[str]], key: KeySchema) -> Optional[Tuple[str, ...]]:
+    """The source key columns' text behind an item key (HASH, then RANGE), or None when the
+    item key does not name one row (a synthesised row id, or a RANGE missing a part)."""
+    if key.synthesized_hash or not item_key or item_key[0] is None:
+        return None
+    head = (item_key[0],)
+    if not key.range_columns:
+        return head
+    if len(item_key) < 2 or item_key[1] is None:
+        return None
+    rest = decode_composite(item_key[1]) if key.synthesized_range else (item_key[1],)
+    return head + rest if len(rest) == len(key.range_columns) else None

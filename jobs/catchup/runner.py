@@ -22,16 +22,29 @@ from pymysql.connections import Connection
 from jobs import storage
 from jobs.catchup.applier import InexactImage, TableApplier
 from jobs.catchup.cascades import CascadeDeriver
+from jobs.catchup.follower_view import FollowerView, RecordingWriter
+from jobs.catchup.live_verify import LiveVerifier
 from jobs.catchup.starts import resolve
 from jobs.config import Config
 from jobs.dynamodb.writer import BatchWriter
 from jobs.errors import one_line
 from jobs.mysql import binlog
 from jobs.mysql.binlog_ahead import events_read_ahead
+from jobs.mysql.connection import connect
 from jobs.report import CAUGHT_UP, FAILED, NEEDS_RELOAD, Report
 from jobs.state import State
 from jobs.table_job import TableJob
-from mapping.binlog import ApplyBatch, Batch, Batcher, Event, Heartbeat, Position, TableName, TableNeedsReload
+from mapping.binlog import (
+    ApplyBatch,
+    Batch,
+    Batcher,
+    Event,
+    Heartbeat,
+    Position,
+    RowsChanged,
+    TableName,
+    TableNeedsReload,
+)
 from mapping.binlog_values import lenient_sql_mode
 from mapping.cascades import Derived, cascading_edges
 from mapping.identifiers import quote_table
@@ -40,6 +53,7 @@ from mapping.statements import changes_rows, tables_changed
 log = logging.getLogger("mysql2dynamodb")
 SETTLE_SECONDS = 1.0  # how often positions are recorded: writes in flight are waited for then
 
+CUT_OVER_CHECK_SECONDS = 0.5  # how often live verification's verdicts are looked at
 LOCK_WAIT_SECONDS = 2  # a commit whose binlog was sent ends well within this (see TableApplier)
 
 
@@ -109,11 +123,32 @@ def run_catch_up(
     table_starts = {job.identity: starts.tables[job.identity] for job in active}
     edges = cascading_edges({job.identity: job.plan.source.foreign_keys for job in active})
     cascades = CascadeDeriver(conn, client, appliers, edges)
-    loop = CatchUp(config, appliers, target, state, server, cascades)
+    view = verifier = verify_conn = None
+    if config.catch_up.verify:
+        verify_conn = connect(config.mysql, connection_settings["passwd"])
+        view = FollowerView()
+        verifier = LiveVerifier(
+            verify_conn,
+            client,
+            active,
+            view,
+            config.dynamodb.null_as,
+            config.catch_up.verify_rows_per_second,
+            config.run.repair,
+        )
+    loop = CatchUp(config, appliers, target, state, server, cascades, view, verifier)
     try:
+        if verifier is not None:
+            verifier.start()
         report.catch_up = loop.run(stream, start, table_starts)
     finally:
         stream.close()  # stops the binlog reader
+        if view is not None and verifier is not None and verify_conn is not None:
+            view.stop()
+            verifier.join()
+            verify_conn.close()
+    if verifier is not None:
+        report.catch_up["verification"] = loop.verification_outcome()
     for job in active:
         applier = appliers[job.identity]
         result = job.result
@@ -129,6 +164,8 @@ def run_catch_up(
             result.rejects_path = storage.join(config.output.rejects, "catch-up")
     if report.catch_up.get("error"):
         report.error = report.catch_up["error"]
+    elif verifier is not None and not report.catch_up["verification"]["verified"]:
+        report.error = f"live verification: {report.catch_up['verification']['summary']}"
 
 
 class CatchUp:
@@ -143,8 +180,13 @@ class CatchUp:
         state: State,
         server: str,
         cascades: CascadeDeriver,
+        view: Optional[FollowerView] = None,
+        verifier: Optional[LiveVerifier] = None,
     ):
         self.config = config
+        self.view, self.verifier = view, verifier  # with live verification
+        self.safe_to_cut_over = False
+        self.cut_over_checked = 0.0
         self.appliers = appliers
         self.cascades = cascades
         self.target = target
@@ -166,7 +208,7 @@ class CatchUp:
         the next batch is read and re-read (puts and deletes of one key stay in order)."""
         table = applier.plan.identity
         if table not in self.writers:
-            self.writers[table] = BatchWriter(
+            writer = BatchWriter(
                 applier.client,
                 applier.plan.target,
                 applier.layout.item_key,
@@ -174,6 +216,9 @@ class CatchUp:
                 self.config.dynamodb.max_retry_seconds,
                 max_in_flight=self.config.dynamodb.max_in_flight,
             )
+            if self.view is not None:  # live verification compares again what the follower wrote
+                writer = RecordingWriter(writer, self.view, table, applier.layout.item_key)  # type: ignore[assignment]
+            self.writers[table] = writer
         return self.writers[table]
 
     def settle(self) -> None:
@@ -190,6 +235,8 @@ class CatchUp:
         self.last_applied = through
         if tables:
             self.state.record_applied(tables, dict(through.as_dict(), server=self.server))
+        if self.view is not None:
+            self.view.settled(through)
 
     def close_writers(self) -> None:
         for writer in self.writers.values():
@@ -200,6 +247,8 @@ class CatchUp:
         if batch.parent_changes:
             self.settle()  # cascades are found in DynamoDB: earlier batches' writes must be there
         derived = self._derive(batch, batcher)
+        if self.view is not None:
+            self.view.position = batch.through  # None (an XA transaction still prepared): after every read
         for table in [*batch.images, *(t for t in derived if t not in batch.images)]:
             if table not in batcher.tables:
                 continue  # it left the catch-up (needs reload): nothing more is applied to it
@@ -283,6 +332,8 @@ class CatchUp:
         reason = f"{why}: reload it (--tables '{table[0]}.{table[1]}'), then catch up again"
         self.needs_reload[table] = reason
         self.state.mark_needs_reload(table, reason)
+        if self.verifier is not None:
+            self.verifier.leave(table, reason)
         log.error("catch-up: %s", reason)
 
     def run(
@@ -327,7 +378,11 @@ class CatchUp:
         reason = (
             "signal"
             if self.stop_requested
-            else ("max-seconds" if follow else "reached the server's position at the start")
+            else (
+                "verified through the last change, the source quiet"
+                if self.config.catch_up.until_verified and self.verifier is not None and not self.verifier.error
+                else ("max-seconds" if follow else "reached the server's position at the start")
+            )
         )
         outcome.update(end=(rest.through.as_dict() if rest.through else None), stopped=reason)
         if self.needs_reload:
@@ -345,15 +400,23 @@ class CatchUp:
                 self.apply(action.batch, batcher)
             if isinstance(event, Heartbeat) and not batcher.committed.rows:
                 self.applied_lag = 0.0
+            if self.view is not None:
+                self._show(event, batcher)
             if time.monotonic() - last_log >= self.config.spark.progress_seconds:
                 last_log = time.monotonic()
                 log.info(
-                    "catch-up: at %s, %d row change(s) read, %d applied, lag %.0fs (of the last applied commit)",
+                    "catch-up: at %s, %d row change(s) read, %d applied, lag %.0fs (of the last applied commit)%s",
                     event.position,
                     batcher.rows_read,
                     self.applied,
                     self.applied_lag,
+                    self._cut_over_line(),
                 )
+            if self.verifier is not None and time.monotonic() - self.cut_over_checked >= CUT_OVER_CHECK_SECONDS:
+                self.cut_over_checked = time.monotonic()
+                self._signal_cut_over()
+                if self.config.catch_up.until_verified and self._verified_to_the_end():
+                    return
             reached = batcher.safe_position()
             if self.target is not None and reached is not None and reached >= self.target:
                 return
@@ -363,6 +426,77 @@ class CatchUp:
                 and time.monotonic() - started >= self.config.catch_up.max_seconds
             ):
                 return
+
+    # ---- with live verification ----
+
+    def _show(self, event: Event, batcher: Batcher) -> None:
+        """Tell the view what live verification needs: the last change seen, how far everything is
+        written (with a heartbeat while nothing is pending: the server's position), and apply
+        the repairs it asked for."""
+        assert self.view is not None
+        if isinstance(event, RowsChanged) and event.table in batcher.tables:
+            self.view.changed(event.position)
+        idle = not batcher.committed.pending and not batcher.open.pending and not batcher.prepared
+        if isinstance(event, Heartbeat) and idle:
+            self.settle()
+            self.view.settled(event.position)
+        self.view.lag_seconds = self.applied_lag
+        self._repair(batcher)
+
+    def _repair(self, batcher: Batcher) -> None:
+        assert self.view is not None
+        repairs = self.view.take_repairs()
+        for table, rows in repairs:
+            if table not in batcher.tables:
+                continue
+            self.view.position = batcher.boundary
+            try:
+                self.appliers[table].apply([], self._writer, self.rejects, Derived(rendered_rows=rows))
+            except (InexactImage, pymysql.err.DataError, pymysql.err.IntegrityError) as e:
+                log.error("live verify: %s: a repair could not be applied: %s", quote_table(*table), one_line(e))
+        if repairs:
+            self.settle()  # written before live verification compares the keys again
+            for table, _ in repairs:
+                self.view.repaired(table)
+
+    def _verified_to_the_end(self) -> bool:
+        """--until-verified: the source quiet for catch_up.quiet_seconds, and every table verified
+        (or found to differ) through the last change."""
+        assert self.view is not None and self.verifier is not None
+        if self.verifier.error:
+            return True
+        quiet = time.monotonic() - self.view.last_change_at >= self.config.catch_up.quiet_seconds
+        return quiet and not self.verifier.unsettled()
+
+    def _signal_cut_over(self) -> None:
+        """Log the cut-over signal when it changes: safe, or no longer safe (the source wrote again)."""
+        assert self.verifier is not None
+        cut = self.verifier.cut_over(self.applied_lag, self.config.catch_up.cut_over_lag_seconds)
+        if cut.safe != self.safe_to_cut_over:
+            self.safe_to_cut_over = cut.safe
+            if cut.safe:
+                log.info("live verify: SAFE TO CUT OVER: %s (through %s)", cut.why, self.view and self.view.through)
+            else:
+                log.info("live verify: no longer safe to cut over: %s", cut.why)
+
+    def _cut_over_line(self) -> str:
+        if self.verifier is None:
+            return ""
+        cut = self.verifier.cut_over(self.applied_lag, self.config.catch_up.cut_over_lag_seconds)
+        return "; SAFE TO CUT OVER: " + cut.why if cut.safe else "; not yet safe to cut over: " + cut.why
+
+    def verification_outcome(self) -> Dict:
+        assert self.verifier is not None
+        outcome = self.verifier.report(self.config.catch_up.verify_examples)
+        cut = self.verifier.cut_over(self.applied_lag, self.config.catch_up.cut_over_lag_seconds)
+        differing = [name for name, table in outcome["tables"].items() if table["differences"]]
+        outcome["cut_over"] = {"safe": cut.safe and not outcome["error"], "why": outcome["error"] or cut.why}
+        outcome["verified"] = outcome["cut_over"]["safe"]
+        if differing:
+            outcome["summary"] = f"DynamoDB differs from the source in {', '.join(differing)} (see the examples)"
+        else:
+            outcome["summary"] = outcome["cut_over"]["why"]
+        return outcome
 
     def _finish(self, outcome: Dict, started: float, events: int) -> Dict:
         seconds = time.monotonic() - started

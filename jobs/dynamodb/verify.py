@@ -9,6 +9,7 @@ from typing import Dict, Iterable, Iterator, List, Tuple
 
 from jobs.errors import TaskError
 from mapping.items import CHECKSUM_MODULUS, build_item, from_wire, item_digest, key_of
+from mapping.live_verify import key_text as key_values_text
 
 
 def source_digests(rows: Iterable, spec) -> Iterator[Tuple[str, int]]:
@@ -41,7 +42,7 @@ def scan_digests(segment: int, segments: int, spec, client=None) -> Iterator[Tup
 
 def key_text(item: Dict, layout) -> str:
     """An item's key as verification and repair match it: its key values as JSON text."""
-    return json.dumps(list(key_of(item, layout)), ensure_ascii=False)
+    return key_values_text(key_of(item, layout))
 
 
 def summarize(pairs: Iterable[Tuple[str, int]]) -> Iterator[Tuple[int, int]]:

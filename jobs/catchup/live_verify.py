@@ -1,0 +1,218 @@
+"""Live verification (`--catch-up --follow --verify`): compares every table with the source while
+the follower applies the binlog, in a thread of the follower's process, so that it sees exactly
+how far the follower has applied and which keys it wrote (`FollowerView`).
+
+Each table is compared whole once (the source read in one consistent snapshot, DynamoDB scanned
+once the follower has applied past the snapshot); from then on in rounds, each comparing only
+the keys the follower wrote since the last comparison (and those still pending). A round costs
+what changed, not the table's size, so once writes stop the tables are verified through the
+last change within seconds. Keyless tables (their items are named by content) are compared
+whole again whenever the follower wrote to them. The rules are `mapping.live_verify`'s.
+"""
+
+import json
+import logging
+import threading
+from typing import Dict, List, Optional, Sequence, Set, Tuple
+
+from pymysql.connections import Connection
+
+from jobs.catchup.follower_view import FollowerView, RenderedRow
+from jobs.catchup.verify_sides import TableSides
+from jobs.errors import one_line
+from jobs.mysql.binlog import current_position
+from jobs.mysql.snapshot import consistent_snapshot
+from jobs.table_job import TableJob
+from mapping.binlog import Position, TableName
+from mapping.keys import key_column_values
+from mapping.live_verify import REAL, CutOver, TableVerification, cut_over, judge, problem, unsettled
+
+log = logging.getLogger("mysql2dynamodb")
+WAIT_SECONDS = 30.0  # for the follower to apply through a read's position, before trying again
+IDLE_SECONDS = 0.5  # between rounds that found nothing to compare
+
+
+class LiveVerifier:
+    def __init__(
+        self,
+        conn: Connection,
+        client,
+        jobs: Sequence[TableJob],
+        view: FollowerView,
+        null_as: str,
+        rows_per_second: float,
+        repair: bool,
+    ):
+        self.conn, self.view, self.repair = conn, view, repair
+        self.sides = {j.identity: TableSides(j.plan, null_as, conn, client, rows_per_second) for j in jobs}
+        self.tables = {j.identity: TableVerification(j.name) for j in jobs}
+        self.repairs_asked: Dict[TableName, Set[str]] = {j.identity: set() for j in jobs}
+        self.lock = threading.Lock()
+        self.repairs_counted: Dict[TableName, int] = {}  # repairs asked of the follower
+        self.repairs_seen: Dict[TableName, int] = {}  # of those it applied, how many a comparison has seen
+        self.error: Optional[str] = None
+        self.thread = threading.Thread(target=self._run, name="live-verify", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def join(self) -> None:
+        self.thread.join(WAIT_SECONDS)
+
+    def leave(self, table: TableName, why: str) -> None:
+        """The table left the catch-up (it needs a reload): it cannot be verified."""
+        with self.lock:
+            if table in self.tables:
+                self.tables[table].failed = why
+
+    # ---- what the follower asks ----
+
+    def cut_over(self, lag_seconds: float, lag_bound: float) -> CutOver:
+        with self.lock:
+            return cut_over(list(self.tables.values()), lag_seconds, lag_bound, self.view.last_change)
+
+    def unsettled(self) -> List[str]:
+        """Tables not yet judged through the last change, or with a repair not yet compared again."""
+        with self.lock:
+            repairing = [
+                state.name
+                for table, state in self.tables.items()
+                if self.repairs_counted.get(table, 0) > self.repairs_seen.get(table, 0)
+            ]
+            return unsettled(list(self.tables.values()), self.view.last_change) + repairing
+
+    def report(self, examples: int) -> Dict:
+        with self.lock:
+            tables = {t.name: t.as_report(examples) for t in self.tables.values()}
+            verified = [t.verified_through for t in self.tables.values() if t.verified and t.verified_through]
+            return {
+                "tables": tables,
+                "verified_through": min(verified).as_dict() if len(verified) == len(self.tables) else None,
+                "error": self.error,
+            }
+
+    # ---- the thread ----
+
+    def _run(self) -> None:
+        try:
+            for table in self.tables:
+                if not self.view.stopped and self.tables[table].failed is None:
+                    self._whole(table)
+            while not self.view.stopped:
+                compared = False
+                for table, state in self.tables.items():
+                    if state.failed is None and not self.view.stopped:
+                        compared = self._next(table) or compared
+                if not compared:
+                    self.view.pause(IDLE_SECONDS)
+        except Exception as e:  # noqa: BLE001 - the follower reports it; the tables stay unverified
+            if self.view.stopped:
+                return  # the follower ended mid-read (its connection closed): the report says what is unverified
+            self.error = f"live verification stopped: {one_line(e)}"
+            log.error("%s", self.error)
+
+    def _next(self, table: TableName) -> bool:
+        state, sides = self.tables[table], self.sides[table]
+        since = state.verified_through
+        if since is None:
+            self._whole(table)
+            return True
+        repairs = self.view.repairs_applied.get(table, 0)
+        if repairs == self.repairs_seen.get(table, 0) and (self.view.through is None or self.view.through <= since):
+            return False  # nothing applied since the last comparison
+        if not sides.keyed and (self.view.touched_after(table, since) or state.pending):
+            self._whole(table)
+            compared = True
+        else:
+            compared = self._round(table, only_advance=not sides.keyed)
+        self.repairs_seen[table] = repairs  # the repairs applied before this comparison are compared
+        return compared
+
+    def _whole(self, table: TableName) -> None:
+        sides = self.sides[table]
+        with consistent_snapshot(self.conn) as span:
+            source = sides.source_all()
+        if not self.view.wait_applied(span.high, WAIT_SECONDS):
+            return
+        found: Dict[str, str] = {}
+        extra_rows: Dict[str, RenderedRow] = {}
+        compared = len(source)
+        for key, digest, item in sides.target_all():
+            compared += key not in source
+            difference = problem(source.pop(key, None), digest)
+            if difference:
+                found[key] = difference
+                extra_rows[key] = sides.rendered_row(item)
+        found.update((key, problem(digest, None) or "") for key, digest in source.items())
+        self._judge(table, span.low, found, set(found), whole=compared, items=extra_rows)
+        log.info("live verify: %s compared whole (%d keys) as of %s", self.tables[table].name, compared, span.low)
+
+    def _round(self, table: TableName, only_advance: bool = False) -> bool:
+        state, sides = self.tables[table], self.sides[table]
+        if not self.view.wait_applied(current_position(self.conn), WAIT_SECONDS):
+            return False  # the follower is far behind: the snapshot is not held open while it catches up
+        with consistent_snapshot(self.conn) as span:
+            if not self.view.wait_applied(span.high, WAIT_SECONDS):
+                return False
+            keys: Set[str] = set()
+            if not only_advance:
+                keys = self.view.touched_after(table, state.verified_through) | set(state.pending)
+                keys |= set(state.differences)
+            source = sides.source_for(keys) if keys else {}
+        target = sides.target_for(keys) if keys else {}
+        found = {k: p for k in keys if (p := problem(source.get(k), target.get(k)))}
+        self._judge(table, span.low, found, keys, whole=None)
+        self.view.forget_through(table, span.low)
+        return bool(keys)
+
+    def _judge(
+        self,
+        table: TableName,
+        low: Position,
+        found: Dict[str, str],
+        compared: Set[str],
+        whole: Optional[int],
+        items: Optional[Dict[str, RenderedRow]] = None,
+    ) -> None:
+        """Differences are judged once the follower has applied past the source's position after
+        the DynamoDB read: a key it wrote for a change after the snapshot is compared again.
+        `whole`: the number of keys a whole-table comparison compared (None: a round's)."""
+        if found and not self.view.wait_applied(current_position(self.conn), WAIT_SECONDS):
+            return
+        verdicts: Dict[str, Tuple[str, Optional[str]]] = {}
+        for key in compared:
+            difference = found.get(key)
+            verdicts[key] = (judge(difference, self.view.was_touched_after(table, key, low)), difference)
+        with self.lock:
+            self.tables[table].record(low, verdicts, whole)
+        real = [key for key, (verdict, _) in verdicts.items() if verdict == REAL]
+        for key in real[:5]:
+            log.warning("live verify: %s differs at key %s: %s", self.tables[table].name, key, found[key])
+        if real and self.repair:
+            self._ask_repair(table, real, items or {})
+
+    def _ask_repair(self, table: TableName, keys: List[str], items: Dict[str, RenderedRow]) -> None:
+        """The follower re-reads these rows from the source and writes what it finds, in order with
+        its own writes; the next round compares them again. Each key is asked once."""
+        sides, asked = self.sides[table], self.repairs_asked[table]
+        fresh = [k for k in keys if k not in asked]
+        if not fresh:
+            return
+        asked.update(fresh)
+        rows: List[RenderedRow] = []
+        for key in fresh:
+            if sides.keyed:
+                columns = key_column_values(json.loads(key), sides.plan.key)
+                if columns is not None:
+                    key_row: RenderedRow = dict(zip(sides.plan.key.source_columns, columns))
+                    rows.append(key_row)
+            else:
+                content = sides.contents.get(key)
+                if content is not None:
+                    rows.append({c.name: v for c, v in zip(sides.plan.columns, content)})
+                if key in items:
+                    rows.append(items[key])
+        with self.lock:
+            self.tables[table].repaired += len(fresh)
+            self.repairs_counted[table] = self.repairs_counted.get(table, 0) + 1
+        self.view.ask_repair(table, rows)

@@ -1,0 +1,133 @@
+"""One table's two sides for live verification, as item key -> item digest: the source's rows
+built into items exactly as the load builds them (rejected rows left out, as verification
+leaves them out), and DynamoDB's items. Whole tables, or the items of given keys. Reads are
+paced to `rows_per_second`, each side on its own."""
+
+import time
+from collections import Counter
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+from pymysql.connections import Connection
+
+from jobs.dynamodb.item_reads import get_items, scan_items
+from jobs.mysql.snapshot import stream_rows
+from jobs.planner import TablePlan
+from mapping.identifiers import quote_identifier, quote_table
+from mapping.items import build_item, from_wire, item_digest, key_of
+from mapping.keys import key_column_values, row_digest, row_id
+from mapping.live_verify import key_text
+from mapping.render import parse_sql
+
+IN_LIST_KEYS = 500  # keys per `WHERE (key) IN (...)`
+Digests = Dict[str, int]
+
+
+class Pace:
+    """At most `per_second` things a second, on average since the start (0: no limit)."""
+
+    def __init__(self, per_second: float):
+        self.per_second = per_second
+        self.started = time.monotonic()
+        self.taken = 0
+
+    def take(self, count: int) -> None:
+        self.taken += count
+        if self.per_second > 0:
+            ahead = self.taken / self.per_second - (time.monotonic() - self.started)
+            if ahead > 0:
+                time.sleep(ahead)
+
+
+class TableSides:
+    def __init__(
+        self,
+        plan: TablePlan,
+        null_as: str,
+        conn: Connection,
+        client,
+        rows_per_second: float,
+        segments: int = 4,
+    ):
+        self.plan, self.conn, self.client, self.segments = plan, conn, client, segments
+        self.layout = plan.layout(null_as)
+        self.keyed = not plan.key.synthesized_hash
+        self.source = quote_table(plan.source.database, plan.source.name)
+        self.column = {c.name: c for c in plan.source.columns}
+        self.source_pace, self.target_pace = Pace(rows_per_second), Pace(rows_per_second)
+        self.contents: Dict[str, List[Optional[str]]] = {}  # keyless: each key's row, from the last whole read
+
+    # ---- the source (called inside a consistent snapshot) ----
+
+    def source_all(self) -> Digests:
+        rows = self._paced(stream_rows(self.conn, f"SELECT {', '.join(self.plan.render_sql)} FROM {self.source}"))
+        if self.keyed:
+            return dict(self._keyed_digests(rows))
+        self.contents = {}
+        digests: Digests = {}
+        for content, count in Counter(tuple(r) for r in rows).items():
+            digest = row_digest(list(content))
+            for ordinal in range(1, count + 1):
+                item, _, reason = build_item([*content, row_id(digest, ordinal)], self.layout)
+                if reason is None:
+                    key = key_text(key_of(item, self.layout))
+                    digests[key] = item_digest(item)
+                    self.contents[key] = list(content)
+        return digests
+
+    def source_for(self, keys: Iterable[str]) -> Digests:
+        """Keyed tables: the source's items of these keys (a key with no row is absent)."""
+        columns = self.plan.key.source_columns
+        quoted = ", ".join(quote_identifier(c) for c in columns)
+        tuples = [self._sql_tuple(columns, values) for values in self._key_values(keys)]
+        found: Digests = {}
+        for start in range(0, len(tuples), IN_LIST_KEYS):
+            sql = (
+                f"SELECT {', '.join(self.plan.render_sql)} FROM {self.source} "
+                f"WHERE ({quoted}) IN ({', '.join(tuples[start : start + IN_LIST_KEYS])})"
+            )
+            found.update(self._keyed_digests(self._paced(stream_rows(self.conn, sql))))
+        return found
+
+    def _keyed_digests(self, rows: Iterable[Sequence[Optional[str]]]) -> Iterator[Tuple[str, int]]:
+        for row in rows:
+            item, _, reason = build_item(self.plan.layout_row(row), self.layout)
+            if reason is None:
+                yield key_text(key_of(item, self.layout)), item_digest(item)
+
+    def _key_values(self, keys: Iterable[str]) -> Iterator[Tuple[str, ...]]:
+        import json
+
+        for key in keys:
+            values = key_column_values(json.loads(key), self.plan.key)
+            if values is not None:
+                yield values
+
+    def _sql_tuple(self, columns: Sequence[str], values: Sequence[str]) -> str:
+        return "(" + ", ".join(parse_sql(self.column[c], self.conn.escape(v)) for c, v in zip(columns, values)) + ")"
+
+    def _paced(self, rows: Iterable[Any]) -> Iterator[Any]:
+        for number, row in enumerate(rows, 1):
+            if number % 100 == 0:
+                self.source_pace.take(100)
+            yield row
+
+    # ---- DynamoDB ----
+
+    def target_all(self) -> Iterator[Tuple[str, int, Dict[str, Optional[str]]]]:
+        for number, raw in enumerate(scan_items(self.client, self.plan.target, self.segments), 1):
+            if number % 100 == 0:
+                self.target_pace.take(100)
+            item = from_wire(raw)
+            yield key_text(key_of(item, self.layout)), item_digest(item), item
+
+    def target_for(self, keys: Iterable[str]) -> Digests:
+        import json
+
+        wire_keys = [{a: {"S": v} for a, v in zip(self.layout.item_key, json.loads(key))} for key in keys]
+        self.target_pace.take(len(wire_keys))
+        items = (from_wire(raw) for raw in get_items(self.client, self.plan.target, wire_keys))
+        return {key_text(key_of(item, self.layout)): item_digest(item) for item in items}
+
+    def rendered_row(self, item: Dict[str, Optional[str]]) -> Dict[str, Optional[str]]:
+        """An item's values as a row of its columns' text (what a repair re-reads by)."""
+        return {c.name: item.get(a) for c, a in zip(self.plan.columns, self.plan.attributes)}
