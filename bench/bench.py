@@ -23,6 +23,10 @@ All three write to the same dynalite, in one run:
       then through the test proxy adding 15 ms to every call (a region's round trip), with one
       BatchWriteItem in flight per task (dynamodb.max_in_flight=1) and with the default; then
       as many row changes caught up, straight and through the proxy.
+  (i) cut-over: write downtime under a steady writer, at N and N/4 rows: load while it writes,
+      follow with live verification (--until-verified) until every table was compared whole,
+      let it write 10 s more, stop it; the time from the writer's stop to the follower's "SAFE
+      TO CUT OVER", against the old runbook's final catch-up plus a full --verify-only.
   (j) estimates: four shapes (60 BIGINT columns, rows of 100 B and 2 KB alternating, 1.5 KB
       rows, a keyless table whose _row_id tips items past 1 KB): the plan's WRU estimate from
       sampled items, and from the declared types and AVG_ROW_LENGTH, against the WRU the
@@ -286,7 +290,7 @@ def main() -> None:
         default=int(env("BENCH_CEILING_ROWS", "0")),
         help="items for the ceiling; default N, the same items the job writes",
     )
-    parser.add_argument("--parts", default="abcdefghj", help="which parts to run, e.g. 'de'")
+    parser.add_argument("--parts", default="abcdefghij", help="which parts to run, e.g. 'de'")
     parser.add_argument(
         "--burst", type=int, default=int(env("BENCH_BURST", "100000")), help="row changes in the catch-up burst (e)"
     )
@@ -306,6 +310,9 @@ def main() -> None:
         write_budget(endpoint, args.rows)
     if "h" in args.parts:
         region_latency(endpoint, min(args.rows, 60_000))
+    if "i" in args.parts:
+        for size in (args.rows, args.rows // 4):
+            cut_over_downtime(endpoint, size)
     if "j" in args.parts:
         estimates(endpoint, min(args.rows, 10_000))
     if not set(args.parts) & set("abc"):
@@ -420,6 +427,129 @@ def region_latency(endpoint: str, rows: int, latency_ms: int = 15) -> None:
         f"{many / one:.1f}x one); direct {direct:,.0f} rows/s (Spark start-up included in each)"
     )
     print(f"    catch-up at +{latency_ms} ms / direct: {catch_up_proxied / catch_up_direct:.2f}")
+
+
+class SteadyWriter:
+    """Updates, inserts and deletes in one table, ~100 small transactions a second, until stopped."""
+
+    def __init__(self, table: str, rows: int):
+        self.table, self.rows, self.stop, self.changes = table, rows, threading.Event(), 0
+        self.thread = threading.Thread(target=self._write, daemon=True)
+
+    def _write(self) -> None:
+        import random
+
+        conn, pick, fresh = connect("bench"), random.Random(5), 10 * self.rows
+        with conn.cursor() as cur:
+            while not self.stop.is_set():
+                fresh += 1
+                cur.execute(f"UPDATE `{self.table}` SET qty = qty + 1 WHERE id = %s", (pick.randint(1, self.rows),))
+                cur.execute(
+                    f"INSERT INTO `{self.table}` (id, qty, note) VALUES (%s, 1, 'written while live')", (fresh,)
+                )
+                cur.execute(f"DELETE FROM `{self.table}` WHERE id = %s", (pick.randint(1, self.rows),))
+                self.changes += 3
+                time.sleep(0.01)
+        conn.close()
+
+
+def timed_job(arguments, endpoint: str) -> float:
+    started = time.monotonic()
+    command = [
+        os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "spark-submit"),
+        "--master",
+        "local[*]",
+        "--jars",
+        env("M2D_JDBC_JAR", "/usr/share/java/mariadb-java-client.jar"),
+        os.path.join(REPO, "jobs", "migrate.py"),
+        "--database",
+        "bench",
+        "--mysql-port",
+        env("M2D_MYSQL_PORT", "13306"),
+        "--dynamodb-endpoint",
+        endpoint,
+        "--state",
+        os.path.join(REPO, ".stack", "bench-state"),
+        *arguments,
+    ]
+    done = subprocess.run(command, check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(done.stdout[-2000:], done.stderr[-2000:])
+        raise SystemExit(f"bench: {' '.join(arguments)} failed with exit code {done.returncode}")
+    return time.monotonic() - started
+
+
+def cut_over_downtime(endpoint: str, rows: int) -> None:
+    """(i): from the writer's stop to the cut-over signal, against final catch-up + --verify-only."""
+    table = f"cutover_{rows}"
+    make_table(rows, table)
+    report = os.path.join(REPO, ".stack", f"bench-load-{table}.json")
+    writer = SteadyWriter(table, rows)
+    writer.thread.start()
+    run_job(endpoint, rows, table, ["--report", report])
+    follower = subprocess.Popen(
+        [
+            os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "spark-submit"),
+            "--master",
+            "local[1]",
+            os.path.join(REPO, "jobs", "migrate.py"),
+            "--database",
+            "bench",
+            "--tables",
+            table,
+            "--mysql-port",
+            env("M2D_MYSQL_PORT", "13306"),
+            "--dynamodb-endpoint",
+            endpoint,
+            "--state",
+            os.path.join(REPO, ".stack", "bench-state"),
+            "--catch-up",
+            "--from-report",
+            report,
+            "--until-verified",
+            "--max-seconds",
+            "3600",
+            "--set",
+            "catch_up.quiet_seconds=5",
+            "--set",
+            "catch_up.verify_rows_per_second=100000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    stopped = {}
+    transitions = []  # (when, safe) as the follower logs them
+
+    def stop_writer() -> None:
+        writer.stop.set()
+        writer.thread.join()
+        stopped["at"] = time.monotonic()
+
+    assert follower.stdout is not None
+    for line in follower.stdout:
+        if " compared whole " in line and not stopped:
+            threading.Timer(10, stop_writer).start()  # the writer goes on while rounds follow it
+        if "SAFE TO CUT OVER" in line:
+            transitions.append((time.monotonic(), True))
+        elif "no longer safe to cut over" in line:
+            transitions.append((time.monotonic(), False))
+    follower.wait()
+    stopped_at = stopped.get("at")
+    safe_at_stop = bool([safe for when, safe in transitions if stopped_at and when <= stopped_at][-1:] == [True])
+    after = [when for when, safe in transitions if safe and stopped_at and when > stopped_at]
+    signal_at = stopped_at if safe_at_stop else (after[0] if after else None)
+    if follower.returncode != 0 or stopped_at is None or signal_at is None:
+        raise SystemExit(f"bench: the follower ended with exit code {follower.returncode} before the signal")
+    downtime = signal_at - stopped_at
+    old = timed_job(["--tables", table, "--catch-up"], endpoint) + timed_job(
+        ["--tables", table, "--verify-only"], endpoint
+    )
+    print(
+        f"(i) {rows} rows, {writer.changes} changes written while live: writer stopped -> SAFE TO CUT OVER "
+        f"{downtime:.1f}s; old runbook (final catch-up + --verify-only) {old:.1f}s; "
+        f"old / new {old / max(downtime, 0.1):.0f}x"
+    )
 
 
 ESTIMATE_SHAPES = {
