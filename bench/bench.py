@@ -210,6 +210,28 @@ def command_line(pid: int) -> str:
         return ""
 
 
+def job_command(endpoint: str, arguments, master: str = "local[*]", spark=()):
+    """spark-submit of the job on the bench database, with the bench's state folder."""
+    return [
+        os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "spark-submit"),
+        "--master",
+        master,
+        *spark,
+        "--jars",
+        env("M2D_JDBC_JAR", "/usr/share/java/mariadb-java-client.jar"),
+        os.path.join(REPO, "jobs", "migrate.py"),
+        "--database",
+        "bench",
+        "--mysql-port",
+        env("M2D_MYSQL_PORT", "13306"),
+        "--dynamodb-endpoint",
+        endpoint,
+        "--state",
+        os.path.join(REPO, ".stack", "bench-state"),
+        *arguments,
+    ]
+
+
 def run_job(endpoint: str, rows: int, table: str = "rows", extra=()):
     """spark-submit the job; returns (rows/s, peak RSS MiB by role)."""
     client = make_client(endpoint, "us-east-1")
@@ -220,31 +242,20 @@ def run_job(endpoint: str, rows: int, table: str = "rows", extra=()):
             client.get_waiter("table_not_exists").wait(TableName=f"bench_{table}", WaiterConfig={"Delay": 1})
     except client.exceptions.ResourceNotFoundException:
         pass
-    command = [
-        os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "spark-submit"),
-        "--master",
-        "local[*]",
-        "--driver-memory",
-        env("BENCH_DRIVER_MEMORY", "1g"),
-        "--jars",
-        env("M2D_JDBC_JAR", "/usr/share/java/mariadb-java-client.jar"),
-        os.path.join(REPO, "jobs", "migrate.py"),
-        "--database",
-        "bench",
-        "--tables",
-        table,
-        "--mysql-port",
-        env("M2D_MYSQL_PORT", "13306"),
-        "--dynamodb-endpoint",
+    command = job_command(
         endpoint,
-        "--rejects",
-        os.path.join(REPO, ".stack", "bench-rejects"),
-        "--state",
-        os.path.join(REPO, ".stack", "bench-state"),
-        "--no-verify",  # the migration itself is measured; verification is a second pass
-        "--set",
-        f"dynamodb.on_demand_wcu={UNLIMITED_WCU}",
-    ] + list(extra)
+        [
+            "--tables",
+            table,
+            "--rejects",
+            os.path.join(REPO, ".stack", "bench-rejects"),
+            "--no-verify",  # the migration itself is measured; verification is a second pass
+            "--set",
+            f"dynamodb.on_demand_wcu={UNLIMITED_WCU}",
+            *extra,
+        ],
+        spark=["--driver-memory", env("BENCH_DRIVER_MEMORY", "1g")],
+    )
     if catching_up:
         command = [c for c in command if c != "--no-verify"] + [
             "--report",
@@ -455,23 +466,7 @@ class SteadyWriter:
 
 def timed_job(arguments, endpoint: str) -> float:
     started = time.monotonic()
-    command = [
-        os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "spark-submit"),
-        "--master",
-        "local[*]",
-        "--jars",
-        env("M2D_JDBC_JAR", "/usr/share/java/mariadb-java-client.jar"),
-        os.path.join(REPO, "jobs", "migrate.py"),
-        "--database",
-        "bench",
-        "--mysql-port",
-        env("M2D_MYSQL_PORT", "13306"),
-        "--dynamodb-endpoint",
-        endpoint,
-        "--state",
-        os.path.join(REPO, ".stack", "bench-state"),
-        *arguments,
-    ]
+    command = job_command(endpoint, arguments)
     done = subprocess.run(command, check=False, capture_output=True, text=True)
     if done.returncode != 0:
         print(done.stdout[-2000:], done.stderr[-2000:])
@@ -488,32 +483,24 @@ def cut_over_downtime(endpoint: str, rows: int) -> None:
     writer.thread.start()
     run_job(endpoint, rows, table, ["--report", report])
     follower = subprocess.Popen(
-        [
-            os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "spark-submit"),
-            "--master",
-            "local[1]",
-            os.path.join(REPO, "jobs", "migrate.py"),
-            "--database",
-            "bench",
-            "--tables",
-            table,
-            "--mysql-port",
-            env("M2D_MYSQL_PORT", "13306"),
-            "--dynamodb-endpoint",
+        job_command(
             endpoint,
-            "--state",
-            os.path.join(REPO, ".stack", "bench-state"),
-            "--catch-up",
-            "--from-report",
-            report,
-            "--until-verified",
-            "--max-seconds",
-            "3600",
-            "--set",
-            "catch_up.quiet_seconds=5",
-            "--set",
-            "catch_up.verify_rows_per_second=100000",
-        ],
+            [
+                "--tables",
+                table,
+                "--catch-up",
+                "--from-report",
+                report,
+                "--until-verified",
+                "--max-seconds",
+                "3600",
+                "--set",
+                "catch_up.quiet_seconds=5",
+                "--set",
+                "catch_up.verify_rows_per_second=100000",
+            ],
+            master="local[1]",
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
