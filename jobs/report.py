@@ -277,6 +277,15 @@ class Report:
                 f"  catch-up: {c.get('row_changes', 0)} row change(s) from {_position(c.get('start'))} to "
                 f"{_position(c.get('end'))} in {c.get('seconds', 0)}s ({c.get('stopped', '')})"
             )
+            verification = c.get("verification")
+            if verification:
+                lines.append(f"  live verification: {verification['summary']}")
+                for name, table in verification["tables"].items():
+                    lines.append(
+                        f"    {name}: {table['status']}, through {_position(table['verified_through'])}, "
+                        f"{table['passes']} whole + {table['rounds']} round(s), {table['keys_compared']} keys compared"
+                        + "".join(f"; {e['problem']} at key {json.dumps(e['key'])}" for e in table.get("examples", []))
+                    )
         if self.error:
             lines.append(f"  error: {self.error}")
         if self.dry_run:

@@ -46,3 +46,26 @@ def stack(worker_id):
     running.stack_script("start", "dynalite")
     yield running
     running.stack_script("stop", "all")
+
+
+# The longest files first (measured: test_trust.py ~120 s of worker time, the rest 60 s and
+# less). pytest-xdist's loadfile hands out files in collection order as workers free up;
+# a long file collected last would leave the other worker idle for most of its length.
+LONGEST_FIRST = (
+    "test_trust.py",
+    "test_live_verify.py",
+    "test_repair.py",
+    "test_catchup_trust.py",
+    "test_write_rate.py",
+    "test_source_limits.py",
+    "test_catchup.py",
+    "test_operations.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each file's tests keep their order

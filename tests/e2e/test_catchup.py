@@ -400,7 +400,7 @@ def test_follow_applies_changes_as_they_come_until_max_seconds(stack, loaded, tm
     run = catch_up(
         stack,
         tmp_path,
-        ["--from-position", f"{file}:{position}", "--follow", "--max-seconds", "12"],
+        ["--from-position", f"{file}:{position}", "--follow", "--max-seconds", "8"],
         tmp_path / "state",
         ["--set", "spark.progress_seconds=1"],
     )

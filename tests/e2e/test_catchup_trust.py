@@ -109,7 +109,7 @@ def test_a_follower_applies_a_few_changes_while_it_still_runs(stack, tmp_path):
     follower = {}
 
     def follow():
-        args = ["--database", "few_cu", "--catch-up", "--from-report", load, "--follow", "--max-seconds", "15"]
+        args = ["--database", "few_cu", "--catch-up", "--from-report", load, "--follow", "--max-seconds", "9"]
         follower["run"] = run_job(stack, args, tmp_path, spawn=True)
 
     thread = threading.Thread(target=follow)

@@ -80,3 +80,30 @@ def test_a_secret_given_on_the_command_line_is_not_copied_into_the_report():
 
     argv = ["--database", "shop", "--set", "mysql.password=hunter2", "--set", "mysql.port=3306"]
     assert redacted(argv) == ["--database", "shop", "--set", "mysql.password=***", "--set", "mysql.port=3306"]
+
+
+def test_live_verification_is_summed_up_with_its_differing_keys():
+    from mapping.binlog import Position
+    from mapping.live_verify import DIFFERENT, REAL, TableVerification
+
+    table = TableVerification("shop.accounts")
+    table.record(Position("binlog.000002", 400), {'["7"]': (REAL, DIFFERENT)}, whole=100)
+    report = Report(
+        error="live verification: DynamoDB differs from the source in shop.accounts (see the examples)",
+        catch_up={
+            "row_changes": 3,
+            "start": {"binlog_file": "binlog.000002", "binlog_position": 4},
+            "end": {"binlog_file": "binlog.000002", "binlog_position": 400},
+            "seconds": 1.0,
+            "stopped": "signal",
+            "verification": {
+                "summary": "DynamoDB differs from the source in shop.accounts (see the examples)",
+                "tables": {"shop.accounts": table.as_report(examples=5)},
+            },
+        },
+    )
+    text = report.to_text()
+    assert "live verification: DynamoDB differs from the source in shop.accounts" in text
+    line = 'shop.accounts: differs, through -, 1 whole + 0 round(s), 100 keys compared; attributes differ at key ["7"]'
+    assert line in text
+    assert report.exit_code() == 1
