@@ -72,7 +72,7 @@ class DynamoDBConfig:
     max_retry_seconds: float = 300.0  # a batch that cannot be written for this long fails the task
     # BatchWriteItem calls a writer keeps in flight at most; it keeps as many as its rate needs
     # at the measured round trip (at 15 ms one call at a time writes ~1,600 items/s).
-    max_in_flight: int = 8
+    max_in_flight: int = 16
     null_as: str = "absent"  # "absent": NULL columns are left out; "null": written as NULL
     table_wait_seconds: int = 600
     # "write": BatchWriteItem into new or existing tables; "import": stage DynamoDB JSON under

@@ -114,6 +114,8 @@ class TableApplier:
             self._created = True
         self._execute(f"TRUNCATE TABLE {self.temp}")
         values = ["(" + ", ".join(self.literal(c, image.get(c)) for c in self.columns) + ")" for image in images]
+        if self.keyed:  # an update's before and after image mostly name one key: staged once
+            values = list(dict.fromkeys(values))
         if derived is not None:
             values += ["(" + self._parsed(row) + ")" for row in derived.rendered_rows]
             for condition in derived.conditions:
