@@ -177,12 +177,27 @@ def wait_active(client, table: str, dynamodb_config) -> Dict:
 
 
 def _wait(client, table: str, dynamodb_config) -> None:
-    # botocore's default waiter polls every 20 s; a new table is usually ACTIVE in seconds.
-    delay = 1
-    config = {"Delay": delay, "MaxAttempts": max(1, dynamodb_config.table_wait_seconds // delay)}
-    client.get_waiter("table_exists").wait(TableName=table, WaiterConfig=config)
+    wait_soon_then_steadily(client.get_waiter("table_exists"), table, dynamodb_config.table_wait_seconds)
     if dynamodb_config.target_wcu and dynamodb_config.warm_throughput != "none":
-        warm_waiter(client).wait(TableName=table, WaiterConfig=config)
+        wait_soon_then_steadily(warm_waiter(client), table, dynamodb_config.table_wait_seconds)
+
+
+QUICK_POLLS = (0.1, 10)  # seconds apart, how many: the first second
+
+
+def wait_soon_then_steadily(waiter, table: str, wait_seconds: int) -> None:
+    """botocore's default waiter polls every 20 s; a new table is ACTIVE in seconds in a region
+    and in milliseconds in an emulator: poll every 0.1 s for a second, then every second."""
+    from botocore.exceptions import WaiterError
+
+    delay, polls = QUICK_POLLS
+    try:
+        waiter.wait(TableName=table, WaiterConfig={"Delay": delay, "MaxAttempts": polls})
+        return
+    except WaiterError as e:
+        if not str(e.kwargs.get("reason", "")).startswith("Max attempts exceeded"):
+            raise  # a failure state, not slowness
+    waiter.wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": max(1, wait_seconds)})
 
 
 WARM_WAITER = {

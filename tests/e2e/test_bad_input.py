@@ -65,7 +65,7 @@ def test_existing_table_with_another_key_is_left_untouched(stack, small_db, tmp_
         KeySchema=[{"AttributeName": "other", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "other", "AttributeType": "S"}],
     )
-    client.get_waiter("table_exists").wait(TableName="bad_input_t", WaiterConfig={"Delay": 1})
+    client.get_waiter("table_exists").wait(TableName="bad_input_t", WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
     run = run_job(stack, ["--database", small_db], tmp_path)
     assert run.code == 1
     result = run.table("bad_input.t")

@@ -15,7 +15,7 @@ def test_the_emulator_survives_a_client_that_hangs_up_mid_request(stack):
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    client.get_waiter("table_exists").wait(TableName="stack_probe", WaiterConfig={"Delay": 1})
+    client.get_waiter("table_exists").wait(TableName="stack_probe", WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
     with socket.create_connection(("127.0.0.1", stack.dynamo_port)) as hung_up:
         hung_up.sendall(
             b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.0\r\n"

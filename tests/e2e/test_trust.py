@@ -21,7 +21,7 @@ def drop_target(stack, target):
     client = stack.dynamodb()
     if target in client.list_tables(Limit=100)["TableNames"]:
         client.delete_table(TableName=target)
-        client.get_waiter("table_not_exists").wait(TableName=target, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+        client.get_waiter("table_not_exists").wait(TableName=target, WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
 
 
 # ---- 1. two source tables that print alike -------------------------------------------

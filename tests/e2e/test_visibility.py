@@ -49,7 +49,9 @@ def drop_targets(stack):
     for target in ("tiny_a", "tiny_colpriv", "tiny_secret"):
         if target in client.list_tables(Limit=100)["TableNames"]:
             client.delete_table(TableName=target)
-            client.get_waiter("table_not_exists").wait(TableName=target, WaiterConfig={"Delay": 1})
+            client.get_waiter("table_not_exists").wait(
+                TableName=target, WaiterConfig={"Delay": 0.1, "MaxAttempts": 300}
+            )
     return client
 
 
