@@ -56,6 +56,12 @@ def execute(config: Config) -> Report:
     conn = connect(config.mysql, password)
     try:
         client = dynamo.make_client(config.dynamodb.endpoint_url, config.dynamodb.region)
+        if config.run.catch_up and os.environ.get("PYSPARK_GATEWAY_PORT"):
+            # A catch-up uses no Spark, but YARN in cluster mode fails an application that has
+            # created no SparkContext within spark.yarn.am.waitTime (100 s): under spark-submit
+            # it creates one. Started as a plain Python process, it needs no pyspark at all.
+            build_spark(verbose=config.run.verbose)
+            log.info("catch-up under spark-submit: a SparkSession is created for the cluster manager only")
         return run(config, conn, client, lambda: build_spark(verbose=config.run.verbose), password)
     finally:
         conn.close()

@@ -7,36 +7,26 @@ held (written, and verified when verification is on).
 
 import dataclasses
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
 from botocore.client import BaseClient
 from pymysql.connections import Connection
-from pyspark.sql import SparkSession
 
 from jobs import catchup
 from jobs.config import Config
-from jobs.dynamodb import tables as dynamo
-from jobs.errors import SourceError, one_line
-from jobs.frames import ItemFrames, task_slots
-from jobs.import_load import ImportLoad
-from jobs.live_rows import LiveRows
+from jobs.errors import SourceError
 from jobs.mysql import catalog, grants
 from jobs.planner import Plan, TablePlan, build_plan
-from jobs.prepare import plan_load_modes, plan_splits
-from jobs.progress import Progress
-from jobs.reads import SourceReads, plan_reads
-from jobs.report import FAILED, PLANNED, SKIPPED, VERIFY_FAILED, NotMigrated, Report, TableResult, now
-from jobs.resume import decide_resume
-from jobs.state import State
+from jobs.reads import SourceReads
+from jobs.report import SKIPPED, NotMigrated, Report, TableResult, now
 from jobs.table_job import TableJob
-from jobs.table_steps import TableSteps
-from jobs.tracking import Checkpointer
-from mapping import cost
 
 log = logging.getLogger("mysql2dynamodb")
 
-SparkFactory = Callable[[], SparkSession]
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+SparkFactory = Callable[[], "SparkSession"]
 
 
 def make_plan(conn: Connection, config: Config, databases: Optional[List[str]] = None) -> Plan:
@@ -122,119 +112,19 @@ def run(
     )
     if not plan.tables and not plan.skipped:
         report.error = nothing_to_migrate(config, plan)
-        return _finished(report)
+        return finished(report)
     if config.run.catch_up:
         settings = {"host": config.mysql.host, "port": config.mysql.port, "user": config.mysql.user, "passwd": password}
         catchup.run_catch_up(config, conn, dynamo_client, jobs, report, settings)
-        return _finished(report)
-    spark = None if config.run.dry_run or not jobs else spark_factory()
-    # Splits are planned before any DynamoDB table is created: a table that cannot be split
-    # fails alone, and nothing is left created and empty.
-    slots = task_slots(config, spark)
-    plan_splits(conn, jobs, config, slots)
-    slots_taken, report.source_reads = plan_reads(
-        config.mysql.max_concurrent_reads, catalog.connection_limits(conn), slots
-    )
-    reads = SourceReads(slots_taken, slots, config.mysql.connection_retry_seconds)
-    log.info("source reads: %s", report.source_reads["summary"])
-    active = [j for j in jobs if j.result.status == PLANNED]
-    if not config.run.verify_only:
-        plan_load_modes(conn, dynamo_client, active, config)
-    if config.run.dry_run or not active:
-        return _finished(report)
-    assert spark is not None
-    frames = ItemFrames(spark, config, password)
-    if config.run.verify_only:
-        attach_existing(dynamo_client, active)
-        checks = TableSteps(spark, config, frames, state=None, reads=reads)
-        for job in active:
-            if job.verification_owed:
-                checks.verify(job)
-        return _finished(report, reads)
-    # Loaded either way: other tables' entries (their positions, other databases') are kept;
-    # without --resume this run's tables start anew. Read before any table is created.
-    state = State.load(config.output.state)
-    create_targets(dynamo_client, [j for j in active if j.load_mode == cost.WRITE], config)
-    steps = TableSteps(spark, config, frames, state, report.source_position, reads)
-    imports = ImportLoad(spark, config, frames, state, dynamo_client, report.source_position, reads)
-    ready = [j for j in active if j.result.status == PLANNED]
-    to_load = decide_resume(ready, state, config)
-    load_tables(steps, imports, to_load, state, config)
-    for job in ready:  # a repair owed (a reload after catch-up) is verified even with --no-verify
-        if job.verification_owed and (config.run.verify or state.repair_owed(job.identity)):
-            steps.verify(job)
-    return _finished(report, reads)
+        return finished(report)
+    # Spark from here on only: a catch-up runs where pyspark is not even installed.
+    from jobs.load_run import load
+
+    return load(config, conn, dynamo_client, spark_factory, password, jobs, report)
 
 
-def _finished(report: Report, reads: Optional[SourceReads] = None) -> Report:
+def finished(report: Report, reads: Optional[SourceReads] = None) -> Report:
     report.finished_at = now()
     if reads is not None and reads.slots is not None and report.source_reads is not None:
         report.source_reads["most_held"] = reads.slots.peak
     return report
-
-
-def create_targets(dynamo_client: BaseClient, jobs: List[TableJob], config: Config) -> None:
-    """Create or reuse every DynamoDB table; tables that cannot be used are marked failed."""
-    by_target = {j.plan.target: j for j in jobs}
-
-    def table_failed(table_plan, error):
-        job = by_target[table_plan.target]
-        job.fail(FAILED, str(error))
-        log.error("%s: %s", job.name, error)
-
-    created = dynamo.ensure_tables(dynamo_client, [j.plan for j in jobs], config.dynamodb, table_failed)
-    for job in jobs:
-        outcome = created.get(job.plan.target)
-        if outcome is None:
-            continue
-        job.description = outcome["table"]
-        job.result.table_action, job.result.table_id = outcome["action"], job.table_id
-        log.info(
-            "%s -> DynamoDB table %s (%s), key %s",
-            job.name,
-            job.plan.target,
-            outcome["action"],
-            job.plan.key.describe(),
-        )
-
-
-def attach_existing(dynamo_client: BaseClient, jobs: List[TableJob]) -> None:
-    """--verify-only: the DynamoDB tables must already exist; nothing is created."""
-    for job in jobs:
-        try:
-            job.description = dynamo_client.describe_table(TableName=job.plan.target)["Table"]
-        except Exception as e:  # noqa: BLE001
-            job.fail(VERIFY_FAILED, f"DynamoDB table {job.plan.target}: {one_line(e)}")
-            continue
-        job.result.table_id = job.table_id
-        job.verification_owed = True
-
-
-def live_rows(spark: SparkSession) -> Optional[LiveRows]:
-    """Where tasks send their rows so far; without it progress counts finished partitions only."""
-    host = spark.sparkContext.getConf().get("spark.driver.host", "127.0.0.1") or "127.0.0.1"
-    try:
-        return LiveRows(host)
-    except OSError as e:
-        log.warning("progress counts finished partitions only: no UDP port on %s (%s)", host, e)
-        return None
-
-
-def load_tables(steps: TableSteps, imports: ImportLoad, jobs: List[TableJob], state: State, config: Config) -> None:
-    """The tables' loads, max_concurrent_tables at a time, each in its own Spark scheduler pool."""
-    progress = Progress(config.spark.progress_seconds, live_rows(steps.spark)).start()
-    checkpointer = Checkpointer(state).start()
-
-    def load(job: TableJob) -> None:
-        if job.load_mode == cost.IMPORT:
-            imports.load(job, progress)
-        else:
-            steps.load(job, progress, checkpointer)
-
-    try:
-        with ThreadPoolExecutor(max_workers=config.spark.max_concurrent_tables) as pool:
-            for future in [pool.submit(load, job) for job in jobs]:
-                future.result()
-    finally:
-        checkpointer.stop()
-        progress.stop()

@@ -294,6 +294,8 @@ def test_sigterm_to_spark_submit_stops_a_follower_gracefully(stack, tmp_path):
             if "catch-up: at " in line:
                 break
         assert any("catch-up: at " in line for line in lines), "".join(lines[-30:])
+        # YARN in cluster mode fails an application with no SparkContext after 100 s
+        assert any("a SparkSession is created for the cluster manager only" in line for line in lines)
         driver = subprocess.run(["pgrep", "-P", str(submit.pid), "-f", "migrate.py"], capture_output=True, text=True)
         driver_pid = int(driver.stdout.split()[0])
         execute(stack, "term_cu", "UPDATE t SET v = 'stopping' WHERE id < 3")
