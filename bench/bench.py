@@ -210,16 +210,21 @@ def command_line(pid: int) -> str:
         return ""
 
 
-def job_command(endpoint: str, arguments, master: str = "local[*]", spark=()):
-    """spark-submit of the job on the bench database, with the bench's state folder."""
-    return [
-        os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin", "spark-submit"),
+def job_command(endpoint: str, arguments, master: str = "local[*]", spark=(), launcher: str = "spark-submit"):
+    """The job on the bench database, with the bench's state folder: through spark-submit, or
+    (launcher "python", for a catch-up, which uses no Spark) as a plain Python process."""
+    venv_bin = os.path.join(env("M2D_VENV", os.path.join(REPO, ".venv")), "bin")
+    submit = [
+        os.path.join(venv_bin, "spark-submit"),
         "--master",
         master,
         *spark,
         "--jars",
         env("M2D_JDBC_JAR", "/usr/share/java/mariadb-java-client.jar"),
         os.path.join(REPO, "jobs", "migrate.py"),
+    ]
+    return [
+        *(submit if launcher == "spark-submit" else [os.path.join(venv_bin, "python"), "-m", "jobs.migrate"]),
         "--database",
         "bench",
         "--mysql-port",
@@ -232,8 +237,8 @@ def job_command(endpoint: str, arguments, master: str = "local[*]", spark=()):
     ]
 
 
-def run_job(endpoint: str, rows: int, table: str = "rows", extra=()):
-    """spark-submit the job; returns (rows/s, peak RSS MiB by role)."""
+def run_job(endpoint: str, rows: int, table: str = "rows", extra=(), launcher: str = "spark-submit"):
+    """Run the job (spark-submit unless launcher is "python"); returns (rows/s, peak RSS MiB by role)."""
     client = make_client(endpoint, "us-east-1")
     catching_up = "--catch-up" in extra
     try:
@@ -255,6 +260,7 @@ def run_job(endpoint: str, rows: int, table: str = "rows", extra=()):
             *extra,
         ],
         spark=["--driver-memory", env("BENCH_DRIVER_MEMORY", "1g")],
+        launcher=launcher,
     )
     if catching_up:
         command = [c for c in command if c != "--no-verify"] + [
@@ -263,7 +269,7 @@ def run_job(endpoint: str, rows: int, table: str = "rows", extra=()):
         ]
     peaks = {"driver JVM": 0, "driver Python": 0, "Python workers (sum)": 0}
     started = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
     done = threading.Event()
 
     def sample():
@@ -370,6 +376,7 @@ def burst(
     key_changes: bool,
     catch_up_endpoint: str = "",
     label: str = "(e)",
+    launcher: str = "spark-submit",
 ) -> float:
     """Load, change `changes` rows in 100 transactions, catch up (through catch_up_endpoint if
     given); prints the figures and returns the catch-up's changes/s, start-up included."""
@@ -397,6 +404,7 @@ def burst(
         changes,
         table,
         ["--catch-up", "--from-report", report],  # the load's state: the table's position is the load's
+        launcher=launcher,
     )
     applied = time.monotonic()
     with open(report + ".catchup") as handle:
@@ -427,8 +435,16 @@ def region_latency(endpoint: str, rows: int, latency_ms: int = 15) -> None:
         direct, _ = run_job(endpoint, rows, "latency_rows")
         one, _ = run_job(proxied, rows, "latency_rows", ["--set", "dynamodb.max_in_flight=1"])
         many, _ = run_job(proxied, rows, "latency_rows")
-        catch_up_direct = burst(endpoint, "latency_rows", rows, rows, True, label="(h) direct:")
-        catch_up_proxied = burst(endpoint, "latency_rows", rows, rows, True, proxied, label=f"(h) +{latency_ms} ms:")
+        # Each catch-up from the same table and the same changes (a burst changes the table).
+        catch_up_direct = burst(endpoint, "latency_rows", rows, rows, True, label="(h) direct, spark-submit:")
+        make_table(rows, "latency_rows")
+        catch_up_proxied = burst(
+            endpoint, "latency_rows", rows, rows, True, proxied, label=f"(h) +{latency_ms} ms, spark-submit:"
+        )
+        make_table(rows, "latency_rows")
+        catch_up_python = burst(
+            endpoint, "latency_rows", rows, rows, True, proxied, f"(h) +{latency_ms} ms, python:", "python"
+        )
     finally:
         proxy.terminate()
         proxy.wait()
@@ -437,7 +453,11 @@ def region_latency(endpoint: str, rows: int, latency_ms: int = 15) -> None:
         f"({one / direct:.2f} of direct), as many as needed {many:,.0f} rows/s ({many / direct:.2f} of direct, "
         f"{many / one:.1f}x one); direct {direct:,.0f} rows/s (Spark start-up included in each)"
     )
-    print(f"    catch-up at +{latency_ms} ms / direct: {catch_up_proxied / catch_up_direct:.2f}")
+    print(
+        f"    catch-up at +{latency_ms} ms / direct: {catch_up_proxied / catch_up_direct:.2f} (both spark-submit); "
+        f"at +{latency_ms} ms started as a Python process / through spark-submit: "
+        f"{catch_up_python / catch_up_proxied:.2f}"
+    )
 
 
 class SteadyWriter:
