@@ -364,7 +364,8 @@ def test_a_read_connection_killed_mid_partition_never_leaves_a_trusted_partition
     assert failed["rows_read"] == sum(p["rows"] for p in entry["finished"].values())
     assert failed["items_written"] == failed["rows_read"]
 
-    resumed = run_job(stack, args + ["--resume", "--no-verify"], tmp_path)
+    unpaced = [a if a != "dynamodb.on_demand_wcu=4000" else "dynamodb.on_demand_wcu=100000" for a in args]
+    resumed = run_job(stack, unpaced + ["--resume", "--no-verify"], tmp_path)  # the rest, unhurried no more
     assert resumed.code == 0, resumed.output[-3000:]
     result = resumed.table("cut_db.wide")
     assert result["rows_read"] == 40000 - failed["rows_read"]
