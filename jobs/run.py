@@ -1,4 +1,4 @@
-"""One migration run: plan on the driver, split, create tables, load each table with Spark, verify.
+"""One migration run: plan on the driver, then the catch-up, or the load (jobs/load_run.py).
 
 The caller (CLI or Glue entry) creates the connections and passes them in. Every table is
 a TableJob; a table is recorded done in the state only when everything promised for it

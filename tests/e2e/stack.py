@@ -15,6 +15,9 @@ from pymysql.converters import conversions
 from mapping.identifiers import quote_identifier
 from tests.session import JDBC_JAR, REPO, VENV
 
+# The tests' own table waits: an emulator's table changes state in milliseconds (30 s at most).
+TABLE_WAIT = {"Delay": 0.1, "MaxAttempts": 300}
+
 
 @dataclass
 class Stack:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.e2e.stack import run_job
+from tests.e2e.stack import TABLE_WAIT, run_job
 
 
 def assert_one_line_error(run, *fragments):
@@ -65,7 +65,7 @@ def test_existing_table_with_another_key_is_left_untouched(stack, small_db, tmp_
         KeySchema=[{"AttributeName": "other", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "other", "AttributeType": "S"}],
     )
-    client.get_waiter("table_exists").wait(TableName="bad_input_t", WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
+    client.get_waiter("table_exists").wait(TableName="bad_input_t", WaiterConfig=TABLE_WAIT)
     run = run_job(stack, ["--database", small_db], tmp_path)
     assert run.code == 1
     result = run.table("bad_input.t")

@@ -200,19 +200,18 @@ def test_a_catch_up_killed_halfway_and_rerun_converges(stack, loaded, tmp_path):
         "dynamodb.on_demand_wcu=1500",
         *start,
     ]
-    log = open(tmp_path / "driver.log", "w")  # noqa: SIM115 - closed after the kill
-    driver = subprocess.Popen(
-        command, env=stack.env, stdout=log, stderr=subprocess.STDOUT, cwd=str(tmp_path), start_new_session=True
-    )
 
     def applied():  # the first applied batch is recorded as the accounts table's position
         return state_entry(str(state), DB, "accounts").get("applied_position")
 
-    while driver.poll() is None and not applied():
-        time.sleep(0.02)
-    os.killpg(driver.pid, signal.SIGKILL)  # the driver and its binlog reader
-    driver.wait(30)
-    log.close()
+    with open(tmp_path / "driver.log", "w") as log:
+        driver = subprocess.Popen(
+            command, env=stack.env, stdout=log, stderr=subprocess.STDOUT, cwd=str(tmp_path), start_new_session=True
+        )
+        while driver.poll() is None and not applied():
+            time.sleep(0.02)
+        os.killpg(driver.pid, signal.SIGKILL)  # the driver and its binlog reader
+        driver.wait(30)
     assert applied(), f"the kill should land after a batch was applied: {(tmp_path / 'driver.log').read_text()[-2000:]}"
     assert (applied()["binlog_file"], applied()["binlog_position"]) != (file, position)
     rerun = catch_up(stack, tmp_path, start, state)

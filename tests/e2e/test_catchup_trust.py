@@ -7,7 +7,7 @@ import contextlib
 import threading
 import time
 
-from tests.e2e.stack import canonical, dynamo_items, present, run_job, source_rows, state_entry
+from tests.e2e.stack import TABLE_WAIT, canonical, dynamo_items, present, run_job, source_rows, state_entry
 
 
 def assert_equal(stack, database, table, target):
@@ -22,9 +22,7 @@ def drop_targets(stack, *targets):
         if target in client.list_tables(Limit=100)["TableNames"]:
             with contextlib.suppress(client.exceptions.ResourceNotFoundException):  # listed while being deleted
                 client.delete_table(TableName=target)
-            client.get_waiter("table_not_exists").wait(
-                TableName=target, WaiterConfig={"Delay": 0.1, "MaxAttempts": 300}
-            )
+            client.get_waiter("table_not_exists").wait(TableName=target, WaiterConfig=TABLE_WAIT)
 
 
 def execute(stack, database, *statements):
@@ -343,7 +341,7 @@ def test_a_resumed_load_keeps_the_position_its_skipped_tables_were_read_at(stack
         AttributeDefinitions=[{"AttributeName": "other", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    client.get_waiter("table_exists").wait(TableName="res_cu_late", WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
+    client.get_waiter("table_exists").wait(TableName="res_cu_late", WaiterConfig=TABLE_WAIT)
     first = run_job(stack, ["--database", "res_cu", "--no-verify"], tmp_path)
     assert first.code == 1 and first.table("res_cu.done")["status"] == "completed", first.output[-3000:]
     execute(stack, "res_cu", "UPDATE done SET v = 'between' WHERE id < 4")

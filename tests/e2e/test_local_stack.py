@@ -4,7 +4,7 @@ must outlive the requests they leave half-sent (dynalite alone exits on the firs
 import socket
 import time
 
-from tests.e2e.stack import dynamo_items
+from tests.e2e.stack import TABLE_WAIT, dynamo_items
 
 
 def test_the_emulator_survives_a_client_that_hangs_up_mid_request(stack):
@@ -15,7 +15,7 @@ def test_the_emulator_survives_a_client_that_hangs_up_mid_request(stack):
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    client.get_waiter("table_exists").wait(TableName="stack_probe", WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
+    client.get_waiter("table_exists").wait(TableName="stack_probe", WaiterConfig=TABLE_WAIT)
     with socket.create_connection(("127.0.0.1", stack.dynamo_port)) as hung_up:
         hung_up.sendall(
             b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.0\r\n"

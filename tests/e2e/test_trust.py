@@ -9,7 +9,16 @@ import time
 
 import pytest
 
-from tests.e2e.stack import canonical, dynamo_items, present, run_job, source_rows, spark_submit_command, state_entry
+from tests.e2e.stack import (
+    TABLE_WAIT,
+    canonical,
+    dynamo_items,
+    present,
+    run_job,
+    source_rows,
+    spark_submit_command,
+    state_entry,
+)
 
 
 def assert_same_rows(stack, database, table, target):
@@ -21,7 +30,7 @@ def drop_target(stack, target):
     client = stack.dynamodb()
     if target in client.list_tables(Limit=100)["TableNames"]:
         client.delete_table(TableName=target)
-        client.get_waiter("table_not_exists").wait(TableName=target, WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
+        client.get_waiter("table_not_exists").wait(TableName=target, WaiterConfig=TABLE_WAIT)
 
 
 # ---- 1. two source tables that print alike -------------------------------------------

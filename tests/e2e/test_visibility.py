@@ -4,7 +4,7 @@ the opt-in goes on, lists what it could not see and does not exit 0."""
 
 import pytest
 
-from tests.e2e.stack import run_job
+from tests.e2e.stack import TABLE_WAIT, run_job
 
 PASSWORD = "vis-pw-3Kq"
 USERS = {
@@ -49,9 +49,7 @@ def drop_targets(stack):
     for target in ("tiny_a", "tiny_colpriv", "tiny_secret"):
         if target in client.list_tables(Limit=100)["TableNames"]:
             client.delete_table(TableName=target)
-            client.get_waiter("table_not_exists").wait(
-                TableName=target, WaiterConfig={"Delay": 0.1, "MaxAttempts": 300}
-            )
+            client.get_waiter("table_not_exists").wait(TableName=target, WaiterConfig=TABLE_WAIT)
     return client
 
 
