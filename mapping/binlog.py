@@ -6,6 +6,7 @@ transactions end, which changes are gathered for which table, when a batch is du
 the position a batch makes safe to save: never one inside a transaction.
 """
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -113,7 +114,8 @@ def marks_savepoint(query: str) -> bool:
 
 
 def xa_statement(query: str) -> Optional[Tuple[str, str]]:
-    """(verb, xid) of an XA statement: START/BEGIN, END, PREPARE, COMMIT, ROLLBACK, RECOVER."""
+    """(verb, xid) of an XA statement: START/BEGIN, END, PREPARE, COMMIT, ROLLBACK, RECOVER.
+    The xid in one canonical form (`xid_text`), however the statement spelt it."""
     words = _words(query)
     if len(words) < 2 or words[0] != "XA":
         return None
@@ -122,7 +124,39 @@ def xa_statement(query: str) -> Optional[Tuple[str, str]]:
     for suffix in (" ONE PHASE", " SUSPEND", " FOR MIGRATE", " JOIN", " RESUME"):
         if xid.upper().endswith(suffix):
             xid = xid[: -len(suffix)].rstrip()
-    return words[1], xid
+    return words[1], canonical_xid(xid)
+
+
+def xid_text(gtrid: bytes, bqual: bytes = b"", format_id: int = 1) -> str:
+    """An XA transaction's id as the server logs it in `XA COMMIT` / `XA ROLLBACK`: X'..',X'..',N."""
+    return f"X'{gtrid.hex()}',X'{bqual.hex()}',{format_id}"
+
+
+_XID_PART = re.compile(r"\s*(?:[xX]'([0-9a-fA-F]*)'|0x([0-9a-fA-F]+)|'((?:[^'\\]|''|\\.)*)'|(-?\d+))\s*(?:,|$)")
+
+
+def canonical_xid(text: str) -> str:
+    """An xid as written in a statement ('abc', 'abc','def',7, X'616263',X'',1, 0x616263) in the
+    form `xid_text` gives, so that a prepare event and its later XA COMMIT name it alike. Text
+    it cannot parse is kept as it is."""
+    parts: List[Any] = []
+    at = 0
+    while at < len(text):
+        match = _XID_PART.match(text, at)
+        if match is None or match.end() == at:
+            return text
+        hex_literal, hex_number, string, number = match.groups()
+        if hex_literal is not None or hex_number is not None:
+            parts.append(bytes.fromhex(hex_literal if hex_literal is not None else hex_number))
+        elif string is not None:
+            parts.append(re.sub(r"''|\\(.)", lambda m: m.group(1) or "'", string).encode("utf-8"))
+        else:
+            parts.append(int(number))
+        at = match.end()
+    gtrid, bqual, format_id = (parts + [b"", b"", 1][len(parts) :])[:3] if len(parts) <= 3 else (None, None, None)
+    if not (isinstance(gtrid, bytes) and isinstance(bqual, bytes) and isinstance(format_id, int)) or not parts:
+        return text
+    return xid_text(gtrid, bqual, format_id)
 
 
 @dataclass
@@ -135,6 +169,7 @@ class Batch:
     # the changes the server makes to their children are not logged, and are derived from these.
     parent_changes: Dict[TableName, List[Tuple[RowImage, Optional[RowImage]]]] = field(default_factory=dict)
     through: Optional[Position] = None
+    ends_at: Optional[Position] = None  # the last commit gathered: its changes are read back as of here
     last_commit_timestamp: float = 0.0
 
     @property
@@ -160,6 +195,8 @@ class Batch:
         self.changes.pop(table, None)
 
     def absorb(self, other: "Batch") -> None:
+        if other.ends_at is not None and (self.ends_at is None or other.ends_at > self.ends_at):
+            self.ends_at = other.ends_at
         for table, images in other.images.items():
             self.images.setdefault(table, []).extend(images)
             self.changes[table] = self.changes.get(table, 0) + other.changes.get(table, 0)
@@ -236,7 +273,15 @@ class Batcher:
             if not self.in_transaction and not self.open.pending:
                 self.boundary = event.position
             return None
+        if isinstance(event, Heartbeat) and self.idle:
+            # nothing more to read: every transaction the server has logged was read whole (the
+            # stream's end is one too), so everything up to here is at a transaction's end
+            self.boundary = max(event.position, self.boundary) if self.boundary else event.position
         return self.due(now)
+
+    @property
+    def idle(self) -> bool:
+        return not self.in_transaction and not self.open.pending
 
     def _statement(self, event: Statement, now: float) -> Optional[Action]:
         xa = xa_statement(event.query)
@@ -273,7 +318,8 @@ class Batcher:
         if verb in ("START", "BEGIN"):
             self._open()
         elif verb == "PREPARE":  # logged, not committed: kept until its XA COMMIT or XA ROLLBACK
-            self.prepared[xid] = (self.open_since, self.open)
+            # MariaDB logs no XA START (its GTID event opens the group): the XA began at the boundary
+            self.prepared[xid] = (self.open_since if self.in_transaction else self.boundary, self.open)
             self.open = Batch()
             self.in_transaction = False
             self.boundary = event.position
@@ -291,6 +337,7 @@ class Batcher:
     def _commit(self, position: Position, timestamp: float, now: float) -> Optional[Action]:
         self.in_transaction = False
         self.committed.absorb(self.open)
+        self.committed.ends_at = position
         self.open = Batch()
         self.boundary = position
         self.committed.last_commit_timestamp = timestamp

@@ -5,12 +5,22 @@ this module only checks the server can serve a catch-up, resolves where it start
 turns the stream into (position, event) pairs for the catch-up.
 """
 
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from pymysql.connections import Connection
 
 from jobs.errors import SourceError
-from mapping.binlog import Event, Heartbeat, Position, Rotated, RowsChanged, Statement, TransactionCommitted
+from mapping.binlog import (
+    Event,
+    Heartbeat,
+    Position,
+    Rotated,
+    RowsChanged,
+    Statement,
+    TableName,
+    TransactionCommitted,
+    xid_text,
+)
 from mapping.binlog_values import exact_none
 
 
@@ -86,6 +96,10 @@ def current_position(conn: Connection) -> Position:
     return Position(row[0], int(row[1]))
 
 
+class PositionPurged(SourceError):
+    """The position's binlog file is gone from the server (expired or purged)."""
+
+
 def check_position(conn: Connection, start: Position) -> None:
     """The start must still be on the server (binlogs expire, or a position can be mistyped)."""
     with conn.cursor() as cur:
@@ -93,7 +107,7 @@ def check_position(conn: Connection, start: Position) -> None:
         sizes = {row[0]: int(row[1]) for row in cur.fetchall()}
     if start.file not in sizes:
         oldest = min(sizes) if sizes else "none"
-        raise SourceError(
+        raise PositionPurged(
             f"binlog position {start} is no longer on the server (oldest binlog: {oldest}); "
             f"reload the tables, then catch up from the new load's report"
         )
@@ -109,10 +123,15 @@ def events(
     follow: bool,
     mariadb: bool,
     heartbeat_seconds: float = 0.5,
+    tables: Optional[Sequence[TableName]] = None,
 ) -> Iterator[Event]:
-    """The stream as the catch-up's event kinds (`mapping.binlog`), each with the position after it."""
+    """The stream as the catch-up's event kinds (`mapping.binlog`), each with the position after it.
+
+    `tables`: the only tables whose row events are decoded (the run's, and the parents its
+    cascades follow); the library skips the rest without parsing their rows, so another
+    database's traffic costs the catch-up only its reading. Statements are never filtered."""
     from pymysqlreplication import BinLogStreamReader
-    from pymysqlreplication.event import HeartbeatLogEvent, QueryEvent, RotateEvent, XidEvent
+    from pymysqlreplication.event import HeartbeatLogEvent, QueryEvent, RotateEvent, XAPrepareEvent, XidEvent
     from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
     kwargs: Dict[str, Any] = {
@@ -126,12 +145,15 @@ def events(
             DeleteRowsEvent,
             QueryEvent,
             XidEvent,
+            XAPrepareEvent,
             RotateEvent,
             HeartbeatLogEvent,
         ],
         "slave_heartbeat": heartbeat_seconds if follow else None,
         "enable_logging": False,
     }
+    if tables is not None:  # a row event must match both: a table of another database is never decoded
+        kwargs.update(only_schemas=sorted({d for d, _ in tables}), only_tables=sorted({t for _, t in tables}))
     if start is not None:
         # The classic file:position dump, which MariaDB serves too: in MariaDB mode the library
         # (1.0.x) sends position 4 of the first binlog and would replay everything from there.
@@ -158,12 +180,20 @@ def events(
                 yield RowsChanged(position, table, images, len(event.rows), event.timestamp, kind)
             elif isinstance(event, XidEvent):
                 yield TransactionCommitted(position, event.timestamp)
+            elif isinstance(event, XAPrepareEvent):  # MariaDB >= 10.5 and MySQL log XA PREPARE as its own event
+                verb = "COMMIT" if event.one_phase else "PREPARE"
+                xid = xid_text(event.xid_gtrid, event.xid_bqual, event.xid_format_id)
+                yield Statement(
+                    position, f"XA {verb} {xid}{' ONE PHASE' if event.one_phase else ''}", "", event.timestamp
+                )
             elif isinstance(event, QueryEvent):
                 yield Statement(position, _text(event.query), _text(event.schema), event.timestamp)
             elif isinstance(event, RotateEvent):
                 yield Rotated(Position(event.next_binlog, event.position))
             elif isinstance(event, HeartbeatLogEvent):
                 yield Heartbeat(position)
+        if stream.log_file and stream.log_pos:  # where the stream ended (the server's end, unless cut short)
+            yield Heartbeat(Position(stream.log_file, stream.log_pos))
     finally:
         stream.close()
 

@@ -184,3 +184,43 @@ def test_a_statement_outside_a_transaction_ends_at_itself():
     b = batcher(batch_rows=1)
     feed_all(b, [query(10, "CREATE TABLE unrelated (id INT)")])
     assert b.safe_position() == at(10)
+
+
+def test_mariadb_xa_as_it_is_logged_no_xa_start_and_a_prepare_event_with_the_raw_xid():
+    """MariaDB >= 10.5: no XA START query (its GTID event opens the group), the rows, XA END, then
+    an XA_PREPARE_LOG_EVENT (turned into "XA PREPARE X'..',X'..',N"); other transactions commit
+    (MariaDB logs no BEGIN either); XA COMMIT comes later as a query naming the xid as typed."""
+    b = batcher(batch_rows=1)
+    events = [
+        xid(8),
+        rows(20, 1),
+        query(25, "XA END X'616263',X'',1"),
+        query(30, "XA PREPARE X'616263',X'',1", schema=""),
+        rows(50, 7, table=OTHER),
+        xid(60),
+    ]
+    actions = feed_all(b, events)
+    assert [a.batch.changes for a in actions] == [{OTHER: 1}]  # the XA's row is not applied with them
+    assert actions[0].batch.through == at(8) and b.safe_position() == at(8)  # never past the prepared XA
+    assert b.rest().rows == 0  # the stream ends: a prepared XA is not applied
+    b = batcher(batch_rows=1)
+    feed_all(b, events)
+    actions = feed_all(b, [query(70, "XA COMMIT 'abc'")])
+    assert actions[0].batch.changes == {T: 1} and actions[0].batch.through == at(70)
+
+
+def test_xids_are_compared_in_one_canonical_form():
+    assert xa_statement("XA COMMIT 'abc'") == ("COMMIT", "X'616263',X'',1")
+    assert xa_statement("XA ROLLBACK 'q','b',7") == xa_statement("XA ROLLBACK X'71',X'62',7")
+    assert xa_statement("XA PREPARE 0x616263")[1] == "X'616263',X'',1"
+    assert xa_statement("XA COMMIT 'a''b' ONE PHASE") == ("COMMIT", "X'612762',X'',1")
+
+
+def test_a_heartbeat_with_nothing_open_is_a_transaction_end():
+    """The stream's end (or a heartbeat at the live edge) moves the position past events the
+    catch-up does not read, but never into an open transaction."""
+    b = batcher()
+    feed_all(b, [rows(20, 1), xid(30), Heartbeat(at(90))])
+    assert b.safe_position() == at(90)
+    feed_all(b, [rows(100, 2), Heartbeat(at(120))])
+    assert b.safe_position() == at(90)
