@@ -25,8 +25,9 @@ All three write to the same dynalite, in one run:
       as many row changes caught up, straight and through the proxy.
   (i) cut-over: write downtime under a steady writer, at N and N/4 rows: load while it writes,
       follow with live verification (--until-verified) until every table was compared whole,
-      let it write 10 s more, stop it; the time from the writer's stop to the follower's "SAFE
-      TO CUT OVER", against the old runbook's final catch-up plus a full --verify-only.
+      let it write 10 s more, stop it and set the fence (read_only = ON); the time from the fence
+      to the follower's "SAFE TO CUT OVER", against the old runbook's final catch-up plus a full
+      --verify-only.
   (j) estimates: four shapes (60 BIGINT columns, rows of 100 B and 2 KB alternating, 1.5 KB
       rows, a keyless table whose _row_id tips items past 1 KB): the plan's WRU estimate from
       sampled items, and from the declared types and AVG_ROW_LENGTH, against the WRU the
@@ -495,7 +496,8 @@ def timed_job(arguments, endpoint: str) -> float:
 
 
 def cut_over_downtime(endpoint: str, rows: int) -> None:
-    """(i): from the writer's stop to the cut-over signal, against final catch-up + --verify-only."""
+    """(i): from the writer's stop and the fence (read_only) to the cut-over signal, against final
+    catch-up + --verify-only."""
     table = f"cutover_{rows}"
     make_table(rows, table)
     report = os.path.join(REPO, ".stack", f"bench-load-{table}.json")
@@ -515,8 +517,6 @@ def cut_over_downtime(endpoint: str, rows: int) -> None:
                 "--max-seconds",
                 "3600",
                 "--set",
-                "catch_up.quiet_seconds=5",
-                "--set",
                 "catch_up.verify_rows_per_second=100000",
             ],
             master="local[1]",
@@ -528,9 +528,11 @@ def cut_over_downtime(endpoint: str, rows: int) -> None:
     stopped = {}
     transitions = []  # (when, safe) as the follower logs them
 
-    def stop_writer() -> None:
+    def stop_writer() -> None:  # the runbook: stop the application, then the fence
         writer.stop.set()
         writer.thread.join()
+        with connect().cursor() as cur:
+            cur.execute("SET GLOBAL read_only = ON")
         stopped["at"] = time.monotonic()
 
     assert follower.stdout is not None
@@ -542,6 +544,8 @@ def cut_over_downtime(endpoint: str, rows: int) -> None:
         elif "no longer safe to cut over" in line:
             transitions.append((time.monotonic(), False))
     follower.wait()
+    with connect().cursor() as cur:
+        cur.execute("SET GLOBAL read_only = OFF")  # the rollback step of the runbook
     stopped_at = stopped.get("at")
     safe_at_stop = bool([safe for when, safe in transitions if stopped_at and when <= stopped_at][-1:] == [True])
     after = [when for when, safe in transitions if safe and stopped_at and when > stopped_at]
@@ -553,7 +557,8 @@ def cut_over_downtime(endpoint: str, rows: int) -> None:
         ["--tables", table, "--verify-only"], endpoint
     )
     print(
-        f"(i) {rows} rows, {writer.changes} changes written while live: writer stopped -> SAFE TO CUT OVER "
+        f"(i) {rows} rows, {writer.changes} changes written while live: writer stopped and fence set "
+        f"-> SAFE TO CUT OVER "
         f"{downtime:.1f}s; old runbook (final catch-up + --verify-only) {old:.1f}s; "
         f"old / new {old / max(downtime, 0.1):.0f}x"
     )

@@ -97,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--until-verified",
         action="store_true",
         default=None,
-        help="follow with live verification, and end (exit 0) once every table is verified equal "
-        "through the last change and the source has been quiet for catch_up.quiet_seconds",
+        help="follow with live verification, and end once the source is fenced (read_only = ON) and every "
+        "table is verified through the position after the fence: exit 0 = safe to cut over",
     )
     add("--verbose", action="store_true", default=None, help="tracebacks and Spark INFO logs")
     return parser

@@ -42,6 +42,9 @@ class MySQLConfig:
     max_concurrent_reads: int = 0
     # A server answering "Too many connections" is asked again, 1 s doubling to 30 s, this long.
     connection_retry_seconds: int = 300
+    # A load waits this long for XA transactions prepared on the source to be committed or rolled
+    # back before it takes its position; still prepared then, it stops in one line.
+    prepared_xa_wait_seconds: float = 300
 
 
 @dataclass
@@ -136,8 +139,7 @@ class CatchUpConfig:
     max_delay_seconds: float = 1.0  # a committed change waits at most this long before it is applied
     server_id: int = 4242001  # the replica id this client presents to the server; unique per client
     verify: bool = False  # with follow: verify every table while following (--catch-up --follow --verify)
-    until_verified: bool = False  # end the follower once every table is verified and the source is quiet
-    quiet_seconds: float = 5.0  # no row change for this long: the source's writes have stopped
+    until_verified: bool = False  # end the follower once the source is fenced (read-only) and verified through it
     cut_over_lag_seconds: float = 5.0  # "safe to cut over" needs the catch-up's lag within this
     verify_rows_per_second: float = 20000  # live verification's reads, per side (0: no limit)
     verify_examples: int = 10  # differing keys shown per table
@@ -228,6 +230,10 @@ class Config:
                 f"setting dynamodb.max_in_flight is {self.dynamodb.max_in_flight}; expected 1-{MAX_IN_FLIGHT} "
                 "(each writer's HTTP connection pool holds that many)"
             )
+        if self.mysql.prepared_xa_wait_seconds < 0:
+            raise ConfigError(
+                f"setting mysql.prepared_xa_wait_seconds is {self.mysql.prepared_xa_wait_seconds}; expected 0 or more"
+            )
         if self.catch_up.max_seconds < 0:
             raise ConfigError(f"setting catch_up.max_seconds is {self.catch_up.max_seconds}; expected 0 or more")
         if (
@@ -255,7 +261,7 @@ class Config:
                 "setting catch_up.verify (live verification) runs beside a follower: add --follow "
                 "(--until-verified sets both)"
             )
-        for name in ("quiet_seconds", "cut_over_lag_seconds", "verify_rows_per_second"):
+        for name in ("cut_over_lag_seconds", "verify_rows_per_second"):
             if getattr(self.catch_up, name) < 0:
                 raise ConfigError(f"setting catch_up.{name} is {getattr(self.catch_up, name)}; expected 0 or more")
         if self.catch_up.from_position and not _POSITION.fullmatch(self.catch_up.from_position):

@@ -14,6 +14,7 @@ ALREADY_DONE = "already done"
 SKIPPED = "skipped"
 PLANNED = "planned"
 CAUGHT_UP = "caught up"
+BEHIND = "stopped behind"  # a catch-up that stopped before its target: applied, but not through it
 NEEDS_RELOAD = "needs reload"
 
 RUNNING = "running"  # the report path while a run is in progress: a killed run leaves this
@@ -133,7 +134,7 @@ class Report:
             return EXIT_FAILED
         if self.dry_run:
             return EXIT_FAILED if any(t.status in (FAILED, SKIPPED) for t in self.tables) else EXIT_OK
-        if any(t.status in (FAILED, SKIPPED, VERIFY_FAILED, NEEDS_RELOAD) for t in self.tables):
+        if any(t.status in (FAILED, SKIPPED, VERIFY_FAILED, NEEDS_RELOAD, BEHIND) for t in self.tables):
             return EXIT_FAILED
         if any(t.status == COMPLETED_WITH_REJECTS or (t.status == CAUGHT_UP and t.rejected) for t in self.tables):
             return EXIT_REJECTS

@@ -15,7 +15,7 @@ from pymysql.connections import Connection
 from jobs import catchup
 from jobs.config import Config
 from jobs.errors import SourceError
-from jobs.mysql import catalog, grants
+from jobs.mysql import catalog, grants, xa
 from jobs.planner import Plan, TablePlan, build_plan
 from jobs.reads import SourceReads
 from jobs.report import SKIPPED, NotMigrated, Report, TableResult, now
@@ -90,7 +90,12 @@ def run(
     databases = catalog.list_databases(conn, config.source.databases)
     report.not_visible = check_visibility(conn, databases, config)  # before planning: what it may read
     plan = make_plan(conn, config, databases)
-    report.source_position = catalog.source_position(conn)
+    if config.run.catch_up or config.run.dry_run or config.run.verify_only:
+        report.source_position = catalog.source_position(conn)
+    else:  # a load: its position only where no prepared XA transaction straddles it
+        report.source_position = xa.position_before_no_prepared_xa(
+            conn, lambda: catalog.source_position(conn), config.mysql.prepared_xa_wait_seconds
+        )
     report.prices = dataclasses.asdict(config.prices)
     report.not_migrated = [
         NotMigrated(o.qualified_name, o.database, o.name, o.kind, o.reason) for o in plan.not_migrated

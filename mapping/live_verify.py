@@ -54,6 +54,8 @@ class TableVerification:
     keys_compared: int = 0
     repaired: int = 0
     failed: Optional[str] = None  # it left the catch-up, or could not be read
+    repasses: int = 0  # whole comparisons again in the background: changes the binlog never shows
+    last_whole_pass: Optional[Tuple[str, Position]] = None  # (when it ended, UTC; the position it read at)
 
     def record(self, low: Position, verdicts: Dict[str, Tuple[str, Optional[str]]], whole: Optional[int]) -> None:
         """A comparison read at `low`: each compared key's (verdict, problem), for a round the
@@ -75,6 +77,16 @@ class TableVerification:
             elif verdict == REAL:
                 self.differences[key] = (found or "", low)
         self.verified_through = low
+
+    def record_repass(self, low: Position, real: Dict[str, str], ended_at: str) -> None:
+        """A whole comparison again, read at `low` while rounds went on: only what it found real
+        (keys the catch-up did not write since `low`) is added; what the rounds verified stays."""
+        self.repasses += 1
+        self.keys_compared += len(real)
+        for key, found in real.items():
+            self.pending.pop(key, None)
+            self.differences[key] = (found, low)
+        self.last_whole_pass = (ended_at, low)
 
     @property
     def verified(self) -> bool:
@@ -99,6 +111,14 @@ class TableVerification:
             "pending": len(self.pending),
             "differences": len(self.differences),
             "repaired": self.repaired,
+            "repasses": self.repasses,
+            # "verified_through" covers what the binlog shows; anything else (a change made with
+            # sql_log_bin = 0, an item edited in DynamoDB) is covered up to the last whole pass
+            "last_whole_pass": (
+                {"ended_at": self.last_whole_pass[0], "read_at": str(self.last_whole_pass[1])}
+                if self.last_whole_pass
+                else None
+            ),
         }
         if self.differences:
             report["examples"] = [
@@ -117,10 +137,17 @@ class CutOver:
 
 
 def cut_over(
-    tables: Sequence[TableVerification], lag_seconds: float, lag_bound_seconds: float, last_change: Optional[Position]
+    tables: Sequence[TableVerification],
+    lag_seconds: float,
+    lag_bound_seconds: float,
+    last_change: Optional[Position],
+    fence: Optional[Position] = None,
+    prepared_xa: int = 0,
 ) -> CutOver:
-    """Safe to cut over: every table verified through the last change the catch-up has seen
-    (so what it applied since is verified too), and the catch-up's lag within the bound."""
+    """Safe to cut over only after a fence: the source made read-only (so no later write can
+    come), the catch-up applied through the server's position taken after it, and every table
+    verified through that position. Silence proves nothing (a slow writer, a long transaction);
+    before a fence the best there is, is "in sync", never safe."""
     open_tables = [t.name for t in tables if not t.verified]
     if open_tables:
         return CutOver(False, f"not verified yet: {', '.join(open_tables)}")
@@ -131,7 +158,19 @@ def cut_over(
         return CutOver(False, f"verified, but not through the last change ({last_change}): {', '.join(behind)}")
     if lag_seconds > lag_bound_seconds:
         return CutOver(False, f"verified, but the catch-up lags {lag_seconds:.0f}s (bound {lag_bound_seconds:.0f}s)")
-    return CutOver(True, "every table verified through the last change, and caught up")
+    if prepared_xa:
+        return CutOver(False, f"verified, but {prepared_xa} XA transaction(s) are prepared and not yet committed")
+    through = min((t.verified_through for t in tables if t.verified_through), default=None)
+    if fence is None:
+        return CutOver(
+            False,
+            f"in sync: verified through {through}, lag {lag_seconds:.0f}s; no fence yet: "
+            "stop the application's writes and set the source read-only (SET GLOBAL read_only = ON)",
+        )
+    short = [t.name for t in tables if t.verified_through is None or t.verified_through < fence]
+    if short:
+        return CutOver(False, f"the source is read-only since {fence}; verifying through it: {', '.join(short)}")
+    return CutOver(True, f"the source is read-only since {fence}, and every table is verified through it")
 
 
 def unsettled(tables: Sequence[TableVerification], last_change: Optional[Position]) -> List[str]:

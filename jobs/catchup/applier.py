@@ -10,18 +10,20 @@ after a kill, converges on the same tables.
 """
 
 import json
+import time
 from collections import Counter
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-import pymysql
 from botocore.client import BaseClient
 from pymysql.connections import Connection
 
 from jobs.config import Config
 from jobs.dynamodb.tables import consistent_pages, table_write_rate
 from jobs.dynamodb.writer import BatchWriter, RateLimiter
+from jobs.errors import SourceError
+from jobs.mysql.snapshot import consistent_snapshot
 from jobs.table_job import TableJob
-from mapping.binlog import RowImage
+from mapping.binlog import Position, RowImage
 from mapping.binlog_values import Inexact, exact_value
 from mapping.cascades import Derived
 from mapping.identifiers import quote_identifier, quote_table
@@ -30,8 +32,7 @@ from mapping.keys import encode_composite, row_digest, row_id
 from mapping.render import parse_sql
 
 INSERT_CHUNK = 500  # rows per INSERT into a temporary table
-LOCK_WAIT_TIMEOUT, DEADLOCK = 1205, 1213
-LOCK_ATTEMPTS = 5
+VISIBILITY_WAIT_SECONDS = 10.0  # a commit the binlog sent is visible in InnoDB well within this
 
 
 class InexactImage(Exception):
@@ -62,6 +63,7 @@ class TableApplier:
         self.limiter = RateLimiter(rate.start, ceiling=rate.ceiling, probe_seconds=config.dynamodb.climb_probe_seconds)
         self.changes = self.puts = self.deletes = self.rejected = 0
         self._created = False
+        self._visible_through: Optional[Position] = None  # the changes being applied end here
 
     # ---- SQL: identifiers inside, values as escaped literals; nothing is %-formatted ----
 
@@ -71,21 +73,31 @@ class TableApplier:
             return cur.fetchall()
 
     def _current_rows(self, sql: str) -> Sequence[Tuple[Any, ...]]:
-        """The source's committed rows. The binlog can send a transaction before the engine has
-        committed it (MariaDB and MySQL write the binlog, then commit in InnoDB), and a plain read
-        in that window returns the old row; a shared-lock read waits for the writer's commit and
-        returns the new one. A lock still held after the session's short lock wait belongs to a
-        later transaction (the committing one held it until its commit), so by then every change
-        the binlog sent is visible and a plain read is exact. A deadlock is tried again."""
-        for attempt in range(1, LOCK_ATTEMPTS + 1):
-            try:
-                return self._execute(f"{sql} LOCK IN SHARE MODE")
-            except pymysql.err.OperationalError as e:
-                if e.args[0] == LOCK_WAIT_TIMEOUT:
+        """The source's rows as committed through the changes being applied, read without a lock.
+
+        The binlog can send a transaction before the engine has committed it (the server writes
+        the binlog, then commits in InnoDB), and a read in that window returns the old row. A
+        shared-lock read would wait for the commit, but it also makes the application's own
+        transactions wait, or be chosen as deadlock victims. Instead the rows are read in a
+        consistent snapshot whose binlog position MariaDB names exactly: once that position is
+        at or past the last change applied, the snapshot holds every change the binlog sent, and
+        until then the snapshot is taken again. Where the server names no such position (MySQL),
+        the read is a plain one (live verification compares again what was written)."""
+        deadline = time.monotonic() + VISIBILITY_WAIT_SECONDS
+        pause = 0.002
+        while True:
+            with consistent_snapshot(self.conn) as span:
+                exact = span.low == span.high
+                if self._visible_through is None or not exact or span.low >= self._visible_through:
                     return self._execute(sql)
-                if e.args[0] != DEADLOCK or attempt == LOCK_ATTEMPTS:
-                    raise
-        return ()
+            if time.monotonic() >= deadline:
+                raise SourceError(
+                    f"{self.source}: the source's snapshots did not reach the binlog position "
+                    f"{self._visible_through} within {VISIBILITY_WAIT_SECONDS:.0f}s (at {span.low}): "
+                    "a commit logged there is not visible"
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     def literal(self, column: str, value: Any) -> str:
         kind = self.kinds.get(column, "")
@@ -145,9 +157,13 @@ class TableApplier:
         writer_factory: Callable[["TableApplier"], BatchWriter],
         rejects: List[Dict[str, Any]],
         derived: Optional[Derived] = None,
+        visible_through: Optional[Position] = None,
     ) -> None:
+        """visible_through: the binlog position the changes end at (the source is read as of it
+        or later); None for a repair or a cascade, read as the source is now."""
         if not images and (derived is None or not (derived.rendered_rows or derived.conditions)):
             return
+        self._visible_through = visible_through
         try:
             self._load_images(images, derived)
             whole_table = False

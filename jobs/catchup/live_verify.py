@@ -8,6 +8,12 @@ the keys the follower wrote since the last comparison (and those still pending).
 what changed, not the table's size, so once writes stop the tables are verified through the
 last change within seconds. Keyless tables (their items are named by content) are compared
 whole again whenever the follower wrote to them. The rules are `mapping.live_verify`'s.
+
+Rounds see only what the binlog shows. A change it never shows (a source row changed with
+`sql_log_bin = 0`, an item edited in DynamoDB) is found by the background passes: a second
+thread, on its own connection, compares each table whole again, one after the other, for as
+long as the follower runs, within the same read pace; a difference on a key the follower has
+not written since that pass's snapshot is real.
 """
 
 import json
@@ -22,6 +28,7 @@ from jobs.catchup.verify_sides import TableSides
 from jobs.errors import one_line
 from jobs.mysql.binlog import current_position
 from jobs.mysql.snapshot import consistent_snapshot
+from jobs.report import now
 from jobs.table_job import TableJob
 from mapping.binlog import Position, TableName
 from mapping.keys import key_column_values
@@ -30,6 +37,7 @@ from mapping.live_verify import REAL, CutOver, TableVerification, cut_over, judg
 log = logging.getLogger("mysql2dynamodb")
 WAIT_SECONDS = 30.0  # for the follower to apply through a read's position, before trying again
 IDLE_SECONDS = 0.5  # between rounds that found nothing to compare
+REPASS_PAUSE_SECONDS = 1.0  # between two background whole passes (a small table is not re-read in a loop)
 
 
 class LiveVerifier:
@@ -42,9 +50,20 @@ class LiveVerifier:
         null_as: str,
         rows_per_second: float,
         repair: bool,
+        repass_conn: Optional[Connection] = None,
     ):
         self.conn, self.view, self.repair = conn, view, repair
         self.sides = {j.identity: TableSides(j.plan, null_as, conn, client, rows_per_second) for j in jobs}
+        self.repass_conn = repass_conn
+        self.repass_sides = {
+            table: TableSides(
+                sides.plan, null_as, repass_conn, client, rows_per_second, paces=(sides.source_pace, sides.target_pace)
+            )
+            for table, sides in self.sides.items()
+            if repass_conn is not None
+        }
+        self.holding: Optional[Position] = None  # a background pass's read: touches after it are kept
+        self.first_passes_done = threading.Event()
         self.tables = {j.identity: TableVerification(j.name) for j in jobs}
         self.repairs_asked: Dict[TableName, Set[str]] = {j.identity: set() for j in jobs}
         self.lock = threading.Lock()
@@ -52,12 +71,17 @@ class LiveVerifier:
         self.repairs_seen: Dict[TableName, int] = {}  # of those it applied, how many a comparison has seen
         self.error: Optional[str] = None
         self.thread = threading.Thread(target=self._run, name="live-verify", daemon=True)
+        self.repass_thread = threading.Thread(target=self._repass_all, name="live-verify-repass", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
+        if self.repass_conn is not None:
+            self.repass_thread.start()
 
     def join(self) -> None:
         self.thread.join(WAIT_SECONDS)
+        if self.repass_thread.is_alive():
+            self.repass_thread.join(WAIT_SECONDS)
 
     def leave(self, table: TableName, why: str) -> None:
         """The table left the catch-up (it needs a reload): it cannot be verified."""
@@ -67,19 +91,25 @@ class LiveVerifier:
 
     # ---- what the follower asks ----
 
-    def cut_over(self, lag_seconds: float, lag_bound: float) -> CutOver:
+    def cut_over(
+        self, lag_seconds: float, lag_bound: float, fence: Optional[Position] = None, prepared_xa: int = 0
+    ) -> CutOver:
         with self.lock:
-            return cut_over(list(self.tables.values()), lag_seconds, lag_bound, self.view.last_change)
+            return cut_over(
+                list(self.tables.values()), lag_seconds, lag_bound, self.view.last_change, fence, prepared_xa
+            )
 
-    def unsettled(self) -> List[str]:
-        """Tables not yet judged through the last change, or with a repair not yet compared again."""
+    def unsettled(self, through: Optional[Position] = None) -> List[str]:
+        """Tables not yet judged through `through` (default: the last change), or with a repair
+        not yet compared again."""
         with self.lock:
             repairing = [
                 state.name
                 for table, state in self.tables.items()
                 if self.repairs_counted.get(table, 0) > self.repairs_seen.get(table, 0)
             ]
-            return unsettled(list(self.tables.values()), self.view.last_change) + repairing
+            mark = through if through is not None else self.view.last_change
+            return unsettled(list(self.tables.values()), mark) + repairing
 
     def report(self, examples: int) -> Dict:
         with self.lock:
@@ -98,6 +128,7 @@ class LiveVerifier:
             for table in self.tables:
                 if not self.view.stopped and self.tables[table].failed is None:
                     self._whole(table)
+            self.first_passes_done.set()
             while not self.view.stopped:
                 compared = False
                 for table, state in self.tables.items():
@@ -145,7 +176,65 @@ class LiveVerifier:
                 extra_rows[key] = sides.rendered_row(item)
         found.update((key, problem(digest, None) or "") for key, digest in source.items())
         self._judge(table, span.low, found, set(found), whole=compared, items=extra_rows)
+        with self.lock:
+            self.tables[table].last_whole_pass = (now(), span.low)
         log.info("live verify: %s compared whole (%d keys) as of %s", self.tables[table].name, compared, span.low)
+
+    # ---- the background passes: what the binlog never shows ----
+
+    def _repass_all(self) -> None:
+        assert self.repass_conn is not None
+        try:
+            while not self.view.stopped and not self.first_passes_done.wait(IDLE_SECONDS):
+                pass
+            while not self.view.stopped:
+                for table, state in self.tables.items():
+                    if state.failed is None and not self.view.stopped:
+                        self._repass(table)
+                        self.view.pause(REPASS_PAUSE_SECONDS)
+        except Exception as e:  # noqa: BLE001 - the follower reports it; the tables stay unverified
+            if self.view.stopped:
+                return
+            self.error = f"live verification's background pass stopped: {one_line(e)}"
+            log.error("%s", self.error)
+        finally:
+            self.holding = None
+
+    def _repass(self, table: TableName) -> None:
+        assert self.repass_conn is not None
+        sides = self.repass_sides[table]
+        self.holding = current_position(self.repass_conn)  # at or before the snapshot: its touches are kept
+        try:
+            self._compare_again(table, sides)
+        finally:
+            self.holding = None
+
+    def _compare_again(self, table: TableName, sides: TableSides) -> None:
+        assert self.repass_conn is not None
+        with consistent_snapshot(self.repass_conn) as span:
+            source = sides.source_all()
+        if not self.view.wait_applied(span.high, WAIT_SECONDS):
+            return
+        found: Dict[str, str] = {}
+        items: Dict[str, RenderedRow] = {}
+        compared = len(source)
+        for key, digest, item in sides.target_all():
+            compared += key not in source
+            difference = problem(source.pop(key, None), digest)
+            if difference:
+                found[key], items[key] = difference, sides.rendered_row(item)
+        found.update((key, problem(digest, None) or "") for key, digest in source.items())
+        if found and not self.view.wait_applied(current_position(self.repass_conn), WAIT_SECONDS):
+            return
+        real = {k: p for k, p in found.items() if not self.view.was_touched_after(table, k, span.low)}
+        with self.lock:
+            self.tables[table].record_repass(span.low, real, now())
+        name = self.tables[table].name
+        log.info("live verify: %s compared whole again (%d keys) as of %s", name, compared, span.low)
+        for key in list(real)[:5]:
+            log.warning("live verify: %s differs at key %s: %s (not shown by the binlog)", name, key, real[key])
+        if real and self.repair:
+            self._ask_repair(table, list(real), items, sides)
 
     def _round(self, table: TableName, only_advance: bool = False) -> bool:
         state, sides = self.tables[table], self.sides[table]
@@ -162,7 +251,8 @@ class LiveVerifier:
         target = sides.target_for(keys) if keys else {}
         found = {k: p for k in keys if (p := problem(source.get(k), target.get(k)))}
         self._judge(table, span.low, found, keys, whole=None)
-        self.view.forget_through(table, span.low)
+        holding = self.holding
+        self.view.forget_through(table, min(span.low, holding) if holding is not None else span.low)
         return bool(keys)
 
     def _judge(
@@ -191,10 +281,12 @@ class LiveVerifier:
         if real and self.repair:
             self._ask_repair(table, real, items or {})
 
-    def _ask_repair(self, table: TableName, keys: List[str], items: Dict[str, RenderedRow]) -> None:
+    def _ask_repair(
+        self, table: TableName, keys: List[str], items: Dict[str, RenderedRow], sides: Optional[TableSides] = None
+    ) -> None:
         """The follower re-reads these rows from the source and writes what it finds, in order with
         its own writes; the next round compares them again. Each key is asked once."""
-        sides, asked = self.sides[table], self.repairs_asked[table]
+        sides, asked = sides or self.sides[table], self.repairs_asked[table]
         fresh = [k for k in keys if k not in asked]
         if not fresh:
             return

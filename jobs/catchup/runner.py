@@ -31,7 +31,7 @@ from jobs.errors import one_line
 from jobs.mysql import binlog
 from jobs.mysql.binlog_ahead import events_read_ahead
 from jobs.mysql.connection import connect
-from jobs.report import CAUGHT_UP, FAILED, NEEDS_RELOAD, Report
+from jobs.report import BEHIND, CAUGHT_UP, FAILED, NEEDS_RELOAD, Report
 from jobs.state import State
 from jobs.table_job import TableJob
 from mapping.binlog import (
@@ -53,8 +53,35 @@ from mapping.statements import changes_rows, tables_changed
 log = logging.getLogger("mysql2dynamodb")
 SETTLE_SECONDS = 1.0  # how often positions are recorded: writes in flight are waited for then
 
-CUT_OVER_CHECK_SECONDS = 0.5  # how often live verification's verdicts are looked at
-LOCK_WAIT_SECONDS = 2  # a commit whose binlog was sent ends well within this (see TableApplier)
+CUT_OVER_CHECK_SECONDS = 0.5  # how often live verification's verdicts (and the fence) are looked at
+DRAIN_SECONDS = 10.0  # a follower told to stop first applies what the server has, for at most this long
+VERIFIED = "verified through the fence"
+
+
+def _position_dict(position: Optional[Position], server: str) -> Optional[Dict]:
+    return dict(position.as_dict(), server=server) if position is not None else None
+
+
+def _leave_purged(
+    conn: Connection, jobs: List[TableJob], starts: Dict[TableName, Optional[Position]], state: State
+) -> List[TableJob]:
+    """Tables whose start is no longer on the server need a reload, recorded so: the reload then
+    repairs the items of rows changed in the purged gap (deleted ones included), as it does for
+    any table set aside. The others go on."""
+    kept = []
+    for job in jobs:
+        start = starts.get(job.identity)
+        try:
+            if start is not None:
+                binlog.check_position(conn, start)
+        except binlog.PositionPurged as e:
+            reason = f"{e}: reload it (--tables '{job.identity[0]}.{job.identity[1]}'), then catch up again"
+            state.mark_needs_reload(job.identity, reason)
+            job.fail(NEEDS_RELOAD, reason)
+            log.error("%s: %s", job.name, reason)
+            continue
+        kept.append(job)
+    return kept
 
 
 def check_preconditions(conn: Connection) -> None:
@@ -76,9 +103,7 @@ def run_catch_up(
     marked for reload) is named and fails alone; the others go on."""
     state = State.load(config.output.state)
     server = report.source_position.get("server", "")
-    with conn.cursor() as cur:  # the appliers' locking reads hold matching rows only, and not for long
-        cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-        cur.execute(f"SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_SECONDS}")
+    with conn.cursor() as cur:  # no locking read anywhere: the application never waits for the catch-up
         cur.execute("SELECT @@SESSION.sql_mode")
         # the binlog's exact values back into a table of the source's columns, as they are
         cur.execute("SET SESSION sql_mode = %s", (lenient_sql_mode(cur.fetchone()[0]),))
@@ -104,12 +129,17 @@ def run_catch_up(
     if not active:
         report.error = "catch-up: no table can be caught up: " + "; ".join(f"{j.name}: {j.result.error}" for j in jobs)
         return
-    start = starts.earliest
+    active = _leave_purged(conn, active, starts.tables, state)
+    if not active:
+        report.error = "catch-up: no table can be caught up: " + "; ".join(f"{j.name}: {j.result.error}" for j in jobs)
+        return
+    start = min((p for j in active if (p := starts.tables[j.identity]) is not None), default=None)
     if start is not None:
         binlog.check_position(conn, start)
     target = None if config.catch_up.follow else binlog.current_position(conn)
     appliers = {job.identity: TableApplier(conn, client, job, config, n) for n, job in enumerate(active)}
     version = conn.get_server_info() if hasattr(conn, "get_server_info") else ""
+    edges = cascading_edges({job.identity: job.plan.source.foreign_keys for job in active})
     stream = events_read_ahead(
         {
             "conn_settings": connection_settings,
@@ -118,14 +148,16 @@ def run_catch_up(
             "gtid": starts.gtid,
             "follow": config.catch_up.follow,
             "mariadb": "mariadb" in version.lower(),
+            # only these tables' row events are decoded: the run's, and the parents its cascades follow
+            "tables": sorted({job.identity for job in active} | {edge.parent for edge in edges}),
         }
     )
     table_starts = {job.identity: starts.tables[job.identity] for job in active}
-    edges = cascading_edges({job.identity: job.plan.source.foreign_keys for job in active})
     cascades = CascadeDeriver(conn, client, appliers, edges)
-    view = verifier = verify_conn = None
+    view = verifier = verify_conn = repass_conn = None
     if config.catch_up.verify:
         verify_conn = connect(config.mysql, connection_settings["passwd"])
+        repass_conn = connect(config.mysql, connection_settings["passwd"])
         view = FollowerView()
         verifier = LiveVerifier(
             verify_conn,
@@ -135,8 +167,9 @@ def run_catch_up(
             config.dynamodb.null_as,
             config.catch_up.verify_rows_per_second,
             config.run.repair,
+            repass_conn,
         )
-    loop = CatchUp(config, appliers, target, state, server, cascades, view, verifier)
+    loop = CatchUp(config, appliers, target, state, server, cascades, view, verifier, conn)
     try:
         if verifier is not None:
             verifier.start()
@@ -147,23 +180,32 @@ def run_catch_up(
             view.stop()
             verifier.join()
             verify_conn.close()
+            if repass_conn is not None:
+                repass_conn.close()
     if verifier is not None:
         report.catch_up["verification"] = loop.verification_outcome()
+    behind = report.catch_up.get("behind")
     for job in active:
         applier = appliers[job.identity]
         result = job.result
         result.rows_read, result.items_written = applier.changes, applier.puts
         result.items_deleted, result.rejected = applier.deletes, applier.rejected
-        result.source_position = state.catch_up_from(job.identity) if state.entry(job.identity) else None
+        recorded = state.catch_up_from(job.identity) if state.entry(job.identity) else None
+        result.source_position = recorded or _position_dict(table_starts.get(job.identity), server)
         reload_reason = loop.needs_reload.get(job.identity)
         if reload_reason:
             job.fail(NEEDS_RELOAD, reload_reason)
+            continue
+        if behind:
+            job.fail(BEHIND, behind)
             continue
         result.status = CAUGHT_UP
         if applier.rejected:
             result.rejects_path = storage.join(config.output.rejects, "catch-up")
     if report.catch_up.get("error"):
         report.error = report.catch_up["error"]
+    elif behind:
+        report.error = f"catch-up: {behind}"
     elif verifier is not None and not report.catch_up["verification"]["verified"]:
         report.error = f"live verification: {report.catch_up['verification']['summary']}"
 
@@ -182,8 +224,14 @@ class CatchUp:
         cascades: CascadeDeriver,
         view: Optional[FollowerView] = None,
         verifier: Optional[LiveVerifier] = None,
+        conn: Optional[Connection] = None,
     ):
         self.config = config
+        self.conn = conn  # the catch-up's own connection (the fence is read through it)
+        self.fence: Optional[Position] = None  # the server's position once the source was seen read-only
+        self.prepared = 0  # XA transactions prepared and not yet committed, at the last look
+        self.at_edge = False  # the last event read was a heartbeat with nothing left to apply
+        self.row_events_decoded = 0  # of every table the reader decoded: the run's only, when filtered
         self.view, self.verifier = view, verifier  # with live verification
         self.safe_to_cut_over = False
         self.cut_over_checked = 0.0
@@ -255,7 +303,9 @@ class CatchUp:
             applier = self.appliers[table]
             applier.changes += batch.changes.get(table, 0)
             try:
-                applier.apply(batch.images.get(table, []), self._writer, self.rejects, derived.get(table))
+                applier.apply(
+                    batch.images.get(table, []), self._writer, self.rejects, derived.get(table), batch.ends_at
+                )
             except (InexactImage, pymysql.err.DataError, pymysql.err.IntegrityError) as e:
                 # A changed key the binlog does not give exactly (a zero date), or a value the
                 # server will not take back as the column's own: this table cannot be caught up;
@@ -340,7 +390,6 @@ class CatchUp:
         self, stream: Iterator[Event], start: Optional[Position], starts: Dict[TableName, Optional[Position]]
     ) -> Dict:
         started = time.monotonic()
-        follow = self.config.catch_up.follow
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, lambda *_: setattr(self, "stop_requested", True))
         outcome: Dict = {
@@ -360,7 +409,7 @@ class CatchUp:
         )
         batcher.start(start)
         try:
-            self._consume(stream, batcher, started)
+            reason = self._consume(stream, batcher, started)
             rest = batcher.rest()
             self.apply(rest, batcher)
             self.settle()
@@ -375,30 +424,44 @@ class CatchUp:
             )
             return self._finish(outcome, started, batcher.rows_read)
         self.close_writers()
-        reason = (
-            "signal"
-            if self.stop_requested
-            else (
-                "verified through the last change, the source quiet"
-                if self.config.catch_up.until_verified and self.verifier is not None and not self.verifier.error
-                else ("max-seconds" if follow else "reached the server's position at the start")
-            )
-        )
-        outcome.update(end=(rest.through.as_dict() if rest.through else None), stopped=reason)
+        end = rest.through
+        outcome.update(end=end.as_dict() if end else (start.as_dict() if start else None), stopped=reason)
+        behind = self._behind(reason, end, batcher)
+        if behind:
+            outcome.update(behind=behind, lag_seconds=round(self.applied_lag, 1))
+            log.error("catch-up: %s", behind)
         if self.needs_reload:
             outcome["needs_reload"] = [f"{d}.{t}" for d, t in self.needs_reload]
         return self._finish(outcome, started, batcher.rows_read)
 
-    def _consume(self, stream: Iterator[Event], batcher: Batcher, started: float) -> None:
+    def _behind(self, reason: str, end: Optional[Position], batcher: Batcher) -> Optional[str]:
+        """Why the catch-up did not get through what it was to apply, or None: a one-shot run must
+        reach the server's position at its start; a follower, the server's live edge (the last
+        thing it read a heartbeat, with nothing left to apply)."""
+        if reason == VERIFIED:
+            return None
+        if self.target is not None:
+            if end is not None and end >= self.target:
+                return None
+            return f"stopped ({reason}) at {end or 'its start'}, before the server's position {self.target}"
+        if self.at_edge:
+            return None
+        return f"stopped ({reason}) behind the server (lag {self.applied_lag:.0f}s): applied through {end}"
+
+    def _consume(self, stream: Iterator[Event], batcher: Batcher, started: float) -> str:
+        """Feeds the stream to the batcher and applies its batches; says why it stopped."""
         follow = self.config.catch_up.follow
         last_log = time.monotonic()
+        draining_since: Optional[float] = None
         for event in stream:
+            self.row_events_decoded += isinstance(event, RowsChanged)
             action = batcher.feed(event, time.monotonic())
             if isinstance(action, TableNeedsReload):
                 self._leave(action)
             elif isinstance(action, ApplyBatch):
                 self.apply(action.batch, batcher)
-            if isinstance(event, Heartbeat) and not batcher.committed.rows:
+            self.at_edge = isinstance(event, Heartbeat) and batcher.idle and not batcher.committed.pending
+            if self.at_edge:
                 self.applied_lag = 0.0
             if self.view is not None:
                 self._show(event, batcher)
@@ -410,22 +473,45 @@ class CatchUp:
                     batcher.rows_read,
                     self.applied,
                     self.applied_lag,
-                    self._cut_over_line(),
+                    self._cut_over_line(batcher),
                 )
             if self.verifier is not None and time.monotonic() - self.cut_over_checked >= CUT_OVER_CHECK_SECONDS:
                 self.cut_over_checked = time.monotonic()
-                self._signal_cut_over()
+                self._check_fence()
+                self._signal_cut_over(batcher)
                 if self.config.catch_up.until_verified and self._verified_to_the_end():
-                    return
+                    return VERIFIED
             reached = batcher.safe_position()
             if self.target is not None and reached is not None and reached >= self.target:
-                return
-            if self.stop_requested or (
+                return "reached the server's position at the start"
+            if self.stop_requested:
+                if not follow or (self.at_edge):
+                    return "signal"
+                # a follower drains to the server's live edge first, for a bounded time
+                draining_since = draining_since or time.monotonic()
+                if time.monotonic() - draining_since >= DRAIN_SECONDS:
+                    return "signal"
+            if (
                 follow
                 and self.config.catch_up.max_seconds
                 and time.monotonic() - started >= self.config.catch_up.max_seconds
             ):
-                return
+                return "max-seconds"
+        return "the binlog stream ended"
+
+    def _check_fence(self) -> None:
+        """The fence: the source read-only. Seen set, the server's position after it is where every
+        write has ended; seen lifted again, there is no fence."""
+        assert self.conn is not None
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT @@GLOBAL.read_only")
+            read_only = str(cur.fetchone()[0]).upper() in ("1", "ON")
+        if read_only and self.fence is None:
+            self.fence = binlog.current_position(self.conn)
+            log.info("live verify: fence: the source is read-only; applying and verifying through %s", self.fence)
+        elif not read_only and self.fence is not None:
+            log.info("live verify: the fence was lifted (read_only = OFF): not safe to cut over")
+            self.fence = None
 
     # ---- with live verification ----
 
@@ -460,18 +546,28 @@ class CatchUp:
                 self.view.repaired(table)
 
     def _verified_to_the_end(self) -> bool:
-        """--until-verified: the source quiet for catch_up.quiet_seconds, and every table verified
-        (or found to differ) through the last change."""
+        """--until-verified: the fence set, and every table verified (or found to differ) through
+        the server's position after it. Silence is never taken for a stopped application."""
         assert self.view is not None and self.verifier is not None
         if self.verifier.error:
             return True
-        quiet = time.monotonic() - self.view.last_change_at >= self.config.catch_up.quiet_seconds
-        return quiet and not self.verifier.unsettled()
+        if self.fence is None:
+            return False
+        last = self.view.last_change
+        mark = max(self.fence, last) if last is not None else self.fence
+        return not self.verifier.unsettled(mark)
 
-    def _signal_cut_over(self) -> None:
+    def _cut(self, batcher: Optional[Batcher] = None):
+        assert self.verifier is not None
+        prepared = len(batcher.prepared) if batcher is not None else self.prepared
+        if batcher is not None:
+            self.prepared = prepared
+        return self.verifier.cut_over(self.applied_lag, self.config.catch_up.cut_over_lag_seconds, self.fence, prepared)
+
+    def _signal_cut_over(self, batcher: Batcher) -> None:
         """Log the cut-over signal when it changes: safe, or no longer safe (the source wrote again)."""
         assert self.verifier is not None
-        cut = self.verifier.cut_over(self.applied_lag, self.config.catch_up.cut_over_lag_seconds)
+        cut = self._cut(batcher)
         if cut.safe != self.safe_to_cut_over:
             self.safe_to_cut_over = cut.safe
             if cut.safe:
@@ -479,16 +575,16 @@ class CatchUp:
             else:
                 log.info("live verify: no longer safe to cut over: %s", cut.why)
 
-    def _cut_over_line(self) -> str:
+    def _cut_over_line(self, batcher: Batcher) -> str:
         if self.verifier is None:
             return ""
-        cut = self.verifier.cut_over(self.applied_lag, self.config.catch_up.cut_over_lag_seconds)
+        cut = self._cut(batcher)
         return "; SAFE TO CUT OVER: " + cut.why if cut.safe else "; not yet safe to cut over: " + cut.why
 
     def verification_outcome(self) -> Dict:
         assert self.verifier is not None
         outcome = self.verifier.report(self.config.catch_up.verify_examples)
-        cut = self.verifier.cut_over(self.applied_lag, self.config.catch_up.cut_over_lag_seconds)
+        cut = self._cut()
         differing = [name for name, table in outcome["tables"].items() if table["differences"]]
         outcome["cut_over"] = {"safe": cut.safe and not outcome["error"], "why": outcome["error"] or cut.why}
         outcome["verified"] = outcome["cut_over"]["safe"]
@@ -502,6 +598,7 @@ class CatchUp:
         seconds = time.monotonic() - started
         outcome.update(
             row_changes=events,
+            row_events_decoded=self.row_events_decoded,
             seconds=round(seconds, 2),
             changes_per_second=round(events / seconds, 1) if seconds > 0 else 0.0,
         )

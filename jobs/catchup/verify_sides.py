@@ -3,6 +3,7 @@ built into items exactly as the load builds them (rejected rows left out, as ver
 leaves them out), and DynamoDB's items. Whole tables, or the items of given keys. Reads are
 paced to `rows_per_second`, each side on its own."""
 
+import threading
 import time
 from collections import Counter
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
@@ -23,19 +24,21 @@ Digests = Dict[str, int]
 
 
 class Pace:
-    """At most `per_second` things a second, on average since the start (0: no limit)."""
+    """At most `per_second` things a second, on average since the start (0: no limit); shared by
+    the threads that read one side (rounds and background whole passes keep one bound)."""
 
     def __init__(self, per_second: float):
         self.per_second = per_second
         self.started = time.monotonic()
         self.taken = 0
+        self.lock = threading.Lock()
 
     def take(self, count: int) -> None:
-        self.taken += count
-        if self.per_second > 0:
-            ahead = self.taken / self.per_second - (time.monotonic() - self.started)
-            if ahead > 0:
-                time.sleep(ahead)
+        with self.lock:
+            self.taken += count
+            ahead = self.taken / self.per_second - (time.monotonic() - self.started) if self.per_second > 0 else 0
+        if ahead > 0:
+            time.sleep(ahead)
 
 
 class TableSides:
@@ -47,13 +50,14 @@ class TableSides:
         client,
         rows_per_second: float,
         segments: int = 4,
+        paces: Optional[Tuple[Pace, Pace]] = None,
     ):
         self.plan, self.conn, self.client, self.segments = plan, conn, client, segments
         self.layout = plan.layout(null_as)
         self.keyed = not plan.key.synthesized_hash
         self.source = quote_table(plan.source.database, plan.source.name)
         self.column = {c.name: c for c in plan.source.columns}
-        self.source_pace, self.target_pace = Pace(rows_per_second), Pace(rows_per_second)
+        self.source_pace, self.target_pace = paces or (Pace(rows_per_second), Pace(rows_per_second))
         self.contents: Dict[str, List[Optional[str]]] = {}  # keyless: each key's row, from the last whole read
 
     # ---- the source (called inside a consistent snapshot) ----

@@ -102,36 +102,52 @@ def oracle_agrees(stack) -> None:
 
 
 class StopAfterWholeComparisons(logging.Handler):
-    """Stops the writer a few seconds after live verification has compared every table whole:
-    the changes after that are the ones its rounds compare (a count decides, not a clock)."""
+    """Stops the writer a few seconds after live verification has compared every table whole
+    (the changes after that are the ones its rounds compare: a count decides, not a clock), then
+    sets the fence the runbook asks for: the source read-only."""
 
-    def __init__(self, writer: Writer, tables: int):
+    def __init__(self, writer: Writer, tables: int, fence):
         super().__init__()
-        self.writer, self.tables, self.compared = writer, tables, set()
+        self.writer, self.tables, self.compared, self.fence = writer, tables, set(), fence
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if message.startswith("live verify: ") and " compared whole " in message:
+        if message.startswith("live verify: ") and " compared whole (" in message:
             self.compared.add(message.split()[2])
             if len(self.compared) == self.tables:
-                threading.Timer(2, self.writer.stop.set).start()
+                threading.Timer(2, self._stop).start()
+
+    def _stop(self) -> None:
+        self.writer.stop.set()
+        self.writer.thread.join(30)
+        self.fence()
 
 
 def follow(stack, tmp_path, *extra, writer=None, expected=3):
-    """The follower with --until-verified: it ends at the cut-over signal (exit 0) or once every
-    table is judged, the source quiet (exit 1 if any differs)."""
+    """The follower with --until-verified: it ends once the writer stopped, the source is fenced
+    (read-only) and every table is judged through the fence (exit 1 if any differs). With no
+    writer, the fence is set from the start."""
     args = ["--database", DATABASE, "--catch-up", "--until-verified", "--max-seconds", "150"]
-    settings = ["--set", "catch_up.quiet_seconds=2", "--set", "spark.progress_seconds=2"]
+    settings = ["--set", "spark.progress_seconds=2"]
     settings += ["--set", "catch_up.verify_rows_per_second=0"]  # no pacing: a test server
+
+    def fence() -> None:
+        with stack.connect().cursor() as cur:
+            cur.execute("SET GLOBAL read_only = ON")
+
     logger = logging.getLogger("mysql2dynamodb")
-    handler = StopAfterWholeComparisons(writer, expected) if writer else None
+    handler = StopAfterWholeComparisons(writer, expected, fence) if writer else None
     if handler:
         logger.addHandler(handler)
+    else:
+        fence()
     try:
         return run_job(stack, args + settings + list(extra), tmp_path)
     finally:
         if handler:
             logger.removeHandler(handler)
+        with stack.connect().cursor() as cur:  # the fence lifted: the server serves later tests
+            cur.execute("SET GLOBAL read_only = OFF")
 
 
 def test_live_verification_signals_cut_over_and_keeps_a_planted_difference(stack, tmp_path):

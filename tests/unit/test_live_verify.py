@@ -86,8 +86,10 @@ def test_cut_over_needs_every_table_verified_through_the_last_change_and_a_small
     verdict = cut_over([a, b], 0, 5, at(90))
     assert not verdict.safe and "db.b" in verdict.why  # b verified, but before the last change
     b.record(at(120), {}, whole=None)
-    assert not cut_over([a, b], 9, 5, at(90)).safe  # lagging
-    assert cut_over([a, b], 1, 5, at(90)).safe
+    assert not cut_over([a, b], 9, 5, at(90), fence=at(95)).safe  # lagging
+    in_sync = cut_over([a, b], 1, 5, at(90))
+    assert not in_sync.safe and in_sync.why.startswith("in sync: verified through")  # no fence: never safe
+    assert cut_over([a, b], 1, 5, at(90), fence=at(95)).safe
     assert unsettled([a, b], at(110)) == ["db.a"]
     a.failed = "needs reload"
     assert not cut_over([a, b], 0, 5, at(90)).safe and unsettled([a, b], at(110)) == []
@@ -169,3 +171,17 @@ def test_live_verification_is_asked_for_on_the_command_line():
         config_from_args([*base, "--verify"])  # without a follower
     with pytest.raises(ConfigError, match="--repair"):
         config_from_args([*base, "--repair"])  # a plain catch-up has no comparison to repair from
+
+
+def test_cut_over_needs_the_fence_verified_through_and_no_prepared_xa():
+    """Silence is not a fence: only verification through the position taken after the source
+    became read-only makes it safe, and never while an XA transaction is prepared."""
+    a = TableVerification("db.a")
+    a.record(at(100), {}, whole=1)
+    assert not cut_over([a], 0, 5, at(90)).safe
+    fenced_later = cut_over([a], 0, 5, at(90), fence=at(130))
+    assert not fenced_later.safe and "verifying through it: db.a" in fenced_later.why
+    a.record(at(130), {}, whole=None)
+    assert cut_over([a], 0, 5, at(90), fence=at(130)).safe
+    prepared = cut_over([a], 0, 5, at(90), fence=at(130), prepared_xa=1)
+    assert not prepared.safe and "XA" in prepared.why
