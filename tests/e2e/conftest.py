@@ -52,6 +52,7 @@ def stack(worker_id):
 # less). pytest-xdist's loadfile hands out files in collection order as workers free up;
 # a long file collected last would leave the other worker idle for most of its length.
 LONGEST_FIRST = (
+    "test_cut_over.py",
     "test_trust.py",
     "test_live_verify.py",
     "test_repair.py",
