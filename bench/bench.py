@@ -32,6 +32,9 @@ All three write to the same dynalite, in one run:
       rows, a keyless table whose _row_id tips items past 1 KB): the plan's WRU estimate from
       sampled items, and from the declared types and AVG_ROW_LENGTH, against the WRU the
       load consumed.
+  (k) other databases' traffic: a quiet table's catch-up (one change of its own) past another
+      database's 500,000-row UPDATE in one transaction, as a plain Python process: its
+      seconds, and the row events it decoded.
 
     BENCH_ROWS=1000000 make bench        (figures go to stdout; quote ratios, not times)
     make bench BENCH_ARGS="--parts d"    (only the reads comparison)
@@ -308,7 +311,7 @@ def main() -> None:
         default=int(env("BENCH_CEILING_ROWS", "0")),
         help="items for the ceiling; default N, the same items the job writes",
     )
-    parser.add_argument("--parts", default="abcdefghij", help="which parts to run, e.g. 'de'")
+    parser.add_argument("--parts", default="abcdefghijk", help="which parts to run, e.g. 'de'")
     parser.add_argument(
         "--burst", type=int, default=int(env("BENCH_BURST", "100000")), help="row changes in the catch-up burst (e)"
     )
@@ -333,6 +336,8 @@ def main() -> None:
             cut_over_downtime(endpoint, size)
     if "j" in args.parts:
         estimates(endpoint, min(args.rows, 10_000))
+    if "k" in args.parts:
+        other_databases_traffic(endpoint, 500_000)
     if not set(args.parts) & set("abc"):
         return
     make_table(args.rows)
@@ -493,6 +498,42 @@ def timed_job(arguments, endpoint: str) -> float:
         print(done.stdout[-2000:], done.stderr[-2000:])
         raise SystemExit(f"bench: {' '.join(arguments)} failed with exit code {done.returncode}")
     return time.monotonic() - started
+
+
+def other_databases_traffic(endpoint: str, busy_rows: int) -> None:
+    """(k): the quiet table's catch-up past another database's big transaction."""
+    make_table(1000, "quiet")
+    report = os.path.join(REPO, ".stack", "bench-load-quiet.json")
+    run_job(endpoint, 1000, "quiet", ["--report", report])
+    conn = connect()
+    with conn.cursor() as cur:
+        cur.execute("CREATE DATABASE IF NOT EXISTS bench_busy")
+        cur.execute("DROP TABLE IF EXISTS bench_busy.big")
+        cur.execute("CREATE TABLE bench_busy.big (id INT PRIMARY KEY, v INT, note VARCHAR(100))")
+        cur.execute(f"INSERT INTO bench_busy.big SELECT seq, 0, REPEAT('n', 100) FROM bench.seq_1_to_{busy_rows}")
+        cur.execute("SHOW MASTER STATUS")
+        start = cur.fetchone()[:2]
+        cur.execute("UPDATE bench_busy.big SET v = v + 1")  # one transaction of busy_rows row changes
+        cur.execute("UPDATE bench.quiet SET qty = qty + 1 WHERE id = 1")
+        cur.execute("SHOW MASTER STATUS")
+        end = cur.fetchone()[:2]
+    conn.close()
+    catch_up_report = report + ".catchup"
+    started = time.monotonic()
+    arguments = ["--tables", "quiet", "--catch-up", "--from-report", report, "--report", catch_up_report]
+    command = job_command(endpoint, arguments, launcher="python")
+    done = subprocess.run(command, check=False, capture_output=True, text=True)
+    elapsed = time.monotonic() - started
+    if done.returncode != 0:
+        print(done.stdout[-2000:], done.stderr[-2000:])
+        raise SystemExit(f"bench: the catch-up failed with exit code {done.returncode}")
+    with open(catch_up_report) as handle:
+        outcome = json.load(handle)["catch_up"]
+    print(
+        f"(k) past another database's {busy_rows:,}-row UPDATE ({end[1] - start[1]:,} bytes of binlog from "
+        f"{start[0]}:{start[1]}): catch-up of 1 change {outcome['seconds']:.1f}s in its loop, {elapsed:.1f}s with "
+        f"start-up (plain Python), {outcome['row_events_decoded']} row event(s) decoded"
+    )
 
 
 def cut_over_downtime(endpoint: str, rows: int) -> None:

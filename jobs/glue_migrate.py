@@ -118,7 +118,7 @@ def _start_glue_job(options: Dict[str, str], verbose: bool = False):
         from awsglue.job import Job
     except ImportError:
         return None  # not on Glue: the same run, without Glue's bookkeeping
-    from jobs.session import build_spark
+    from jobs.load.session import build_spark
 
     # Our session first: a SparkContext created by GlueContext would be built without our
     # settings (FAIR scheduling for concurrent tables), and the run would reuse it as it is.

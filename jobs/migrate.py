@@ -48,9 +48,9 @@ def execute(config: Config) -> Report:
     log.info("mysql2dynamodb code from %s", os.path.dirname(os.path.abspath(jobs.__file__)))
     from jobs import secrets
     from jobs.dynamodb import tables as dynamo
+    from jobs.load.session import build_spark
     from jobs.mysql.connection import connect
     from jobs.run import run
-    from jobs.session import build_spark
 
     password = secrets.mysql_password(config.mysql)
     conn = connect(config.mysql, password)

@@ -56,7 +56,7 @@ class TablePlan:
     def layout_row(self, rendered: Sequence[Optional[str]]) -> List[Optional[str]]:
         """A rendered source row in the layout's order: its columns, then a synthesised RANGE,
         then the row id (as the first of identical rows has it). The load builds the same values
-        in Spark (jobs.transforms), the catch-up and the estimates here."""
+        in Spark (jobs.load.transforms), the catch-up and the estimates here."""
         values = list(rendered)
         if self.key.synthesized_range:
             position = {c.name: i for i, c in enumerate(self.columns)}

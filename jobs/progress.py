@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Dict, Optional
 
-from jobs.live_rows import Address, LiveRows
+from jobs.load.live_rows import Address, LiveRows
 
 log = logging.getLogger("mysql2dynamodb")
 

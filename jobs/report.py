@@ -351,3 +351,11 @@ def running_report(command: List[str]) -> str:
     an earlier run's report at the path to pass for its own: no exit code, status running."""
     body = {"status": RUNNING, "started_at": now(), "exit_code": None, "command": command, "tables": []}
     return json.dumps(body, indent=2, ensure_ascii=False)
+
+
+def finished(report: Report, most_held_reads: Optional[int] = None) -> Report:
+    """The run's end time, and the most JDBC reads it held open at once (a load's)."""
+    report.finished_at = now()
+    if most_held_reads is not None and report.source_reads is not None:
+        report.source_reads["most_held"] = most_held_reads
+    return report

@@ -1,4 +1,4 @@
-"""One migration run: plan on the driver, then the catch-up, or the load (jobs/load_run.py).
+"""One migration run: plan on the driver, then the catch-up, or the load (jobs/load/load_run.py).
 
 The caller (CLI or Glue entry) creates the connections and passes them in. Every table is
 a TableJob; a table is recorded done in the state only when everything promised for it
@@ -7,7 +7,7 @@ held (written, and verified when verification is on).
 
 import dataclasses
 import logging
-from typing import TYPE_CHECKING, Callable, List, Optional
+from typing import List, Optional
 
 from botocore.client import BaseClient
 from pymysql.connections import Connection
@@ -15,18 +15,13 @@ from pymysql.connections import Connection
 from jobs import catchup
 from jobs.config import Config
 from jobs.errors import SourceError
+from jobs.load.session import SparkFactory
 from jobs.mysql import catalog, grants, xa
 from jobs.planner import Plan, TablePlan, build_plan
-from jobs.reads import SourceReads
-from jobs.report import SKIPPED, NotMigrated, Report, TableResult, now
+from jobs.report import SKIPPED, NotMigrated, Report, TableResult, finished, now
 from jobs.table_job import TableJob
 
 log = logging.getLogger("mysql2dynamodb")
-
-if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
-SparkFactory = Callable[[], "SparkSession"]
 
 
 def make_plan(conn: Connection, config: Config, databases: Optional[List[str]] = None) -> Plan:
@@ -123,13 +118,6 @@ def run(
         catchup.run_catch_up(config, conn, dynamo_client, jobs, report, settings)
         return finished(report)
     # Spark from here on only: a catch-up runs where pyspark is not even installed.
-    from jobs.load_run import load
+    from jobs.load.load_run import load
 
     return load(config, conn, dynamo_client, spark_factory, password, jobs, report)
-
-
-def finished(report: Report, reads: Optional[SourceReads] = None) -> Report:
-    report.finished_at = now()
-    if reads is not None and reads.slots is not None and report.source_reads is not None:
-        report.source_reads["most_held"] = reads.slots.peak
-    return report

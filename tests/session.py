@@ -1,6 +1,6 @@
 """The one SparkSession of a test run, shared by the chispa tests and the in-process job runs.
 
-It is built as spark-submit builds the job's (`jobs.session.build_spark`, master local[2], the
+It is built as spark-submit builds the job's (`jobs.load.session.build_spark`, master local[2], the
 JDBC driver on the class path, conf/spark for Spark's logging), after the environment the
 executors inherit is set: placeholder AWS credentials (the emulators accept any) and the
 venv's Python. Built once, on first use; pytest stops it at the end of the session.
@@ -28,7 +28,7 @@ _session = None
 def shared_session():
     global _session
     if _session is None:
-        from jobs.session import build_spark
+        from jobs.load.session import build_spark
 
         for name, value in EXECUTOR_ENVIRONMENT.items():
             os.environ.setdefault(name, value)

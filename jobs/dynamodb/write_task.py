@@ -10,7 +10,7 @@ import tempfile
 import time
 from typing import Dict, Iterable, Iterator, Optional, Union
 
-from jobs.live_rows import RowsReporter
+from jobs.load.live_rows import RowsReporter
 from mapping.items import build_item, key_of, reject_record, to_wire, write_units
 from mapping.keys import SEPARATOR
 

@@ -254,7 +254,7 @@ def test_verification_fails_a_table_whose_split_leaves_rows_unread(stack, tmp_pa
     injected: the first partition's predicate made to match nothing."""
     import dataclasses
 
-    from jobs import prepare
+    from jobs.load import prepare
 
     stack.fresh_database(
         "gap_db",

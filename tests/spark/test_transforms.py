@@ -1,7 +1,7 @@
 from chispa import assert_df_equality
 from pyspark.sql import types as T
 
-from jobs.transforms import with_composite_key, with_row_id
+from jobs.load.transforms import with_composite_key, with_row_id
 from mapping.keys import encode_composite
 
 SCHEMA = T.StructType(

@@ -113,7 +113,7 @@ def test_job_init_and_commit_wrap_the_same_run(monkeypatch):
     monkeypatch.setitem(sys.modules, "awsglue", types.ModuleType("awsglue"))
     monkeypatch.setitem(sys.modules, "awsglue.context", context_module)
     monkeypatch.setitem(sys.modules, "awsglue.job", job_module)
-    monkeypatch.setattr("jobs.session.build_spark", lambda verbose=False: types.SimpleNamespace(sparkContext="sc"))
+    monkeypatch.setattr("jobs.load.session.build_spark", lambda verbose=False: types.SimpleNamespace(sparkContext="sc"))
     import jobs.migrate
 
     monkeypatch.setattr(

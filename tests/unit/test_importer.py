@@ -87,7 +87,7 @@ def test_a_failed_import_is_one_line_with_its_arn_and_error_log(description, sta
 
 def test_an_import_belongs_to_the_table_it_names_exactly():
     """Issue 22, defect 1: a substring test took the import of zz_k1_big1 for z_k1_big1's."""
-    from jobs.resume import import_table_name
+    from jobs.load.resume import import_table_name
 
     arn = "arn:aws:dynamodb:us-east-1:123456789012:table/zz_k1_big1/import/01700000000000-abcdef12"
     assert import_table_name(arn) == "zz_k1_big1"

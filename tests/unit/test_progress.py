@@ -37,7 +37,7 @@ def test_running_partitions_count_before_they_finish(caplog):
     import logging
     import time
 
-    from jobs.live_rows import LiveRows, RowsReporter
+    from jobs.load.live_rows import LiveRows, RowsReporter
     from jobs.progress import Progress
 
     class Finished:

@@ -6,8 +6,8 @@ import pymysql
 import pytest
 
 from jobs.errors import too_many_connections
+from jobs.load.reads import ReadSlots, plan_reads
 from jobs.mysql.connection import retry_refused
-from jobs.reads import ReadSlots, plan_reads
 
 
 def test_slots_grant_what_is_free_at_least_one_and_never_more_than_the_bound():

@@ -1,7 +1,7 @@
 import pytest
 
 from jobs.config import Config, merge
-from jobs.frames import task_slots
+from jobs.load.frames import task_slots
 from mapping.partitioning import partition_count
 
 

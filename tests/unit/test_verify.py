@@ -4,7 +4,7 @@ from botocore.stub import Stubber
 
 from jobs.dynamodb.verify import scan_digests
 from jobs.errors import TaskError, one_line
-from jobs.spec import VerifySpec
+from jobs.load.spec import VerifySpec
 from mapping.items import ItemLayout
 
 

@@ -7,8 +7,8 @@ from typing import List, Optional, Tuple
 
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs import transforms
 from jobs.config import Config
+from jobs.load import transforms
 from jobs.mysql import reader
 from jobs.planner import TablePlan
 from jobs.table_job import TableJob

@@ -17,16 +17,16 @@ from jobs.dynamodb import importer
 from jobs.dynamodb import tables as dynamo
 from jobs.dynamodb.write_task import clear_rejects, clear_staged, sum_stats
 from jobs.errors import TargetError, one_line
-from jobs.frames import ItemFrames, task_slots
+from jobs.load.frames import ItemFrames, task_slots
+from jobs.load.reads import SourceReads
+from jobs.load.spec import Endpoint
+from jobs.load.table_steps import finish_load, live_interval, load_spec, run_write_tasks
+from jobs.load.tracking import PartitionLog
 from jobs.planner import TablePlan
 from jobs.progress import Progress
-from jobs.reads import SourceReads
 from jobs.report import FAILED, now_precise
-from jobs.spec import Endpoint
 from jobs.state import State
 from jobs.table_job import TableJob
-from jobs.table_steps import finish_load, live_interval, load_spec, run_write_tasks
-from jobs.tracking import PartitionLog
 
 log = logging.getLogger("mysql2dynamodb")
 

@@ -18,16 +18,16 @@ from jobs.dynamodb import repair, verify
 from jobs.dynamodb import tables as dynamo
 from jobs.dynamodb.write_task import clear_rejects, sum_stats, write_partition
 from jobs.errors import one_line, too_many_connections
-from jobs.frames import ItemFrames, task_slots
-from jobs.live_rows import Address
+from jobs.load.frames import ItemFrames, task_slots
+from jobs.load.live_rows import Address
+from jobs.load.reads import ReadSlots, SourceReads
+from jobs.load.spec import Endpoint, LoadSpec, VerifySpec
+from jobs.load.tracking import Checkpointer, PartitionLog
 from jobs.mysql.connection import retry_refused
 from jobs.progress import Progress
-from jobs.reads import ReadSlots, SourceReads
 from jobs.report import COMPLETED, COMPLETED_WITH_REJECTS, FAILED, VERIFIED, VERIFY_FAILED, now_precise
-from jobs.spec import Endpoint, LoadSpec, VerifySpec
 from jobs.state import State, remaining
 from jobs.table_job import TableJob
-from jobs.tracking import Checkpointer, PartitionLog
 from mapping import budget
 
 log = logging.getLogger("mysql2dynamodb")

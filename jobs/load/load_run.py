@@ -13,20 +13,20 @@ from pyspark.sql import SparkSession
 from jobs.config import Config
 from jobs.dynamodb import tables as dynamo
 from jobs.errors import one_line
-from jobs.frames import ItemFrames, task_slots
-from jobs.import_load import ImportLoad
-from jobs.live_rows import LiveRows
+from jobs.load.frames import ItemFrames, task_slots
+from jobs.load.import_load import ImportLoad
+from jobs.load.live_rows import LiveRows
+from jobs.load.prepare import plan_load_modes, plan_splits
+from jobs.load.reads import SourceReads, plan_reads
+from jobs.load.resume import decide_resume
+from jobs.load.session import SparkFactory
+from jobs.load.table_steps import TableSteps
+from jobs.load.tracking import Checkpointer
 from jobs.mysql import catalog
-from jobs.prepare import plan_load_modes, plan_splits
 from jobs.progress import Progress
-from jobs.reads import SourceReads, plan_reads
-from jobs.report import FAILED, PLANNED, VERIFY_FAILED, Report
-from jobs.resume import decide_resume
-from jobs.run import SparkFactory, finished
+from jobs.report import FAILED, PLANNED, VERIFY_FAILED, Report, finished
 from jobs.state import State
 from jobs.table_job import TableJob
-from jobs.table_steps import TableSteps
-from jobs.tracking import Checkpointer
 from mapping import cost
 
 log = logging.getLogger("mysql2dynamodb")
@@ -62,7 +62,7 @@ def load(
         for job in active:
             if job.verification_owed:
                 checks.verify(job)
-        return finished(report, reads)
+        return finished(report, reads.slots.peak if reads.slots is not None else None)
     # Loaded either way: other tables' entries (their positions, other databases') are kept;
     # without --resume this run's tables start anew. Read before any table is created.
     state = State.load(config.output.state)
@@ -75,7 +75,7 @@ def load(
     for job in ready:  # a repair owed (a reload after catch-up) is verified even with --no-verify
         if job.verification_owed and (config.run.verify or state.repair_owed(job.identity)):
             steps.verify(job)
-    return finished(report, reads)
+    return finished(report, reads.slots.peak if reads.slots is not None else None)
 
 
 def create_targets(dynamo_client: BaseClient, jobs: List[TableJob], config: Config) -> None:

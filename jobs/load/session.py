@@ -1,6 +1,11 @@
 """The one place a SparkSession is built."""
 
-from typing import Mapping, Optional
+from typing import TYPE_CHECKING, Callable, Mapping, Optional
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+SparkFactory = Callable[[], "SparkSession"]  # builds the session when the run first needs it
 
 JOB_SETTINGS = {
     "spark.sql.session.timeZone": "UTC",
