@@ -57,7 +57,7 @@ def one_line(error: BaseException, limit: int = 600) -> str:
         start = next((i for i, line in enumerate(lines) if "Exception:" in line or "Error:" in line), None)
         if start is None:
             return f"{type(error).__name__}: {(lines[0] if lines else '')[:limit]}"
-        first = lines[start]
+        first = lines[start].lstrip(": ")  # Py4J puts ": " before the Java exception's class
     message = [first]
     for line in lines[start + 1 :]:  # a driver's multi-line message (hints about timeouts) ends at the trace
         if not line or line.startswith(("at ", "Caused by", "Driver stacktrace")):

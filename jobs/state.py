@@ -117,6 +117,13 @@ class State:
                 finished[str(part["partition"])] = part
         self.save()
 
+    def record_staged(self, identity: Identity, objects: Dict[str, Optional[str]]) -> None:
+        """The staging objects this run writes (name -> version: S3 ETag, or None while being
+        written): the only objects a later run of the table may delete."""
+        with self._lock:
+            self.entries[identity]["staged_objects"] = dict(objects)
+        self.save()
+
     def record_import(self, identity: Identity, import_arn: str, staged_items: int) -> None:
         with self._lock:
             self.entries[identity].update(status=IMPORTING, import_arn=import_arn, staged_items=staged_items)

@@ -3,7 +3,7 @@
 import os
 import shutil
 import uuid
-from typing import Tuple
+from typing import Dict, Tuple
 
 from jobs.errors import MigrationError
 
@@ -110,6 +110,29 @@ def list_tree(folder: str, s3_client=None) -> list:
     for root, _, files in os.walk(folder):
         found += [os.path.relpath(os.path.join(root, f), folder) for f in files]
     return sorted(found)
+
+
+def list_versions(folder: str, s3_client=None) -> Dict[str, str]:
+    """Every file below a folder or s3:// prefix with what identifies its content: the S3 ETag,
+    or a local file's size and modification time."""
+    if is_s3(folder):
+        bucket, prefix = split_s3(folder.rstrip("/") + "/")
+        client = _s3_client(s3_client)
+        found, token = {}, None
+        while True:
+            kwargs = {"Bucket": bucket, "Prefix": prefix}
+            if token:
+                kwargs["ContinuationToken"] = token
+            page = client.list_objects_v2(**kwargs)
+            found.update({o["Key"][len(prefix) :]: str(o.get("ETag", "")) for o in page.get("Contents", [])})
+            token = page.get("NextContinuationToken")
+            if not token:
+                return found
+    versions = {}
+    for name in list_tree(folder):
+        stat = os.stat(os.path.join(folder, name))
+        versions[name] = f"{stat.st_size}-{stat.st_mtime_ns}"
+    return versions
 
 
 def _s3_keys(folder: str, s3_client=None) -> list:

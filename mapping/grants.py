@@ -1,9 +1,14 @@
-"""What a user's grants let it see of a database, read from SHOW GRANTS lines.
+"""Whether a user can read a database whole, as the server decides it, and what it sees if not.
 
 information_schema shows a user only what it may read, and a verification reads through the
 same eyes; so a table or a column the user cannot see would be left out and still verified.
-The job therefore wants SELECT on each selected database as a whole (global or database
-grants, directly or through a role); table and column grants say what it can see instead.
+The job therefore wants SELECT on each selected database as a whole. Grants are never added
+up here: the server's own rules (the most specific database grant wins, roles active in the
+session and the roles they hold, MySQL 8's partial revokes) are the server's to apply. The
+job asks it: a SELECT from a table that does not exist is answered "doesn't exist" (1146)
+only when the user holds SELECT on the whole database, and "SELECT command denied" (1142)
+when it holds it on some tables at most. SHOW GRANTS lines serve only to say, in words,
+what such a user does see.
 """
 
 import re
@@ -24,11 +29,6 @@ class Grant:
     table: str  # "*" for every table of the database
     columns: Tuple[str, ...] = ()  # a column grant: the columns SELECT was granted on
 
-    def selects_database(self, database: str) -> bool:
-        if self.table != "*" or not ({"SELECT", "ALL"} & self.privileges):
-            return False
-        return self.database == "*" or _like(self.database, database)
-
 
 def parse_grant(line: str) -> Optional[Grant]:
     """A SHOW GRANTS line as a Grant; None for lines that grant roles or no object privileges."""
@@ -40,19 +40,6 @@ def parse_grant(line: str) -> Optional[Grant]:
         return None
     privileges, columns = _privileges(match.group("privileges"))
     return Grant(privileges, _unquote(target.group("db")), _unquote(target.group("table")), columns)
-
-
-def granted_roles(line: str) -> List[str]:
-    """The roles a `GRANT role[, role] TO user` line gives, as SHOW GRANTS FOR accepts them."""
-    text = line.strip()
-    if _GRANT.match(text) or not _ROLE.match(text):
-        return []
-    roles = _ROLE.match(text).group("roles")  # type: ignore[union-attr]
-    return [r.strip() for r in re.findall(r"[`'\"][^`'\"]+[`'\"](?:@[`'\"][^`'\"]*[`'\"])?", roles)]
-
-
-def missing_database_select(grants: Sequence[Grant], databases: Sequence[str]) -> List[str]:
-    return [d for d in databases if not any(g.selects_database(d) for g in grants)]
 
 
 def visible_parts(grants: Sequence[Grant], database: str) -> List[str]:
@@ -89,16 +76,45 @@ def _unquote(name: str) -> str:
     return name
 
 
-def _like(pattern: str, name: str) -> bool:
-    """A database grant's name is a LIKE pattern: `_` and `%` are wildcards unless escaped."""
-    regex = ""
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\" and i + 1 < len(pattern):
-            regex += re.escape(pattern[i + 1])
-            i += 2
-            continue
-        regex += "." if c == "_" else ".*" if c == "%" else re.escape(c)
-        i += 1
-    return re.fullmatch(regex, name) is not None
+WHOLE, PARTIAL, UNDECIDED = "whole", "partial", "undecided"
+TABLE_MISSING = 1146
+DENIED = (1142, 1143, 1044)  # SELECT denied on the table, on a column, access to the database
+
+
+def probe_verdict(error_code: Optional[int]) -> str:
+    """What the server's answer to `SELECT ... FROM db.<absent table>` says (None: it succeeded)."""
+    if error_code == TABLE_MISSING:
+        return WHOLE
+    if error_code in DENIED:
+        return PARTIAL
+    return UNDECIDED
+
+
+def inactive_roles(applicable: Sequence[Tuple[str, str]], enabled: Sequence[str]) -> List[str]:
+    """Roles granted to the user itself (grantee user@host) that are not active in its session,
+    from information_schema.APPLICABLE_ROLES (grantee, role) and ENABLED_ROLES."""
+    active = set(enabled)
+    return sorted({role for grantee, role in applicable if "@" in grantee and role not in active})
+
+
+def role_hint(inactive: Sequence[str]) -> str:
+    if not inactive:
+        return ""
+    names = ", ".join(inactive)
+    return (
+        f"; role(s) {names} granted to the user but not active in its sessions: make one a default role "
+        f"(SET DEFAULT ROLE {inactive[0]} FOR the job's user), the job's sessions then have it"
+    )
+
+
+def unseen_line(database: str, verdict: str, sees: Sequence[str], inactive: Sequence[str], answer: str) -> str:
+    """One line for a selected database the job cannot show the user reads whole."""
+    seen = ", ".join(sees) if sees else "nothing by table or column grants it could list"
+    if verdict == PARTIAL:
+        why = (
+            f"the server does not give the user SELECT on `{database}`.* as a whole ({answer}), so tables and "
+            f"columns it was not granted are invisible to it and would be left out; it sees {seen}"
+        )
+    else:
+        why = f"the job could not decide whether the user reads `{database}` whole: the server answered {answer}"
+    return f"database {database!r}: {why}{role_hint(inactive)}"

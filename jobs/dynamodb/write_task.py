@@ -173,12 +173,14 @@ def sum_stats(parts: Iterable[Dict]) -> Dict:
     return total
 
 
-def clear_staged(path: str) -> None:
-    """Remove a table's staged objects before it is staged again (ImportTable reads every part-)."""
+def clear_staged(path: str, recorded: Dict[str, Optional[str]]) -> None:
+    """Remove the objects an earlier run of the table staged, and only those: each one it
+    recorded with the same version (ETag), or, for a run that stopped while staging, by the
+    name it was writing. Anything else stays, whatever its name (the caller then stops)."""
     from jobs import storage
 
-    for name in storage.list_names(path):
-        if name.startswith("part-") and name.endswith(STAGED_SUFFIX):
+    for name, version in storage.list_versions(path).items():
+        if name in recorded and recorded[name] in (None, version):
             storage.remove_file(path, name)
 
 

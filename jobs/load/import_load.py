@@ -15,7 +15,7 @@ from jobs import storage
 from jobs.config import Config
 from jobs.dynamodb import importer
 from jobs.dynamodb import tables as dynamo
-from jobs.dynamodb.write_task import clear_rejects, clear_staged, sum_stats
+from jobs.dynamodb.write_task import STAGED_SUFFIX, clear_rejects, clear_staged, part_file_name, sum_stats
 from jobs.errors import TargetError, one_line
 from jobs.load.frames import ItemFrames, task_slots
 from jobs.load.reads import SourceReads
@@ -71,7 +71,8 @@ class ImportLoad:
                 self._import(job, staging_path, staged, arn=job.adopted_import)
             else:
                 clear_rejects(rejects_path)
-                clear_staged(staging_path)
+                earlier = (self.state.entry(job.identity) or {}).get("staged_objects") or {}
+                clear_staged(staging_path, earlier)
                 foreign = storage.list_tree(staging_path)
                 if foreign:  # ImportTable reads every object under the prefix, not only the job's
                     raise TargetError(
@@ -120,6 +121,8 @@ class ImportLoad:
         partition_log = PartitionLog(sc)
         partitions = self.frames.write_partitions(job)
         progress.track(plan.name, plan.source.estimated_rows, partition_log, partitions, plan.target)
+        planned: Dict[str, Optional[str]] = {part_file_name(p, STAGED_SUFFIX): None for p in range(partitions)}
+        self.state.record_staged(job.identity, planned)  # what a run killed while staging had begun to write
 
         def stage() -> None:  # staged objects are whole per task: a rerun writes the same ones
             with self.reads.reading(partitions) as read_tasks:
@@ -127,6 +130,8 @@ class ImportLoad:
 
         self.reads.refused_again(stage, plan.name)
         finished = partition_log.finished()
+        versions = storage.list_versions(staging_path)  # the job's own objects, by content, for the next run
+        self.state.record_staged(job.identity, {n: versions[n] for n in planned if n in versions})
         log.info("%s: staged %d objects under %s", plan.name, len(finished), staging_path)
         return sum_stats(finished.values()), len(finished)
 

@@ -4,6 +4,7 @@ from collections import defaultdict
 from typing import Any, Dict, List, Sequence, Tuple
 
 from jobs.errors import SourceError
+from jobs.mysql import grants
 from mapping.names import name_matches
 from mapping.schema import MIGRATED_KINDS, Column, ForeignKey, SkippedObject, SourceTable, UniqueKey, skip_reason
 
@@ -26,6 +27,7 @@ def list_databases(conn, patterns: Sequence[str]) -> List[str]:
         if not matches:
             raise SourceError(
                 f"unknown database {pattern!r} on the MySQL server (user databases: {', '.join(available) or 'none'})"
+                + grants.inactive_role_hint(conn)
             )
         chosen.extend(m for m in matches if m not in chosen)
     return chosen

@@ -1,55 +1,64 @@
-"""The user's own grants (driver, pymysql): SHOW GRANTS, and those of the roles active now."""
+"""Whether the user reads each selected database whole, asked of the server itself (pymysql);
+the rules that read its answers are `mapping.grants`'."""
 
-from typing import List, Sequence
+from typing import List, Optional, Sequence, Tuple
 
+import pymysql
 from pymysql.connections import Connection
 
-from mapping.grants import Grant, granted_roles, missing_database_select, parse_grant, visible_parts
+from mapping.grants import WHOLE, inactive_roles, parse_grant, probe_verdict, role_hint, unseen_line, visible_parts
+from mapping.identifiers import quote_identifier
+
+PROBE_TABLE = "m2d visibility probe (absent)"
 
 
-def active_grants(conn: Connection) -> List[Grant]:
-    """Grants of the user and of the roles active in this session (a granted role that is not
-    active, not a default role, gives this session nothing), followed through nested roles."""
-    lines = _show(conn, "SHOW GRANTS")
-    pending = _current_roles(conn)
-    followed = set()
-    while pending:
-        role = pending.pop()
-        if role in followed:
-            continue
-        followed.add(role)
-        role_lines = _show(conn, f"SHOW GRANTS FOR {role}")
-        lines += role_lines
-        pending += [r for line in role_lines for r in granted_roles(line)]
-    return [g for g in (parse_grant(line) for line in lines) if g is not None]
+def probe(conn: Connection, database: str) -> Tuple[Optional[int], str]:
+    """(error code, the server's words) of a SELECT from a table that does not exist; (None, ...)
+    if it was answered."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT 1 FROM {quote_identifier(database)}.{quote_identifier(PROBE_TABLE)} LIMIT 0")
+        return None, "the probe table exists"
+    except pymysql.err.MySQLError as e:
+        code = e.args[0] if e.args and isinstance(e.args[0], int) else None
+        return code, f"{code}: {e.args[1] if len(e.args) > 1 else e}"
 
 
-def _current_roles(conn: Connection) -> List[str]:
-    """MariaDB's CURRENT_ROLE() names one role or is NULL; MySQL 8's lists `r`@`h` or says NONE."""
-    rows = _show(conn, "SELECT CURRENT_ROLE()")
-    value = rows[0] if rows else None
-    if not value or value.upper() == "NONE":
+def inactive(conn: Connection) -> List[str]:
+    """Roles granted to the user and not active in this session (MariaDB; [] where the server
+    has no such view or refuses it)."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT GRANTEE, ROLE_NAME FROM information_schema.APPLICABLE_ROLES")
+            applicable = [(str(g), str(r)) for g, r in cur.fetchall()]
+            cur.execute("SELECT ROLE_NAME FROM information_schema.ENABLED_ROLES")
+            enabled = [str(r) for (r,) in cur.fetchall() if r is not None]
+    except pymysql.err.MySQLError:
         return []
-    if "`" in value:
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return ["`" + value.replace("`", "``") + "`"]
+    return inactive_roles(applicable, enabled)
 
 
-def _show(conn: Connection, sql: str) -> List[str]:
-    with conn.cursor() as cur:
-        cur.execute(sql)
-        return [row[0] for row in cur.fetchall() if row and row[0] is not None]
+def inactive_role_hint(conn: Connection) -> str:
+    return role_hint(inactive(conn))
+
+
+def _sees(conn: Connection, database: str) -> List[str]:
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW GRANTS")  # plain: it lists the active roles' grants too, nested ones included
+            lines = [row[0] for row in cur.fetchall() if row and row[0] is not None]
+    except pymysql.err.MySQLError:
+        return []
+    return visible_parts([g for g in (parse_grant(line) for line in lines) if g is not None], database)
 
 
 def unseen(conn: Connection, databases: Sequence[str]) -> List[str]:
-    """One line per selected database the user cannot read as a whole, with what it can see."""
-    grants = active_grants(conn)
+    """One line per selected database the server does not let the user read whole (or where its
+    answer cannot be read), with what the user does see."""
     lines = []
-    for database in missing_database_select(grants, databases):
-        seen = visible_parts(grants, database)
-        lines.append(
-            f"database {database!r}: the user has no SELECT on `{database}`.* (or *.*), so tables and columns "
-            f"it was not granted are invisible to it and would be left out; it sees "
-            f"{', '.join(seen) if seen else 'nothing by table or column grants'}"
-        )
+    for database in databases:
+        code, answer = probe(conn, database)
+        verdict = probe_verdict(code)
+        if verdict != WHOLE:
+            lines.append(unseen_line(database, verdict, _sees(conn, database), inactive(conn), answer))
     return lines

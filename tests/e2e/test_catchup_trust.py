@@ -230,12 +230,14 @@ def test_the_re_read_of_a_changed_row_waits_for_a_commit_still_in_progress(stack
     committed it (the server writes the binlog, then commits in the engine), so a catch-up may
     re-read a changed row inside that window. Held open here by a writer that has changed the
     row and not committed: a plain read then returns the old row, which a catch-up would write
-    and move its position past. The applier's read waits for the commit and writes the new row."""
+    and move its position past. The applier's lock-free read waits for a snapshot past the
+    position the change is logged at, which only the commit brings, and writes the new row."""
     from jobs.catchup.applier import TableApplier
     from jobs.cli import config_from_args
     from jobs.dynamodb.writer import BatchWriter
     from jobs.run import make_plan, planned_result
     from jobs.table_job import TableJob
+    from mapping.binlog import Position
 
     drop_targets(stack, "vis_cu_t")
     stack.fresh_database("vis_cu", "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))", rows={"t": [(1, "old")]})
@@ -253,11 +255,14 @@ def test_the_re_read_of_a_changed_row_waits_for_a_commit_still_in_progress(stack
     with reader.cursor() as cur:
         cur.execute("SELECT v FROM vis_cu.t WHERE id = 1")
         assert cur.fetchone() == ("old",)  # what a plain re-read would write
+        cur.execute("SHOW MASTER STATUS")  # the commit will be logged past here: the applier is told so
+        file, position = cur.fetchone()[:2]
+    commit_logged_past = Position(file, int(position) + 1)
     committer = threading.Timer(0.5, writer.commit)
     committer.start()
     items = BatchWriter(client, plan.target, applier.layout.item_key, applier.limiter, 60)
     with items:  # the catch-up's writer is the caller's: flushed when the caller settles
-        applier.apply([{"id": 1, "v": "new"}], lambda a: items, [])
+        applier.apply([{"id": 1, "v": "new"}], lambda a: items, [], None, commit_logged_past)
     committer.join()
     assert dynamo_items(client, "vis_cu_t") == [{"id": "1", "v": "new"}]
 

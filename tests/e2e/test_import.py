@@ -17,6 +17,7 @@ from local import demo_data
 from tests.e2e import fidelity_db
 from tests.e2e.stack import (
     REPO,
+    TABLE_WAIT,
     canonical,
     dynamo_items,
     free_port,
@@ -269,6 +270,27 @@ def test_objects_under_a_tables_staging_prefix_that_are_not_the_jobs_stop_that_t
     error = run.table("foreign_db.t")["error"]
     assert "holds objects this job did not write (part-00000.json.gz.bak, part-old/x.json.gz)" in error, error
     assert "foreign_db_t" not in moto.dynamodb.list_tables()["TableNames"]
+
+
+def test_a_users_object_named_like_a_part_file_is_never_deleted(stack, moto, tmp_path):
+    """Issue 29, defect 4: the job's own objects are the ones it recorded (names and ETags), not
+    any part-*.json.gz: a user's object stops the table and stays; a rerun of the job's own
+    staging replaces its objects as before."""
+    stack.fresh_database("own_db", "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1), (2)")
+    key = "staging/own_db/t/part-00077.json.gz"
+    moto.s3.put_object(Bucket="m2d", Key=key, Body=b"not gzip, not the job's")
+    run = moto.run(stack, ["--database", "own_db", "--load-mode", "import", "--staging", STAGING], tmp_path)
+    assert run.code == 1, run.output[-3000:]
+    assert "holds objects this job did not write (part-00077.json.gz)" in run.table("own_db.t")["error"]
+    assert moto.s3.get_object(Bucket="m2d", Key=key)["Body"].read() == b"not gzip, not the job's"
+    moto.s3.delete_object(Bucket="m2d", Key=key)
+    staged_by_the_job = ["--database", "own_db", "--load-mode", "import", "--staging", STAGING, "--no-verify"]
+    first = moto.run(stack, staged_by_the_job, tmp_path)
+    assert first.code == 0, first.output[-3000:]
+    moto.dynamodb.delete_table(TableName="own_db_t")
+    moto.dynamodb.get_waiter("table_not_exists").wait(TableName="own_db_t", WaiterConfig=TABLE_WAIT)
+    again = moto.run(stack, staged_by_the_job, tmp_path)  # its own earlier objects are cleared, by ETag
+    assert again.code == 0, again.output[-3000:]
 
 
 def test_a_missing_bucket_fails_the_table_in_one_line_and_the_report_keeps_it(stack, moto, tmp_path):

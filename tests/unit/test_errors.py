@@ -50,3 +50,13 @@ def test_a_python_error_in_a_spark_task_is_its_exception_line_not_its_traceback(
         "\tat org.apache.spark.api.python.BasePythonRunner$ReaderIterator.handlePythonException(PythonRunner.scala:572)\n"
     )
     assert one_line(RuntimeError(text)) == "in a Spark task: KeyError: 'S'"
+
+
+def test_a_driver_side_jdbc_error_has_no_leading_colon():
+    """Py4J's text for an error on the driver (no Spark task) starts the Java line with ': '; the
+    report printed "failed pv.a: : java.sql..." (issue 29)."""
+    text = (
+        "An error occurred while calling o41.load.\n: java.sql.SQLSyntaxErrorException: (conn=12) SELECT command "
+        "denied to user 'u'@'localhost' for table `pv`.`a`\n\tat org.mariadb.jdbc.X.y(X.java:1)\n"
+    )
+    assert one_line(FakeJavaError(text)).startswith("java.sql.SQLSyntaxErrorException: (conn=12) SELECT command")

@@ -1,33 +1,40 @@
-from mapping.grants import granted_roles, missing_database_select, parse_grant, visible_parts
+from mapping.grants import (
+    PARTIAL,
+    UNDECIDED,
+    WHOLE,
+    inactive_roles,
+    parse_grant,
+    probe_verdict,
+    unseen_line,
+    visible_parts,
+)
 
 LINES = [
     "GRANT USAGE ON *.* TO `reader`@`%` IDENTIFIED BY PASSWORD '*ABC'",
     "GRANT SELECT ON `tiny`.`a` TO `reader`@`%`",
     "GRANT SELECT (`id`, `pub`), INSERT ON `tiny`.`colpriv` TO `reader`@`%`",
     "GRANT SELECT, SHOW VIEW ON `shop`.* TO `reader`@`%`",
-    "GRANT ALL PRIVILEGES ON `arch\\_%`.* TO `reader`@`%`",
     "GRANT `analyst`, `etl` TO `reader`@`%`",
 ]
 
 
-def grants():
-    return [g for g in (parse_grant(line) for line in LINES) if g is not None]
-
-
-def test_database_select_comes_from_a_database_or_global_grant_only():
-    assert missing_database_select(grants(), ["shop", "tiny", "arch_2024", "archX2024"]) == ["tiny", "archX2024"]
-    everything = [parse_grant("GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION")]
-    assert missing_database_select(everything, ["tiny"]) == []
-    insert_only = [parse_grant("GRANT INSERT ON `tiny`.* TO `w`@`%`")]
-    assert missing_database_select(insert_only, ["tiny"]) == ["tiny"]
+def test_the_servers_answer_to_an_absent_table_decides():
+    assert probe_verdict(1146) == WHOLE  # "doesn't exist": SELECT on the whole database
+    assert probe_verdict(1142) == PARTIAL  # "SELECT command denied": some tables at most
+    assert probe_verdict(1044) == PARTIAL
+    assert probe_verdict(None) == UNDECIDED and probe_verdict(2013) == UNDECIDED
 
 
 def test_table_and_column_grants_say_what_can_be_seen():
-    assert visible_parts(grants(), "tiny") == ["a", "colpriv (columns id, pub only)"]
+    grants = [g for g in (parse_grant(line) for line in LINES) if g is not None]
+    assert visible_parts(grants, "tiny") == ["a", "colpriv (columns id, pub only)"]
+    assert parse_grant(LINES[-1]) is None  # a role grant grants no object
 
 
-def test_role_grants_are_named_so_their_own_grants_can_be_read():
-    assert granted_roles(LINES[-1]) == ["`analyst`", "`etl`"]
-    assert granted_roles("GRANT `r1`@`%` TO `u`@`%`") == ["`r1`@`%`"]  # MySQL 8
-    assert granted_roles(LINES[1]) == []
-    assert parse_grant(LINES[-1]) is None
+def test_roles_granted_but_not_active_are_named_with_the_fix():
+    applicable = [("u5@%", "r_outer"), ("r_outer", "r_all"), ("u5@%", "r_on")]
+    assert inactive_roles(applicable, ["r_on"]) == ["r_outer"]  # r_all is r_outer's, not the user's
+    line = unseen_line("pv", PARTIAL, [], ["r_outer"], "1142: SELECT command denied")
+    assert line.startswith("database 'pv': the server does not give the user SELECT on `pv`.* as a whole")
+    assert "SET DEFAULT ROLE r_outer FOR the job's user" in line and "\n" not in line
+    assert "could not decide" in unseen_line("pv", UNDECIDED, [], [], "2013: lost connection")
