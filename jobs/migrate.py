@@ -72,7 +72,7 @@ def publish(report: Report, config: Config) -> None:
     if config.output.report:
         storage.write_text(config.output.report, report.to_json())
         log.info("report written to %s", config.output.report)
-    say(report.to_text())
+    say(report.to_text(verbose=config.run.verbose))
 
 
 def say(text: str, stream: Optional[TextIO] = None) -> None:

@@ -23,6 +23,7 @@ class TablePlan:
     attributes: Tuple[str, ...]  # DynamoDB attribute name of each migrated column
     render_sql: Tuple[str, ...]  # SQL expression MySQL evaluates for each migrated column
     notes: List[str] = field(default_factory=list)  # risks and decisions shown in the plan
+    foreign_key_notes: List[str] = field(default_factory=list)  # cascading keys: what catch-up does about them
     key_collision: Optional[str] = None  # why rows could merge into one item (counted in the load)
 
     @property
@@ -182,6 +183,7 @@ def _plan_table(table: SourceTable, config: Config, wanted: str, target: str) ->
         table, target, wanted, key, columns, attributes, render_sql, key_collision=collision_risk(table, key)
     )
     plan.notes.extend(_risks(plan))
+    plan.foreign_key_notes.extend(_cascading_keys(plan))
     return plan
 
 
@@ -212,8 +214,13 @@ def _risks(plan: TablePlan) -> List[str]:
         note = render.rendering_note(column)
         if note:
             notes.append(note)
+    return notes
+
+
+def _cascading_keys(plan: TablePlan) -> List[str]:
+    notes = []
     migrated = {c.name for c in plan.columns}
-    for foreign_key in table.foreign_keys:
+    for foreign_key in plan.source.foreign_keys:
         if not foreign_key.cascades:
             continue
         if set(foreign_key.columns) <= migrated:

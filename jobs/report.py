@@ -73,6 +73,7 @@ class TableResult:
     finished_at: str = ""
     rejects_path: str = ""
     notes: List[str] = field(default_factory=list)
+    foreign_keys: List[str] = field(default_factory=list)  # cascading foreign keys and what catch-up does
     error: Optional[str] = None
     verification: Optional[Dict] = None
     repaired: Optional[Dict] = None  # --repair (or a reload after catch-up): items put and deleted, and why
@@ -165,7 +166,9 @@ class Report:
         }
         return json.dumps(body, indent=2, ensure_ascii=False)
 
-    def to_text(self) -> str:
+    def to_text(self, verbose: bool = False) -> str:
+        """The report for people. Cascading foreign keys are listed one line a table where they
+        matter (the plan, a catch-up), each on its own with verbose, and not in loads or checks."""
         headers = [
             "source table",
             "status",
@@ -221,6 +224,11 @@ class Report:
         for t in self.tables:
             for note in t.notes:
                 lines.append(f"  note {t.source}: {note}")
+            if t.foreign_keys and verbose:
+                lines += [f"  note {t.source}: {note}" for note in t.foreign_keys]
+            elif t.foreign_keys and (self.dry_run or self.catch_up is not None):
+                keys = "; ".join(note.split(": ", 1)[0] for note in t.foreign_keys)
+                lines.append(f"  foreign keys {t.source} (catch-up follows their cascades): {keys}")
             if t.error:
                 lines.append(f"  {t.status} {t.source}: {t.error}")
             if t.rejected:

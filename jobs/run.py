@@ -58,6 +58,7 @@ def planned_result(plan: TablePlan) -> TableResult:
         estimated_rows=plan.source.estimated_rows,
         estimated_bytes=plan.source.estimated_bytes,
         notes=list(plan.notes),
+        foreign_keys=list(plan.foreign_key_notes),
     )
 
 

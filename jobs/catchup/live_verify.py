@@ -19,7 +19,7 @@ not written since that pass's snapshot is real.
 import json
 import logging
 import threading
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from pymysql.connections import Connection
 
@@ -35,6 +35,15 @@ from mapping.keys import key_column_values
 from mapping.live_verify import REAL, CutOver, TableVerification, cut_over, judge, problem, unsettled
 
 log = logging.getLogger("mysql2dynamodb")
+
+
+class WholeComparison(NamedTuple):
+    low: Position  # the source's snapshot: every commit through here is in it
+    found: Dict[str, str]  # key -> problem
+    items: Dict[str, RenderedRow]  # the differing items, as rows
+    compared: int  # keys compared
+
+
 WAIT_SECONDS = 30.0  # for the follower to apply through a read's position, before trying again
 IDLE_SECONDS = 0.5  # between rounds that found nothing to compare
 REPASS_PAUSE_SECONDS = 1.0  # between two background whole passes (a small table is not re-read in a loop)
@@ -159,26 +168,34 @@ class LiveVerifier:
         self.repairs_seen[table] = repairs  # the repairs applied before this comparison are compared
         return compared
 
-    def _whole(self, table: TableName) -> None:
-        sides = self.sides[table]
-        with consistent_snapshot(self.conn) as span:
+    def _both_whole(self, conn: Connection, sides: TableSides) -> Optional[WholeComparison]:
+        """The source in one snapshot, DynamoDB once the follower applied past it: the keys that
+        differ, the differing items' rows (for a repair), and how many keys were compared. None
+        when the follower did not get that far in time."""
+        with consistent_snapshot(conn) as span:
             source = sides.source_all()
         if not self.view.wait_applied(span.high, WAIT_SECONDS):
-            return
+            return None
         found: Dict[str, str] = {}
-        extra_rows: Dict[str, RenderedRow] = {}
+        items: Dict[str, RenderedRow] = {}
         compared = len(source)
         for key, digest, item in sides.target_all():
             compared += key not in source
             difference = problem(source.pop(key, None), digest)
             if difference:
-                found[key] = difference
-                extra_rows[key] = sides.rendered_row(item)
+                found[key], items[key] = difference, sides.rendered_row(item)
         found.update((key, problem(digest, None) or "") for key, digest in source.items())
-        self._judge(table, span.low, found, set(found), whole=compared, items=extra_rows)
+        return WholeComparison(span.low, found, items, compared)
+
+    def _whole(self, table: TableName) -> None:
+        whole = self._both_whole(self.conn, self.sides[table])
+        if whole is None:
+            return
+        span, found, extra_rows, compared = whole
+        self._judge(table, span, found, set(found), whole=compared, items=extra_rows)
         with self.lock:
-            self.tables[table].last_whole_pass = (now(), span.low)
-        log.info("live verify: %s compared whole (%d keys) as of %s", self.tables[table].name, compared, span.low)
+            self.tables[table].last_whole_pass = (now(), span)
+        log.info("live verify: %s compared whole (%d keys) as of %s", self.tables[table].name, compared, span)
 
     # ---- the background passes: what the binlog never shows ----
 
@@ -211,26 +228,17 @@ class LiveVerifier:
 
     def _compare_again(self, table: TableName, sides: TableSides) -> None:
         assert self.repass_conn is not None
-        with consistent_snapshot(self.repass_conn) as span:
-            source = sides.source_all()
-        if not self.view.wait_applied(span.high, WAIT_SECONDS):
+        whole = self._both_whole(self.repass_conn, sides)
+        if whole is None:
             return
-        found: Dict[str, str] = {}
-        items: Dict[str, RenderedRow] = {}
-        compared = len(source)
-        for key, digest, item in sides.target_all():
-            compared += key not in source
-            difference = problem(source.pop(key, None), digest)
-            if difference:
-                found[key], items[key] = difference, sides.rendered_row(item)
-        found.update((key, problem(digest, None) or "") for key, digest in source.items())
+        low, found, items, compared = whole
         if found and not self.view.wait_applied(current_position(self.repass_conn), WAIT_SECONDS):
             return
-        real = {k: p for k, p in found.items() if not self.view.was_touched_after(table, k, span.low)}
+        real = {k: p for k, p in found.items() if not self.view.was_touched_after(table, k, low)}
         with self.lock:
-            self.tables[table].record_repass(span.low, real, now())
+            self.tables[table].record_repass(low, real, now())
         name = self.tables[table].name
-        log.info("live verify: %s compared whole again (%d keys) as of %s", name, compared, span.low)
+        log.info("live verify: %s compared whole again (%d keys) as of %s", name, compared, low)
         for key in list(real)[:5]:
             log.warning("live verify: %s differs at key %s: %s (not shown by the binlog)", name, key, real[key])
         if real and self.repair:

@@ -36,6 +36,14 @@ def load(stack, tmp_path, name: str, *extra: str):
     return run, report
 
 
+def fresh_and_loaded(stack, tmp_path, name: str) -> str:
+    """A fresh database loaded (write mode, no verification); its load report's path."""
+    fresh(stack, name)
+    loaded, report = load(stack, tmp_path, name)
+    assert loaded.code == 0, loaded.output[-3000:]
+    return report
+
+
 def assert_equal(stack, name: str) -> None:
     client = stack.dynamodb()
     for table in ("t", "nk"):
@@ -86,9 +94,7 @@ def test_a_slow_writer_never_gets_safe_only_the_fence_does(stack, tmp_path):
     """Defect 1: a transaction every 6 s (longer than the old quiet period); SAFE only after the
     source is set read-only, and the tables equal the source."""
     name = "co_fence"
-    fresh(stack, name)
-    loaded, report = load(stack, tmp_path, name)
-    assert loaded.code == 0, loaded.output[-3000:]
+    report = fresh_and_loaded(stack, tmp_path, name)
     with fenced_later(stack) as fence:
 
         def slow_writer():
@@ -112,9 +118,7 @@ def test_a_slow_writer_never_gets_safe_only_the_fence_does(stack, tmp_path):
 def test_xa_prepared_while_following_is_applied_at_its_commit(stack, tmp_path):
     """Defect 2: XA PREPARE, other transactions commit, XA COMMIT 11 s later."""
     name = "co_xa"
-    fresh(stack, name)
-    loaded, report = load(stack, tmp_path, name)
-    assert loaded.code == 0, loaded.output[-3000:]
+    report = fresh_and_loaded(stack, tmp_path, name)
     with fenced_later(stack) as fence:
 
         def application():
@@ -183,9 +187,7 @@ def test_changes_the_binlog_never_shows_are_found_by_the_background_passes(stack
     """Defect 4: after the whole comparisons, source rows changed with sql_log_bin = 0 and items
     edited, deleted and invented in DynamoDB, on keys no writer touched: exit 1, each key named."""
     name = "co_unlogged"
-    fresh(stack, name)
-    loaded, report = load(stack, tmp_path, name)
-    assert loaded.code == 0, loaded.output[-3000:]
+    report = fresh_and_loaded(stack, tmp_path, name)
     client = stack.dynamodb()
     planted = threading.Event()
     seen_after: list = []
@@ -286,9 +288,7 @@ def test_a_one_shot_catch_up_stopped_by_a_signal_exits_1_and_says_it_is_behind(s
     """Defect 5 (and 9, a signal to the process group): the report says where it stopped, the
     tables are "stopped behind", exit 1; the rerun finishes equal."""
     name = "co_signal"
-    fresh(stack, name)
-    loaded, report = load(stack, tmp_path, name)
-    assert loaded.code == 0, loaded.output[-3000:]
+    report = fresh_and_loaded(stack, tmp_path, name)
     burst(stack, name, 40)
     slow = ["--set", "dynamodb.on_demand_wcu=400", "--set", "catch_up.batch_rows=200"]
     command = python_job(stack, tmp_path, "--database", name, "--catch-up", "--from-report", report, *slow)
@@ -311,9 +311,7 @@ def test_a_one_shot_catch_up_stopped_by_a_signal_exits_1_and_says_it_is_behind(s
 def test_a_follower_stopped_by_a_signal_at_the_servers_edge_exits_0(stack, tmp_path):
     """Defect 9: SIGINT to the process group (Ctrl-C) is a clean stop, not the reader's death."""
     name = "co_ctrl_c"
-    fresh(stack, name)
-    loaded, report = load(stack, tmp_path, name)
-    assert loaded.code == 0, loaded.output[-3000:]
+    report = fresh_and_loaded(stack, tmp_path, name)
     execute(stack, name, "UPDATE t SET v = 'followed' WHERE id = 1")
     command = python_job(stack, tmp_path, "--database", name, "--catch-up", "--from-report", report, "--follow")
     driver = start(stack, tmp_path, command)
@@ -352,9 +350,7 @@ def test_the_reader_dies_with_its_parent_and_the_parent_notices_a_dead_reader(st
     """Defect 9: a killed reader ends the follower in one line, exit 1; a killed driver leaves no
     reader and no Binlog Dump connection behind."""
     name = "co_tree"
-    fresh(stack, name)
-    loaded, report = load(stack, tmp_path, name)
-    assert loaded.code == 0, loaded.output[-3000:]
+    report = fresh_and_loaded(stack, tmp_path, name)
     command = python_job(stack, tmp_path, "--database", name, "--catch-up", "--from-report", report, "--follow")
     driver = start(stack, tmp_path, command)
     assert wait_for(lambda: reader_of(driver.pid) is not None)
@@ -379,9 +375,7 @@ def test_reports_chain_even_when_a_catch_up_applied_nothing(stack, tmp_path):
     nothing left to apply, the next catch-up from that report), and the same chain where each
     run has a fresh state folder (another host, a Glue job): the report alone carries the positions."""
     name = "co_chain"
-    fresh(stack, name)
-    loaded, report = load(stack, tmp_path, name)
-    assert loaded.code == 0, loaded.output[-3000:]
+    report = fresh_and_loaded(stack, tmp_path, name)
     execute(stack, name, "ALTER TABLE nk ADD COLUMN extra INT DEFAULT 1")
     aside = run_job(stack, ["--database", name, "--catch-up", "--from-report", report], tmp_path)
     assert aside.code == 1 and aside.table(f"{name}.nk")["status"] == "needs reload", aside.output[-3000:]
@@ -405,9 +399,7 @@ def test_reports_chain_even_when_a_catch_up_applied_nothing(stack, tmp_path):
 def test_a_reload_after_a_purged_position_repairs_rows_deleted_in_the_gap(stack, tmp_path):
     """Defect 7: rows deleted while the position's binlog was purged leave no item behind."""
     name = "co_purged"
-    fresh(stack, name)
-    loaded, report = load(stack, tmp_path, name)
-    assert loaded.code == 0, loaded.output[-3000:]
+    report = fresh_and_loaded(stack, tmp_path, name)
     execute(stack, name, "DELETE FROM t WHERE id < 10", "DELETE FROM nk WHERE x = 3")
     with open(report, encoding="utf-8") as handle:
         loaded_file = json.load(handle)["source_position"]["binlog_file"]
@@ -445,9 +437,7 @@ def test_the_follower_never_makes_the_application_wait(stack, tmp_path):
     """Defect 8: the application's transactions beside a verifying follower: the server counts
     no row lock wait and no deadlock (one application connection cannot wait for itself)."""
     name = "co_nolock"
-    fresh(stack, name)
-    loaded, report = load(stack, tmp_path, name)
-    assert loaded.code == 0, loaded.output[-3000:]
+    report = fresh_and_loaded(stack, tmp_path, name)
     stop, done = threading.Event(), []
 
     def application():
@@ -499,9 +489,7 @@ def test_another_databases_rows_are_not_decoded(stack, tmp_path):
 def test_until_verified_stopped_by_max_seconds_says_so(stack, tmp_path):
     """Defect 11: no fence within --max-seconds: exit 1, and the report says max-seconds."""
     name = "co_maxsec"
-    fresh(stack, name)
-    loaded, report = load(stack, tmp_path, name)
-    assert loaded.code == 0, loaded.output[-3000:]
+    report = fresh_and_loaded(stack, tmp_path, name)
     run = follow_until_verified(stack, tmp_path, name, report, seconds=6)
     assert run.code == 1, run.output[-3000:]
     assert run.report["catch_up"]["stopped"] == "max-seconds"

@@ -107,3 +107,19 @@ def test_live_verification_is_summed_up_with_its_differing_keys():
     line = 'shop.accounts: differs, through -, 1 whole + 0 round(s), 100 keys compared; attributes differ at key ["7"]'
     assert line in text
     assert report.exit_code() == 1
+
+
+def test_cascading_foreign_keys_are_one_line_in_the_plan_and_catch_up_and_quiet_in_a_load():
+    keys = ["foreign key f1 (a) -> s.p (id) ON DELETE CASCADE ON UPDATE RESTRICT: catch-up derives ..."]
+    keys.append("foreign key f2 (b) -> s.q (id) ON DELETE SET NULL ON UPDATE RESTRICT: catch-up derives ...")
+    load = Report(tables=[TableResult(source="s.c", status=COMPLETED, foreign_keys=keys)])
+    assert "foreign key" not in load.to_text()
+    assert load.to_text(verbose=True).count("note s.c: foreign key") == 2
+    plan = Report(dry_run=True, tables=[TableResult(source="s.c", status=PLANNED, foreign_keys=keys)])
+    (line,) = [x for x in plan.to_text().splitlines() if "foreign key" in x]
+    assert line.endswith(
+        "foreign key f1 (a) -> s.p (id) ON DELETE CASCADE ON UPDATE RESTRICT; foreign key f2 (b) "
+        "-> s.q (id) ON DELETE SET NULL ON UPDATE RESTRICT"
+    )
+    catch_up = Report(catch_up={}, tables=[TableResult(source="s.c", status=COMPLETED, foreign_keys=keys)])
+    assert sum("foreign key" in x for x in catch_up.to_text().splitlines()) == 1
