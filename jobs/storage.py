@@ -3,7 +3,7 @@
 import os
 import shutil
 import uuid
-from typing import Dict, Tuple
+from typing import Dict, Iterator, Tuple
 
 from jobs.errors import MigrationError
 
@@ -116,18 +116,7 @@ def list_versions(folder: str, s3_client=None) -> Dict[str, str]:
     """Every file below a folder or s3:// prefix with what identifies its content: the S3 ETag,
     or a local file's size and modification time."""
     if is_s3(folder):
-        bucket, prefix = split_s3(folder.rstrip("/") + "/")
-        client = _s3_client(s3_client)
-        found, token = {}, None
-        while True:
-            kwargs = {"Bucket": bucket, "Prefix": prefix}
-            if token:
-                kwargs["ContinuationToken"] = token
-            page = client.list_objects_v2(**kwargs)
-            found.update({o["Key"][len(prefix) :]: str(o.get("ETag", "")) for o in page.get("Contents", [])})
-            token = page.get("NextContinuationToken")
-            if not token:
-                return found
+        return {key: str(entry.get("ETag", "")) for key, entry in _s3_objects(folder, s3_client)}
     versions = {}
     for name in list_tree(folder):
         stat = os.stat(os.path.join(folder, name))
@@ -137,18 +126,24 @@ def list_versions(folder: str, s3_client=None) -> Dict[str, str]:
 
 def _s3_keys(folder: str, s3_client=None) -> list:
     """Every key below an s3:// prefix, relative to it."""
+    return [key for key, _ in _s3_objects(folder, s3_client)]
+
+
+def _s3_objects(folder: str, s3_client=None) -> Iterator[Tuple[str, Dict]]:
+    """(key relative to the prefix, its listing entry) for every object below an s3:// prefix."""
     bucket, prefix = split_s3(folder.rstrip("/") + "/")
     client = _s3_client(s3_client)
-    keys, token = [], None
+    token = None
     while True:
         kwargs = {"Bucket": bucket, "Prefix": prefix}
         if token:
             kwargs["ContinuationToken"] = token
         page = client.list_objects_v2(**kwargs)
-        keys += [o["Key"][len(prefix) :] for o in page.get("Contents", [])]
+        for entry in page.get("Contents", []):
+            yield entry["Key"][len(prefix) :], entry
         token = page.get("NextContinuationToken")
         if not token:
-            return keys
+            return
 
 
 def remove_all(folder: str, s3_client=None) -> None:

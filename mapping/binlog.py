@@ -153,8 +153,10 @@ def canonical_xid(text: str) -> str:
         else:
             parts.append(int(number))
         at = match.end()
-    gtrid, bqual, format_id = (parts + [b"", b"", 1][len(parts) :])[:3] if len(parts) <= 3 else (None, None, None)
-    if not (isinstance(gtrid, bytes) and isinstance(bqual, bytes) and isinstance(format_id, int)) or not parts:
+    if not 1 <= len(parts) <= 3:
+        return text
+    gtrid, bqual, format_id = parts + [b"", b"", 1][len(parts) :]  # bqual '' and formatID 1 by default
+    if not (isinstance(gtrid, bytes) and isinstance(bqual, bytes) and isinstance(format_id, int)):
         return text
     return xid_text(gtrid, bqual, format_id)
 
@@ -249,7 +251,6 @@ class Batcher:
         self.open = Batch()
         self.in_transaction = False
         self.boundary: Optional[Position] = None
-        self.open_since: Optional[Position] = None  # the boundary before the open transaction
         self.prepared: Dict[str, Tuple[Optional[Position], Batch]] = {}
         self.oldest_commit_at: Optional[float] = None
         self.rows_read = 0
@@ -311,15 +312,14 @@ class Batcher:
         return applied is not None and event.position <= applied
 
     def _open(self) -> None:
-        self.in_transaction = True
-        self.open_since = self.boundary
+        self.in_transaction = True  # the boundary stays where the transaction began until it ends
 
     def _xa(self, verb: str, xid: str, event: Statement, now: float) -> Optional[Action]:
         if verb in ("START", "BEGIN"):
             self._open()
         elif verb == "PREPARE":  # logged, not committed: kept until its XA COMMIT or XA ROLLBACK
-            # MariaDB logs no XA START (its GTID event opens the group): the XA began at the boundary
-            self.prepared[xid] = (self.open_since if self.in_transaction else self.boundary, self.open)
+            # the XA began at the boundary (MariaDB logs no XA START: its GTID event opens the group)
+            self.prepared[xid] = (self.boundary, self.open)
             self.open = Batch()
             self.in_transaction = False
             self.boundary = event.position

@@ -48,6 +48,7 @@ from mapping.binlog import (
 from mapping.binlog_values import lenient_sql_mode
 from mapping.cascades import Derived, cascading_edges
 from mapping.identifiers import quote_table
+from mapping.live_verify import CutOver
 from mapping.statements import changes_rows, tables_changed
 
 log = logging.getLogger("mysql2dynamodb")
@@ -62,26 +63,20 @@ def _position_dict(position: Optional[Position], server: str) -> Optional[Dict]:
     return dict(position.as_dict(), server=server) if position is not None else None
 
 
-def _leave_purged(
-    conn: Connection, jobs: List[TableJob], starts: Dict[TableName, Optional[Position]], state: State
-) -> List[TableJob]:
-    """Tables whose start is no longer on the server need a reload, recorded so: the reload then
+def _start_purged(conn: Connection, job: TableJob, start: Optional[Position], state: State) -> bool:
+    """A table whose start is no longer on the server needs a reload, recorded so: the reload then
     repairs the items of rows changed in the purged gap (deleted ones included), as it does for
-    any table set aside. The others go on."""
-    kept = []
-    for job in jobs:
-        start = starts.get(job.identity)
-        try:
-            if start is not None:
-                binlog.check_position(conn, start)
-        except binlog.PositionPurged as e:
-            reason = f"{e}: reload it (--tables '{job.identity[0]}.{job.identity[1]}'), then catch up again"
-            state.mark_needs_reload(job.identity, reason)
-            job.fail(NEEDS_RELOAD, reason)
-            log.error("%s: %s", job.name, reason)
-            continue
-        kept.append(job)
-    return kept
+    any table set aside. A start past the end of its binlog is an error of the run (raised)."""
+    try:
+        if start is not None:
+            binlog.check_position(conn, start)
+        return False
+    except binlog.PositionPurged as e:
+        reason = f"{e}: reload it (--tables '{job.identity[0]}.{job.identity[1]}'), then catch up again"
+        state.mark_needs_reload(job.identity, reason)
+        job.fail(NEEDS_RELOAD, reason)
+        log.error("%s: %s", job.name, reason)
+        return True
 
 
 def check_preconditions(conn: Connection) -> None:
@@ -125,17 +120,13 @@ def run_catch_up(
             )
             log.error("%s: %s", job.name, job.result.error)
             continue
+        if _start_purged(conn, job, starts.tables.get(job.identity), state):
+            continue
         active.append(job)
     if not active:
         report.error = "catch-up: no table can be caught up: " + "; ".join(f"{j.name}: {j.result.error}" for j in jobs)
         return
-    active = _leave_purged(conn, active, starts.tables, state)
-    if not active:
-        report.error = "catch-up: no table can be caught up: " + "; ".join(f"{j.name}: {j.result.error}" for j in jobs)
-        return
-    start = min((p for j in active if (p := starts.tables[j.identity]) is not None), default=None)
-    if start is not None:
-        binlog.check_position(conn, start)
+    start = starts.earliest([job.identity for job in active])  # each start was checked on the server above
     target = None if config.catch_up.follow else binlog.current_position(conn)
     appliers = {job.identity: TableApplier(conn, client, job, config, n) for n, job in enumerate(active)}
     version = conn.get_server_info() if hasattr(conn, "get_server_info") else ""
@@ -229,7 +220,7 @@ class CatchUp:
         self.config = config
         self.conn = conn  # the catch-up's own connection (the fence is read through it)
         self.fence: Optional[Position] = None  # the server's position once the source was seen read-only
-        self.prepared = 0  # XA transactions prepared and not yet committed, at the last look
+        self.batcher: Optional[Batcher] = None  # the run's: its prepared XA transactions hold the signal back
         self.at_edge = False  # the last event read was a heartbeat with nothing left to apply
         self.row_events_decoded = 0  # of every table the reader decoded: the run's only, when filtered
         self.view, self.verifier = view, verifier  # with live verification
@@ -408,6 +399,7 @@ class CatchUp:
             sorted(self.cascades.parents),
         )
         batcher.start(start)
+        self.batcher = batcher
         try:
             reason = self._consume(stream, batcher, started)
             rest = batcher.rest()
@@ -473,19 +465,19 @@ class CatchUp:
                     batcher.rows_read,
                     self.applied,
                     self.applied_lag,
-                    self._cut_over_line(batcher),
+                    self._cut_over_line(),
                 )
             if self.verifier is not None and time.monotonic() - self.cut_over_checked >= CUT_OVER_CHECK_SECONDS:
                 self.cut_over_checked = time.monotonic()
                 self._check_fence()
-                self._signal_cut_over(batcher)
+                self._signal_cut_over()
                 if self.config.catch_up.until_verified and self._verified_to_the_end():
                     return VERIFIED
             reached = batcher.safe_position()
             if self.target is not None and reached is not None and reached >= self.target:
                 return "reached the server's position at the start"
             if self.stop_requested:
-                if not follow or (self.at_edge):
+                if not follow or self.at_edge:
                     return "signal"
                 # a follower drains to the server's live edge first, for a bounded time
                 draining_since = draining_since or time.monotonic()
@@ -557,17 +549,15 @@ class CatchUp:
         mark = max(self.fence, last) if last is not None else self.fence
         return not self.verifier.unsettled(mark)
 
-    def _cut(self, batcher: Optional[Batcher] = None):
+    def _cut(self) -> CutOver:
         assert self.verifier is not None
-        prepared = len(batcher.prepared) if batcher is not None else self.prepared
-        if batcher is not None:
-            self.prepared = prepared
+        prepared = len(self.batcher.prepared) if self.batcher is not None else 0
         return self.verifier.cut_over(self.applied_lag, self.config.catch_up.cut_over_lag_seconds, self.fence, prepared)
 
-    def _signal_cut_over(self, batcher: Batcher) -> None:
+    def _signal_cut_over(self) -> None:
         """Log the cut-over signal when it changes: safe, or no longer safe (the source wrote again)."""
         assert self.verifier is not None
-        cut = self._cut(batcher)
+        cut = self._cut()
         if cut.safe != self.safe_to_cut_over:
             self.safe_to_cut_over = cut.safe
             if cut.safe:
@@ -575,10 +565,10 @@ class CatchUp:
             else:
                 log.info("live verify: no longer safe to cut over: %s", cut.why)
 
-    def _cut_over_line(self, batcher: Batcher) -> str:
+    def _cut_over_line(self) -> str:
         if self.verifier is None:
             return ""
-        cut = self._cut(batcher)
+        cut = self._cut()
         return "; SAFE TO CUT OVER: " + cut.why if cut.safe else "; not yet safe to cut over: " + cut.why
 
     def verification_outcome(self) -> Dict:

@@ -21,9 +21,9 @@ class Starts:
     missing: Dict[TableName, str] = field(default_factory=dict)  # tables with no start, and why
     gtid: Optional[str] = None
 
-    @property
-    def earliest(self) -> Optional[Position]:
-        known = [p for p in self.tables.values() if p is not None]
+    def earliest(self, tables: Sequence[TableName]) -> Optional[Position]:
+        """Where the stream starts for these tables: the smallest of their positions."""
+        known = [p for t in tables if (p := self.tables.get(t)) is not None]
         return min(known) if known else None
 
 
