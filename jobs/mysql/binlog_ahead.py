@@ -98,7 +98,7 @@ def _pump(out: IO[bytes], into: "queues.Queue[Tuple[str, Any]]") -> None:
     try:
         while True:
             into.put(pickle.load(out))
-    except (EOFError, OSError, pickle.UnpicklingError):
+    except (EOFError, OSError, pickle.UnpicklingError, ValueError):  # ValueError: the stop closed the pipe mid-read
         pass
     into.put(("eof", None))
 
