@@ -19,6 +19,8 @@ setup(
             "ruff==0.17.6",  # pinned: a new ruff release may format or lint differently
             "mypy>=1.10",
             "hypothesis>=6",  # the split's exactly-once invariant as a property, the server deciding
+            "awsglue-dev==2021.12.30",  # AWS's own getResolvedOptions, so the Glue entry is tested against it
+            "mkdocs==1.6.1",  # the manual under docs/, built in strict mode by make check
         ],
     },
 )

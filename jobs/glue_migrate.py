@@ -45,27 +45,39 @@ SWITCHES = ["resume", "verify", "dry_run", "verify_only", "verbose", "catch_up",
 
 
 def resolve_options(argv: Sequence[str], required: List[str], optional: List[str]) -> Dict[str, str]:
-    """Glue's getResolvedOptions when available, else the same rules: --name value pairs,
-    declared names required, anything else (Glue's own flags) ignored, no abbreviations."""
+    """AWS's own getResolvedOptions on the job's arguments.
+
+    Its parser takes abbreviations, so a Glue argument that is a prefix of one of ours (Glue's
+    own --conf of --conf_file) would be read as ours: such arguments are left out first.
+    """
+    try:
+        from awsglue.utils import GlueArgumentError, getResolvedOptions
+    except ImportError as e:
+        raise ConfigError(
+            "jobs/glue_migrate.py is the AWS Glue entry (awsglue not found); elsewhere run jobs/migrate.py"
+        ) from e
+    wanted = required + optional
     present = [name for name in optional if f"--{name}" in argv]
     try:
-        from awsglue.utils import getResolvedOptions
-    except ImportError:
-        getResolvedOptions = None
-    if getResolvedOptions is not None:
-        return getResolvedOptions(list(argv), required + present)
-    values: Dict[str, str] = {}
-    wanted = set(required + present)
-    items = list(argv[1:])
-    for index, token in enumerate(items):
-        if token.startswith("--") and token[2:] in wanted:
-            if index + 1 >= len(items) or items[index + 1].startswith("--"):
-                raise ConfigError(f"Glue argument {token} has no value")
-            values[token[2:]] = items[index + 1]
-    missing = [name for name in required if name not in values]
-    if missing:
-        raise ConfigError(f"Glue job arguments missing: {', '.join('--' + m for m in missing)}")
-    return values
+        return getResolvedOptions(_without_abbreviations(list(argv), wanted), required + present)
+    except GlueArgumentError as e:
+        raise ConfigError(f"Glue job arguments: {e}") from e
+
+
+def _without_abbreviations(argv: List[str], names: List[str]) -> List[str]:
+    kept: List[str] = argv[:1]
+    skip_value = False
+    for token in argv[1:]:
+        if skip_value:
+            skip_value = False
+            if not token.startswith("--"):
+                continue
+        name = token[2:].split("=", 1)[0] if token.startswith("--") else None
+        if name and name not in names and any(ours.startswith(name) for ours in names):
+            skip_value = "=" not in token
+            continue
+        kept.append(token)
+    return kept
 
 
 def cli_argv(options: Dict[str, str]) -> List[str]:
