@@ -85,13 +85,21 @@ def upload_file(local_file: str, path: str, s3_client=None) -> None:
 
 
 def exists(path: str, s3_client=None) -> bool:
+    """Whether path exists; an answer that is not "not found" (access denied, say) is an error,
+    never "absent": a resume must not start over because it could not look."""
     if is_s3(path):
+        from botocore.exceptions import ClientError
+
         bucket, key = split_s3(path)
         try:
             _s3_client(s3_client).head_object(Bucket=bucket, Key=key)
             return True
-        except Exception:  # noqa: BLE001
-            return False
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise MigrationError(f"cannot read {path}: {type(e).__name__}: {e}") from e
+        except Exception as e:
+            raise MigrationError(f"cannot read {path}: {type(e).__name__}: {e}") from e
     return os.path.exists(path)
 
 

@@ -55,6 +55,7 @@ LONGEST_FIRST = (
     "test_cut_over.py",
     "test_trust.py",
     "test_live_verify.py",
+    "test_iam.py",
     "test_repair.py",
     "test_catchup_trust.py",
     "test_write_rate.py",

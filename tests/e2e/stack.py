@@ -86,12 +86,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(command: List[str], port: int) -> subprocess.Popen:
+def start_server(command: List[str], port: int, env: Optional[Dict[str, str]] = None) -> subprocess.Popen:
     """Start a helper server and wait until it accepts connections on port."""
     import socket
     import time
 
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     for _ in range(150):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -210,6 +210,8 @@ def run_in_process(stack: Stack, argv: List[str], tmp_path, env: Optional[dict])
     import signal
     import traceback
 
+    import boto3
+
     from jobs import migrate
     from tests.session import shared_session
 
@@ -218,6 +220,7 @@ def run_in_process(stack: Stack, argv: List[str], tmp_path, env: Optional[dict])
     saved_env, saved_executor_env = dict(os.environ), dict(sc.environment)
     saved_signals = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     saved_cwd = os.getcwd()
+    saved_boto3_session, boto3.DEFAULT_SESSION = boto3.DEFAULT_SESSION, None  # a process's credentials: its own
     out = io.StringIO()  # spark-submit hands the driver's stderr to stdout too: one stream, as there
     os.environ.update(driver_env)
     sc.environment.update(env or {})
@@ -232,6 +235,7 @@ def run_in_process(stack: Stack, argv: List[str], tmp_path, env: Optional[dict])
                 traceback.print_exc()
                 code = 1
     finally:
+        boto3.DEFAULT_SESSION = saved_boto3_session
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
