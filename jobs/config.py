@@ -21,22 +21,24 @@ MAX_IN_FLIGHT = 16  # jobs.dynamodb.tables.MAX_POOL_CONNECTIONS
 
 @dataclass
 class MySQLConfig:
-    host: str = "127.0.0.1"
-    port: int = 3306
-    user: str = "root"
+    """The source server and how every connection to it behaves."""
+
+    host: str = "127.0.0.1"  # the source server
+    port: int = 3306  # the source server's port
+    user: str = "root"  # the source user (password: password_env, _file, secret_id or glue_connection)
     password_env: str = "MYSQL_PASSWORD"  # environment variable holding the password
     password_file: Optional[str] = None  # or a file (local or s3://) whose content is the password
     secret_id: Optional[str] = None  # or an AWS Secrets Manager secret (JSON with "password")
     glue_connection: Optional[str] = None  # or a Glue connection's credentials
-    jdbc_driver: str = "org.mariadb.jdbc.Driver"
+    jdbc_driver: str = "org.mariadb.jdbc.Driver"  # JDBC driver class; com.mysql.cj.jdbc.Driver for MySQL Connector/J
     jdbc_url_params: str = ""  # appended to jdbc:mysql://host:port/?...
-    fetch_size: int = 10000
-    connect_timeout_seconds: int = 10
+    fetch_size: int = 10000  # JDBC fetch size: rows are streamed, never buffered whole
+    connect_timeout_seconds: int = 10  # the driver's own (pymysql) connections
     # Set on every session we open, so a slow writer or a strict server default cannot make
     # the server drop a read that is waiting for the client (net_write_timeout) or idle.
     net_write_timeout_seconds: int = 3600
-    net_read_timeout_seconds: int = 3600
-    wait_timeout_seconds: int = 28800
+    net_read_timeout_seconds: int = 3600  # set on every session, as net_write_timeout_seconds
+    wait_timeout_seconds: int = 28800  # set on every session, so an idle connection is not dropped
     # JDBC reads open at once across all tables; 0: half of the server's free connections, at
     # most 16 (see mapping.limits). Binds only when the cluster has more task slots.
     max_concurrent_reads: int = 0
@@ -49,9 +51,11 @@ class MySQLConfig:
 
 @dataclass
 class SourceConfig:
+    """What to migrate."""
+
     databases: List[str] = field(default_factory=list)  # names or globs
     tables: List[str] = field(default_factory=lambda: ["*"])  # globs on table name or db.table
-    exclude: List[str] = field(default_factory=list)
+    exclude: List[str] = field(default_factory=list)  # globs of tables to leave out
     # Go on when the user cannot SELECT a whole selected database (table or column grants only):
     # the run lists what it could not see and does not exit 0.
     allow_partial_visibility: bool = False
@@ -59,11 +63,13 @@ class SourceConfig:
 
 @dataclass
 class DynamoDBConfig:
+    """The target: tables, write rates, load mode and estimates."""
+
     endpoint_url: Optional[str] = None  # None: real AWS through the default credential chain
-    region: str = "us-east-1"
+    region: str = "us-east-1"  # the AWS region of the DynamoDB tables
     billing_mode: str = "PAY_PER_REQUEST"  # or PROVISIONED
-    read_capacity: int = 5
-    write_capacity: int = 5
+    read_capacity: int = 5  # RCU of the tables created in PROVISIONED mode
+    write_capacity: int = 5  # WCU of the tables created in PROVISIONED mode
     write_percent: float = 0.5  # share of a provisioned table's WCU this job may use
     on_demand_wcu: int = 4000  # starting rate for on-demand tables (a new table's initial throughput)
     # The rate aimed at per table (0: on_demand_wcu is also the ceiling). On-demand tables are
@@ -77,7 +83,7 @@ class DynamoDBConfig:
     # at the measured round trip (at 15 ms one call at a time writes ~1,600 items/s).
     max_in_flight: int = 16
     null_as: str = "absent"  # "absent": NULL columns are left out; "null": written as NULL
-    table_wait_seconds: int = 600
+    table_wait_seconds: int = 600  # how long to wait for a new table to become ACTIVE
     # "write": BatchWriteItem into new or existing tables; "import": stage DynamoDB JSON under
     # output.staging and ImportTable (new tables only); "auto": import where it is much cheaper.
     load_mode: str = "write"
@@ -95,33 +101,39 @@ class DynamoDBConfig:
 class PricesConfig:
     """AWS list prices for the plan's estimates (us-east-1, on-demand writes as cut on 2024-11-01)."""
 
-    as_of: str = "2024-11-01 us-east-1"
-    on_demand_usd_per_million_writes: float = 0.625
-    provisioned_usd_per_wcu_hour: float = 0.00065
-    import_usd_per_gb: float = 0.15
+    as_of: str = "2024-11-01 us-east-1"  # when and where these prices were read (shown with the estimates)
+    on_demand_usd_per_million_writes: float = 0.625  # on-demand write request units
+    provisioned_usd_per_wcu_hour: float = 0.00065  # provisioned write capacity
+    import_usd_per_gb: float = 0.15  # ImportTable, per GB of uncompressed staged data
 
 
 @dataclass
 class NamingConfig:
-    template: str = "{database}_{table}"
-    prefix: str = ""
-    composite_range_attribute: str = "_sort_key"
-    row_id_attribute: str = "_row_id"
+    """How target tables and synthesised attributes are named."""
+
+    template: str = "{database}_{table}"  # target table names; fields {database} and {table}
+    prefix: str = ""  # put before every target table name (the IAM policies are scoped by it)
+    composite_range_attribute: str = "_sort_key"  # the RANGE attribute synthesised for keys of 3+ columns
+    row_id_attribute: str = "_row_id"  # the HASH attribute synthesised for tables without a usable key
 
 
 @dataclass
 class SparkConfig:
+    """How each table is split into reads, and how many run at once."""
+
     rows_per_partition: int = 100000  # at most, per JDBC read partition
     min_partition_rows: int = 10000  # at least: a table under twice this is one read
     partitions_per_slot: int = 3  # a table big enough gets this many partitions per task slot
-    max_partitions: int = 2000
-    max_concurrent_tables: int = 4
-    progress_seconds: float = 10
+    max_partitions: int = 2000  # read partitions per table at most
+    max_concurrent_tables: int = 4  # tables loaded at the same time
+    progress_seconds: float = 10  # how often the progress lines are logged
     task_slots: int = 0  # tasks that run at once; 0: Spark's defaultParallelism (dry run: the CPU count)
 
 
 @dataclass
 class OutputConfig:
+    """Where the run writes its report, rejects, resume state and import staging."""
+
     report: Optional[str] = None  # local path or s3:// for the JSON report
     rejects: str = "rejects"  # local folder or s3:// prefix for rejected rows
     state: str = "mysql2dynamodb-state"  # folder or s3:// prefix of the resume state
@@ -130,6 +142,8 @@ class OutputConfig:
 
 @dataclass
 class CatchUpConfig:
+    """The catch-up from the binlog, the follower and live verification."""
+
     from_report: Optional[str] = None  # a load's (or catch-up's) report: start where it ended
     from_position: Optional[str] = None  # or FILE:POS
     from_gtid: Optional[str] = None  # or a GTID set (MariaDB domain-server-sequence)
@@ -147,6 +161,8 @@ class CatchUpConfig:
 
 @dataclass
 class RunConfig:
+    """The mode of a run (each also a flag)."""
+
     dry_run: bool = False  # write the plan, touch nothing
     catch_up: bool = False  # apply the binlog from a recorded position instead of loading
     verify: bool = True  # count and checksum both sides after the load (--no-verify skips it)
@@ -158,10 +174,12 @@ class RunConfig:
 
 @dataclass
 class TableOverride:
-    key: Optional[List[str]] = None
-    exclude_columns: List[str] = field(default_factory=list)
-    rename: Dict[str, str] = field(default_factory=dict)
-    target: Optional[str] = None
+    """Per-table overrides, keyed "db.table" (or `db`.`table` when a name holds a dot)."""
+
+    key: Optional[List[str]] = None  # the columns to key the items by, instead of the primary key
+    exclude_columns: List[str] = field(default_factory=list)  # columns left out of the items
+    rename: Dict[str, str] = field(default_factory=dict)  # {column: attribute name}
+    target: Optional[str] = None  # the DynamoDB table name, instead of naming.template's
 
 
 @dataclass

@@ -34,7 +34,7 @@ def fix_for(source: Optional[SourceEntry], target_digest: Optional[int]) -> Opti
 
 def apply_fixes(pairs: Iterable, spec, client=None) -> Iterator[Dict[str, int]]:
     """One task's share of the fixes; yields the counts it wrote."""
-    from jobs.dynamodb.write_task import worker_client, worker_limiter
+    from jobs.dynamodb.workers import worker_client, worker_limiter
     from jobs.dynamodb.writer import BatchWriter
 
     writer = BatchWriter(

@@ -15,13 +15,13 @@ from jobs import storage
 from jobs.config import Config
 from jobs.dynamodb import importer
 from jobs.dynamodb import tables as dynamo
-from jobs.dynamodb.write_task import STAGED_SUFFIX, clear_rejects, clear_staged, part_file_name, sum_stats
 from jobs.errors import TargetError, one_line
 from jobs.load.frames import ItemFrames, task_slots
 from jobs.load.reads import SourceReads
 from jobs.load.spec import Endpoint
 from jobs.load.table_steps import finish_load, live_interval, load_spec, run_write_tasks
 from jobs.load.tracking import PartitionLog
+from jobs.load.write_task import STAGED_SUFFIX, clear_rejects, clear_staged, part_file_name, sum_stats
 from jobs.planner import TablePlan
 from jobs.progress import Progress
 from jobs.report import FAILED, now_precise

@@ -16,13 +16,13 @@ from jobs import state as states
 from jobs.config import Config
 from jobs.dynamodb import repair, verify
 from jobs.dynamodb import tables as dynamo
-from jobs.dynamodb.write_task import clear_rejects, sum_stats, write_partition
 from jobs.errors import one_line, too_many_connections
 from jobs.load.frames import ItemFrames, task_slots
 from jobs.load.live_rows import Address
 from jobs.load.reads import ReadSlots, SourceReads
 from jobs.load.spec import Endpoint, LoadSpec, VerifySpec
 from jobs.load.tracking import Checkpointer, PartitionLog
+from jobs.load.write_task import clear_rejects, sum_stats, write_partition
 from jobs.mysql.connection import retry_refused
 from jobs.progress import Progress
 from jobs.report import COMPLETED, COMPLETED_WITH_REJECTS, FAILED, VERIFIED, VERIFY_FAILED, now_precise

@@ -60,7 +60,7 @@ def test_objects_not_migrated_and_run_errors_are_shown():
 
 
 def test_a_table_records_what_its_finished_partitions_wrote():
-    from jobs.dynamodb.write_task import sum_stats
+    from jobs.load.write_task import sum_stats
 
     line = TableResult(source="d.t")
     totals = sum_stats([{"rows": 5, "written": 4, "rejected": 1}, {"rows": 3, "written": 3, "merged_rows": 1}])

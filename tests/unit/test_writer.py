@@ -217,8 +217,8 @@ def test_rate_limiter_aimd():
 
 
 def test_the_row_loop_counts_rows_merged_into_one_key():
-    from jobs.dynamodb.write_task import RejectsFile, write_rows
     from jobs.load.spec import Endpoint, LoadSpec
+    from jobs.load.write_task import RejectsFile, write_rows
     from mapping.items import ItemLayout
 
     class Recorder:

@@ -10,14 +10,10 @@ import tempfile
 import time
 from typing import Dict, Iterable, Iterator, Optional, Union
 
+from jobs.dynamodb.workers import worker_client, worker_limiter
 from jobs.load.live_rows import RowsReporter
 from mapping.items import build_item, key_of, reject_record, to_wire, write_units
 from mapping.keys import SEPARATOR
-
-# Spark reuses Python workers across tasks: one client and one budget per worker and
-# table, so a new partition neither rebuilds the client nor starts with an empty bucket.
-_WORKER_CLIENTS: Dict[tuple, object] = {}
-_WORKER_LIMITERS: Dict[tuple, object] = {}
 
 STAT_FIELDS = (
     "rows",
@@ -135,26 +131,6 @@ def write_partition(rows: Iterable, spec, client=None, partition_id: Optional[in
         seconds=time.monotonic() - started,
     )
     yield stats
-
-
-def worker_client(spec):
-    from jobs.dynamodb.tables import make_client
-
-    key = (spec.endpoint.url, spec.endpoint.region)
-    if key not in _WORKER_CLIENTS:
-        _WORKER_CLIENTS[key] = make_client(spec.endpoint.url, spec.endpoint.region, own_retries=True)
-    return _WORKER_CLIENTS[key]
-
-
-def worker_limiter(spec):
-    from jobs.dynamodb.writer import RateLimiter
-
-    key = (spec.endpoint.url, spec.target, spec.rate_per_task, spec.ceiling_per_task, spec.probe_seconds)
-    if key not in _WORKER_LIMITERS:
-        _WORKER_LIMITERS[key] = RateLimiter(
-            spec.rate_per_task, ceiling=spec.ceiling_per_task or None, probe_seconds=spec.probe_seconds
-        )
-    return _WORKER_LIMITERS[key]
 
 
 STAGED_SUFFIX = ".json.gz"

@@ -1,0 +1,29 @@
+"""What each Spark worker keeps for DynamoDB: one client and one write budget's limiter per
+table, built from the job's frozen spec (never from the driver's objects)."""
+
+from typing import Dict
+
+# Spark reuses Python workers across tasks: one client and one budget per worker and
+# table, so a new partition neither rebuilds the client nor starts with an empty bucket.
+_WORKER_CLIENTS: Dict[tuple, object] = {}
+_WORKER_LIMITERS: Dict[tuple, object] = {}
+
+
+def worker_client(spec):
+    from jobs.dynamodb.tables import make_client
+
+    key = (spec.endpoint.url, spec.endpoint.region)
+    if key not in _WORKER_CLIENTS:
+        _WORKER_CLIENTS[key] = make_client(spec.endpoint.url, spec.endpoint.region, own_retries=True)
+    return _WORKER_CLIENTS[key]
+
+
+def worker_limiter(spec):
+    from jobs.dynamodb.writer import RateLimiter
+
+    key = (spec.endpoint.url, spec.target, spec.rate_per_task, spec.ceiling_per_task, spec.probe_seconds)
+    if key not in _WORKER_LIMITERS:
+        _WORKER_LIMITERS[key] = RateLimiter(
+            spec.rate_per_task, ceiling=spec.ceiling_per_task or None, probe_seconds=spec.probe_seconds
+        )
+    return _WORKER_LIMITERS[key]
