@@ -12,7 +12,7 @@ setup: ## Install Debian packages, dynalite and the venv (once; idempotent)
 demo: setup ## Start MariaDB + dynalite, load the demo shop database, migrate it, print the report
 	@local/demo.sh
 
-check: setup ## The fast loop (< 1 min): ruff lint and format, mypy, unit and chispa tests; no servers
+check: setup ## The fast loop (< 1 min): ruff lint and format, mypy, the manual, unit and chispa tests; no servers
 	@local/test.sh check
 
 test: setup ## Run every test: make check, then the end-to-end tests (start and stop their own servers)
@@ -20,6 +20,9 @@ test: setup ## Run every test: make check, then the end-to-end tests (start and 
 
 e2e: setup ## Only the end-to-end tests (two workers, each with its own MariaDB, dynalite and Spark)
 	@local/test.sh e2e
+
+docs: setup ## Regenerate the configuration reference and build the manual into .stack/site
+	@$(VENV)/bin/python local/docs.py reference && $(VENV)/bin/mkdocs build --strict -f docs/mkdocs.yml
 
 format: setup ## Rewrite the code in ruff's format and apply ruff's safe fixes
 	@$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
@@ -39,4 +42,4 @@ stack-down: ## Stop every server the local stack started
 clean: stack-down ## Remove the venv-independent scratch files (.stack, dist)
 	rm -rf .stack dist
 
-.PHONY: help setup demo check test e2e format bench package stack-up stack-down clean
+.PHONY: help setup demo check test e2e docs format bench package stack-up stack-down clean

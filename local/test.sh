@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# make check / make test. `check`: lint, format, types, then the unit and chispa tests (no
-# servers). `e2e`: the end-to-end tests, two pytest-xdist workers, each starting MariaDB,
+# make check / make test. `check`: lint, format, types, the manual (its checks and a strict
+# MkDocs build), then the unit and chispa tests (no servers). `e2e`: the end-to-end tests, two pytest-xdist workers, each starting MariaDB,
 # dynalite (and a Spark standalone cluster where a test needs one) on its own ports under
 # .stack/test-gwN and stopping them; the trap makes sure nothing is left running if pytest
 # itself dies. Extra arguments go to pytest.
@@ -19,10 +19,12 @@ cleanup() {
 }
 
 check() {
-  echo "check: ruff lint, ruff format, mypy, unit and chispa tests"
+  echo "check: ruff lint, ruff format, mypy, the manual, unit and chispa tests"
   "$M2D_VENV/bin/ruff" check .
   "$M2D_VENV/bin/ruff" format --check --quiet .
   "$M2D_VENV/bin/mypy"
+  "$M2D_VENV/bin/python" local/docs.py check
+  "$M2D_VENV/bin/mkdocs" build --strict --quiet -f docs/mkdocs.yml
   "$M2D_VENV/bin/python" -m pytest -q -p no:cacheprovider tests/unit tests/spark "$@"
 }
 
