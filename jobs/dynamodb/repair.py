@@ -34,17 +34,9 @@ def fix_for(source: Optional[SourceEntry], target_digest: Optional[int]) -> Opti
 
 def apply_fixes(pairs: Iterable, spec, client=None) -> Iterator[Dict[str, int]]:
     """One task's share of the fixes; yields the counts it wrote."""
-    from jobs.dynamodb.workers import worker_client, worker_limiter
-    from jobs.dynamodb.writer import BatchWriter
+    from jobs.dynamodb.workers import worker_writer
 
-    writer = BatchWriter(
-        client or worker_client(spec),
-        spec.target,
-        spec.layout.item_key,
-        worker_limiter(spec),
-        spec.max_retry_seconds,
-        max_in_flight=spec.max_in_flight,
-    )
+    writer = worker_writer(spec, client)
     with writer:
         for key, (source, target_digest) in pairs:
             fix = fix_for(source, target_digest)

@@ -27,3 +27,17 @@ def worker_limiter(spec):
             spec.rate_per_task, ceiling=spec.ceiling_per_task or None, probe_seconds=spec.probe_seconds
         )
     return _WORKER_LIMITERS[key]
+
+
+def worker_writer(spec, client=None):
+    """A BatchWriter for one task of spec's table: the worker's client and limiter."""
+    from jobs.dynamodb.writer import BatchWriter
+
+    return BatchWriter(
+        client or worker_client(spec),
+        spec.target,
+        spec.layout.item_key,
+        worker_limiter(spec),
+        spec.max_retry_seconds,
+        max_in_flight=spec.max_in_flight,
+    )

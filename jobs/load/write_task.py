@@ -10,7 +10,7 @@ import tempfile
 import time
 from typing import Dict, Iterable, Iterator, Optional, Union
 
-from jobs.dynamodb.workers import worker_client, worker_limiter
+from jobs.dynamodb.workers import worker_writer
 from jobs.load.live_rows import RowsReporter
 from mapping.items import build_item, key_of, reject_record, to_wire, write_units
 from mapping.keys import SEPARATOR
@@ -100,14 +100,7 @@ def write_partition(rows: Iterable, spec, client=None, partition_id: Optional[in
             storage.join(spec.staging_path, part_file_name(partition_id, STAGED_SUFFIX))
         )
     else:
-        writer = BatchWriter(
-            client or worker_client(spec),
-            spec.target,
-            spec.layout.item_key,
-            worker_limiter(spec),
-            spec.max_retry_seconds,
-            max_in_flight=spec.max_in_flight,
-        )
+        writer = worker_writer(spec, client)
     started = time.monotonic()
     rejects = RejectsFile()
     reporter = RowsReporter(spec.progress_to, spec.target, partition_id, spec.progress_seconds)
