@@ -32,8 +32,10 @@ RETRYABLE_CODES = frozenset(
 class RateLimiter:
     """Token bucket in write units per second; halves on throttling, creeps back up (AIMD).
 
-    The bucket starts empty and holds at most one second of budget, so over any run the
-    units consumed never exceed rate x elapsed time by more than one batch.
+    The bucket starts empty and holds at most BURST_SECONDS of budget, so over any run the
+    units consumed never exceed rate x elapsed time by more than one batch, nor by more than
+    a fifth of a second's budget after an idle gap: workers that idle between partitions (the
+    next JDBC read) and start again together must not send a second's savings at once.
 
     With a ceiling above the starting rate (an on-demand table climbing to target_wcu), a
     rate that held for probe_seconds without throttling becomes the rate to return to, and
@@ -43,6 +45,7 @@ class RateLimiter:
     """
 
     MAX_PROBE_WAIT = 60.0
+    BURST_SECONDS = 0.2
 
     def __init__(
         self,
@@ -67,16 +70,26 @@ class RateLimiter:
         self._next_probe = self._last + probe_seconds
 
     def acquire(self, units: float) -> None:
-        now = self._clock()
-        self._tokens = min(self.rate, self._tokens + (now - self._last) * self.rate)
-        self._last = now
+        self._refill()
         self._tokens -= units
         if self._tokens < 0:
             self._sleep(-self._tokens / self.rate)
 
     def refund(self, units: float) -> None:
-        """Give back units acquired for items DynamoDB did not process."""
+        """Give back units acquired for items DynamoDB did not process (they were within the
+        budget when acquired, so they may exceed the burst again)."""
+        self._refill()
         self._tokens = min(self.rate, self._tokens + units)
+
+    def _refill(self) -> None:
+        now = self._clock()
+        if self._tokens < self._capacity:
+            self._tokens = min(self._capacity, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+
+    @property
+    def _capacity(self) -> float:
+        return self.rate * self.BURST_SECONDS
 
     @property
     def probing(self) -> bool:

@@ -197,6 +197,24 @@ def test_rate_limiter_holds_the_budget():
     assert 4.9 <= clock.now <= 5.0  # never ahead of the budget: the bucket starts empty
 
 
+@pytest.mark.parametrize("idle", [0.5, 5.0, 300.0])
+def test_after_an_idle_gap_the_limiter_bursts_a_fraction_of_a_second_not_a_whole_one(idle):
+    """Workers idle between partitions (the next JDBC read) and then start together: a second's
+    budget saved by each would reach DynamoDB at once, twice the rate within one second."""
+    clock = FakeClock()
+    limiter = RateLimiter(100, clock=clock, sleep=clock.sleep)
+    clock.now += idle
+    start, sent = clock.now, 0
+    while clock.now == start:
+        limiter.acquire(5)
+        sent += 5
+    assert sent - 5 <= 100 * RateLimiter.BURST_SECONDS  # what went out before the first wait
+    for _ in range(40):
+        limiter.acquire(5)
+        sent += 5
+    assert sent <= 100 * (clock.now - start) + 100 * RateLimiter.BURST_SECONDS + 1e-9
+
+
 def test_unprocessed_items_do_not_spend_the_budget():
     clock = FakeClock()
     limiter = RateLimiter(100, clock=clock, sleep=clock.sleep)
