@@ -19,7 +19,7 @@ not written since that pass's snapshot is real.
 import json
 import logging
 import threading
-from typing import Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from pymysql.connections import Connection
 
@@ -31,8 +31,17 @@ from jobs.mysql.snapshot import consistent_snapshot
 from jobs.report import now
 from jobs.table_job import TableJob
 from mapping.binlog import Position, TableName
+from mapping.comparison import (
+    UpTo,
+    bucket_chunks,
+    bucket_count,
+    differing_buckets,
+    in_buckets,
+    key_problems,
+    summarize,
+)
 from mapping.keys import key_column_values
-from mapping.live_verify import REAL, CutOver, TableVerification, cut_over, judge, problem, unsettled
+from mapping.live_verify import EXTRA, REAL, CutOver, TableVerification, cut_over, judge, unsettled
 
 log = logging.getLogger("mysql2dynamodb")
 
@@ -169,22 +178,56 @@ class LiveVerifier:
         return compared
 
     def _both_whole(self, conn: Connection, sides: TableSides) -> Optional[WholeComparison]:
-        """The source in one snapshot, DynamoDB once the follower applied past it: the keys that
-        differ, the differing items' rows (for a repair), and how many keys were compared. None
-        when the follower did not get that far in time."""
+        """Both sides summarised per bucket of keys (the source in one snapshot, DynamoDB once
+        the follower applied past it); the buckets that differ read again key by key, a few at
+        a time, each read in a snapshot of its own. Memory holds the summaries and the keys of
+        the buckets being read, never the table. Every difference is judged against the first
+        snapshot: a key the follower wrote after it is pending. None when the follower did not
+        get far enough in time."""
+        buckets = bucket_count(max(sides.plan.source.estimated_rows, 1))
+        keyless = not sides.keyed
+        up_to = UpTo()
+        sides.contents = {}
         with consistent_snapshot(conn) as span:
-            source = sides.source_all()
+            source = summarize(sides.source_pairs(lambda key: not up_to.dropped), buckets, keyless, up_to.source_pair)
         if not self.view.wait_applied(span.high, WAIT_SECONDS):
             return None
+        target_items: Dict[str, Dict[str, Optional[str]]] = {}  # keyless: a repair puts the rows back
+
+        def target_pairs() -> Iterator[Tuple[str, int]]:
+            for key, digest, item in sides.target_all():
+                if keyless and not up_to.dropped:
+                    target_items[key] = item
+                yield key, digest
+
+        target = summarize(target_pairs(), buckets, keyless, up_to.target_pair)
+        if up_to.dropped:
+            sides.contents, target_items = {}, {}
+        differing = differing_buckets(source, target)
         found: Dict[str, str] = {}
-        items: Dict[str, RenderedRow] = {}
-        compared = len(source)
-        for key, digest, item in sides.target_all():
-            compared += key not in source
-            difference = problem(source.pop(key, None), digest)
-            if difference:
-                found[key], items[key] = difference, sides.rendered_row(item)
-        found.update((key, problem(digest, None) or "") for key, digest in source.items())
+        if differing and not up_to.dropped:  # a small table: its keys are at hand
+            found = key_problems(up_to.source, up_to.target)
+        for chunk in bucket_chunks(differing, source, target) if up_to.dropped else []:
+
+            def keep(key: str, chunk=chunk) -> bool:
+                return in_buckets(key, chunk, buckets, keyless)
+
+            with consistent_snapshot(conn) as again:
+                source_keys = dict(pair for pair in sides.source_pairs(keep) if keep(pair[0]))
+            if not self.view.wait_applied(again.high, WAIT_SECONDS):
+                return None
+            target_keys = {}
+            for key, digest, item in sides.target_all():
+                if keep(key):
+                    target_keys[key] = digest
+                    if keyless:
+                        target_items[key] = item
+            found.update(key_problems(source_keys, target_keys))
+            sides.contents = {key: row for key, row in sides.contents.items() if key in found}
+            target_items = {key: item for key, item in target_items.items() if key in found}
+        items = {key: sides.rendered_row(target_items[key]) for key in found if key in target_items}
+        sides.contents = {key: row for key, row in sides.contents.items() if key in found}
+        compared = source.total + sum(1 for difference in found.values() if difference == EXTRA)
         return WholeComparison(span.low, found, items, compared)
 
     def _whole(self, table: TableName) -> None:
@@ -257,7 +300,7 @@ class LiveVerifier:
                 keys |= set(state.differences)
             source = sides.source_for(keys) if keys else {}
         target = sides.target_for(keys) if keys else {}
-        found = {k: p for k in keys if (p := problem(source.get(k), target.get(k)))}
+        found = key_problems(source, target)
         self._judge(table, span.low, found, keys, whole=None)
         holding = self.holding
         self.view.forget_through(table, min(span.low, holding) if holding is not None else span.low)

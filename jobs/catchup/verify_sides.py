@@ -5,8 +5,7 @@ paced to `rows_per_second`, each side on its own."""
 
 import threading
 import time
-from collections import Counter
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from pymysql.connections import Connection
 
@@ -58,25 +57,37 @@ class TableSides:
         self.source = quote_table(plan.source.database, plan.source.name)
         self.column = {c.name: c for c in plan.source.columns}
         self.source_pace, self.target_pace = paces or (Pace(rows_per_second), Pace(rows_per_second))
-        self.contents: Dict[str, List[Optional[str]]] = {}  # keyless: each key's row, from the last whole read
+        self.contents: Dict[str, List[Optional[str]]] = {}  # keyless: the rows of keys a whole pass found
 
     # ---- the source (called inside a consistent snapshot) ----
 
-    def source_all(self) -> Digests:
-        rows = self._paced(stream_rows(self.conn, f"SELECT {', '.join(self.plan.render_sql)} FROM {self.source}"))
+    def source_pairs(self, keep: Optional[Callable[[str], bool]] = None) -> Iterator[Tuple[str, int]]:
+        """Every item the source's rows make, as (key, digest), streamed. Keyless tables: their
+        copies counted by the server (GROUP BY the rendered text, compared as bytes), so no row
+        is held here; the contents of the keys `keep` admits are kept for a repair."""
         if self.keyed:
-            return dict(self._keyed_digests(rows))
-        self.contents = {}
-        digests: Digests = {}
-        for content, count in Counter(tuple(r) for r in rows).items():
-            digest = row_digest(list(content))
-            for ordinal in range(1, count + 1):
+            sql = f"SELECT {', '.join(self.plan.render_sql)} FROM {self.source}"
+            yield from self._keyed_digests(self._paced(stream_rows(self.conn, sql)))
+            return
+        for *content, count in self._paced(stream_rows(self.conn, self._copies_sql())):
+            digest = row_digest(content)
+            for ordinal in range(1, int(count) + 1):
                 item, _, reason = build_item([*content, row_id(digest, ordinal)], self.layout)
                 if reason is None:
                     key = key_text(key_of(item, self.layout))
-                    digests[key] = item_digest(item)
-                    self.contents[key] = list(content)
-        return digests
+                    if keep is not None and keep(key):
+                        self.contents[key] = list(content)
+                    yield key, item_digest(item)
+
+    def _copies_sql(self) -> str:
+        """Each distinct rendered row once, with how many rows render to it. Grouped by the bytes
+        (a collation would merge 'a' and 'A', or trailing spaces); long values compared whole."""
+        with self.conn.cursor() as cur:
+            cur.execute("SET SESSION max_sort_length = 8388608")
+        exprs = self.plan.render_sql
+        picked = ", ".join(f"MIN({e})" for e in exprs)
+        grouped = ", ".join(f"CAST({e} AS BINARY)" for e in exprs)
+        return f"SELECT {picked}, COUNT(*) FROM {self.source} GROUP BY {grouped}"
 
     def source_for(self, keys: Iterable[str]) -> Digests:
         """Keyed tables: the source's items of these keys (a key with no row is absent)."""

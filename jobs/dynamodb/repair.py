@@ -1,4 +1,5 @@
-"""--repair: make a DynamoDB table equal to the source from verification's (key, digest) comparison.
+"""--repair: make a DynamoDB table equal to the source from verification's comparison (per
+bucket of keys, then key by key in the buckets that differ).
 
 Both sides are keyed the way verification keys them: the source through the same read and
 item building as the load, DynamoDB through a parallel Scan. Items whose keys the source
@@ -9,7 +10,7 @@ executors through the load's BatchWriter and write budget.
 import json
 from typing import Dict, Iterable, Iterator, Optional, Tuple
 
-from jobs.dynamodb.verify import key_text, scan_digests
+from jobs.dynamodb.verify import bucket_summaries, in_differing, key_text, target_pairs
 from mapping.items import build_item, item_digest, to_wire, write_units
 
 PUT, DELETE = "put", "delete"
@@ -49,12 +50,17 @@ def apply_fixes(pairs: Iterable, spec, client=None) -> Iterator[Dict[str, int]]:
     yield {"put": writer.written, "deleted": writer.deleted}
 
 
-def repair_table(spark, frame, spec, segments: int) -> Dict[str, int]:
-    """Put what is missing or different, delete what the source does not hold; the counts."""
+def repair_table(spark, frame, spec, segments: int, buckets: int) -> Dict[str, int]:
+    """Put what is missing or different, delete what the source does not hold; the counts.
+    Compared as verification compares: per bucket, then key by key in the buckets that differ."""
+    keyless = spec.layout.row_id
     source = frame.rdd.mapPartitions(lambda rows: source_entries(rows, spec))
-    target = spark.sparkContext.parallelize(range(segments), segments).flatMap(
-        lambda segment: scan_digests(segment, segments, spec)
-    )
+    target = target_pairs(spark, spec, segments)
+    digests = source.map(lambda pair: (pair[0], pair[1][0]))
+    _, _, chosen = bucket_summaries(digests, target, buckets, keyless)
+    if not chosen:
+        return {"put": 0, "deleted": 0}
+    source, target = in_differing(source, chosen, buckets, keyless), in_differing(target, chosen, buckets, keyless)
     differing = source.fullOuterJoin(target).filter(lambda pair: fix_for(*pair[1]) is not None)
     counts = differing.mapPartitions(lambda pairs: apply_fixes(pairs, spec)).collect()
     return {"put": sum(c["put"] for c in counts), "deleted": sum(c["deleted"] for c in counts)}

@@ -1,14 +1,17 @@
-"""Verification: source rows vs DynamoDB items, by count and order-independent checksum.
+"""Verification: source rows vs DynamoDB items, per bucket of keys (mapping.comparison), then
+key by key in the buckets that differ. Verification and --repair compare this way.
 
 Both sides are computed in Spark: the source through the same read and item building as
 the load (rejected rows excluded), DynamoDB through a parallel Scan, one segment per task.
+The driver holds two summaries and the examples, never a table's keys.
 """
 
 import json
-from typing import Dict, Iterable, Iterator, List, Tuple
+from typing import Dict, Iterable, Iterator, Set, Tuple
 
 from jobs.errors import TaskError
-from mapping.items import CHECKSUM_MODULUS, build_item, from_wire, item_digest, key_of
+from mapping.comparison import Summary, differing_buckets, in_buckets
+from mapping.items import build_item, from_wire, item_digest, key_of
 from mapping.live_verify import key_text as key_values_text
 
 
@@ -45,34 +48,51 @@ def key_text(item: Dict, layout) -> str:
     return key_values_text(key_of(item, layout))
 
 
-def summarize(pairs: Iterable[Tuple[str, int]]) -> Iterator[Tuple[int, int]]:
-    count, total = 0, 0
-    for _, digest in pairs:
-        count += 1
-        total = (total + digest) % CHECKSUM_MODULUS
-    yield count, total
+def bucket_summaries(source, target, buckets: int, keyless: bool) -> Tuple[Summary, Summary, Set[int]]:
+    """Both sides' (key, digest) RDDs summarised per bucket on the executors (merged in a tree,
+    so the driver receives two summaries), and the buckets that differ."""
+
+    def add(summary: Summary, pair) -> Summary:
+        summary.add(pair[0], pair[1])
+        return summary
+
+    def merge(one: Summary, other: Summary) -> Summary:
+        return one.merge(other)
+
+    source_summary = source.treeAggregate(Summary(buckets, keyless), add, merge)
+    target_summary = target.treeAggregate(Summary(buckets, keyless), add, merge)
+    return source_summary, target_summary, set(differing_buckets(source_summary, target_summary))
 
 
-def combine(parts: List[Tuple[int, int]]) -> Tuple[int, int]:
-    return sum(p[0] for p in parts), sum(p[1] for p in parts) % CHECKSUM_MODULUS
+def in_differing(pairs, chosen: Set[int], buckets: int, keyless: bool):
+    """Only the pairs of the differing buckets: what the key-by-key comparison joins."""
+    return pairs.filter(lambda pair: in_buckets(pair[0], chosen, buckets, keyless))
 
 
-def verify_table(spark, frame, spec, segments: int, examples: int = 10) -> Dict:
-    source_rdd = frame.rdd.mapPartitions(lambda rows: source_digests(rows, spec))
-    target_rdd = spark.sparkContext.parallelize(range(segments), segments).flatMap(
+def target_pairs(spark, spec, segments: int):
+    return spark.sparkContext.parallelize(range(segments), segments).flatMap(
         lambda segment: scan_digests(segment, segments, spec)
     )
-    source_count, source_sum = combine(source_rdd.mapPartitions(summarize).collect())
-    target_count, target_sum = combine(target_rdd.mapPartitions(summarize).collect())
+
+
+def verify_table(spark, frame, spec, segments: int, buckets: int, examples: int = 10) -> Dict:
+    keyless = spec.layout.row_id
+    source_rdd = frame.rdd.mapPartitions(lambda rows: source_digests(rows, spec))
+    target_rdd = target_pairs(spark, spec, segments)
+    source, target, differing = bucket_summaries(source_rdd, target_rdd, buckets, keyless)
     result = {
-        "source_rows": source_count,
-        "dynamodb_items": target_count,
-        "source_checksum": f"{source_sum:016x}",
-        "dynamodb_checksum": f"{target_sum:016x}",
-        "match": source_count == target_count and source_sum == target_sum,
+        "source_rows": source.total,
+        "dynamodb_items": target.total,
+        "source_checksum": f"{source.checksum:016x}",
+        "dynamodb_checksum": f"{target.checksum:016x}",
+        "match": not differing,
     }
-    if not result["match"]:
-        # Only on a mismatch: keys several source rows share, then both sides joined by key.
+    if differing:
+        # Only the buckets that differ, key by key: keys several source rows share, then both
+        # sides joined by key.
+        result["differing_buckets"] = len(differing)
+        source_rdd = in_differing(source_rdd, differing, buckets, keyless)
+        target_rdd = in_differing(target_rdd, differing, buckets, keyless)
         shared = (
             source_rdd.map(lambda pair: (pair[0], 1)).reduceByKey(lambda a, b: a + b).filter(lambda pair: pair[1] > 1)
         )

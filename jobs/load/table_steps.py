@@ -29,6 +29,7 @@ from jobs.report import COMPLETED, COMPLETED_WITH_REJECTS, FAILED, VERIFIED, VER
 from jobs.state import State, remaining
 from jobs.table_job import TableJob
 from mapping import budget
+from mapping.comparison import bucket_count
 
 log = logging.getLogger("mysql2dynamodb")
 
@@ -355,7 +356,8 @@ class TableSteps:
 
         def compare() -> Dict[str, Any]:
             with self.reads.reading(self.frames.write_partitions(job)) as read_tasks:
-                return verify.verify_table(self.spark, self.frames.items(job, read_tasks=read_tasks), spec, segments)
+                frame = self.frames.items(job, read_tasks=read_tasks)
+                return verify.verify_table(self.spark, frame, spec, segments, comparison_buckets(job))
 
         return self.reads.refused_again(compare, job.name)
 
@@ -391,8 +393,13 @@ class TableSteps:
                 frame = self.frames.items(job, read_tasks=read_tasks)
                 start, ceiling = self.rates_per_task(job, frame.rdd.getNumPartitions())
                 spec = load_spec(job, self.config, self.endpoint, "", start, ceiling_per_task=ceiling)
-                return repair.repair_table(self.spark, frame, spec, segments)
+                return repair.repair_table(self.spark, frame, spec, segments, comparison_buckets(job))
 
         counts = self.reads.refused_again(repair_all, job.name)
         job.result.repaired = {**counts, "reason": reason}
         log.info("%s: repair put %d item(s), deleted %d", job.name, counts["put"], counts["deleted"])
+
+
+def comparison_buckets(job: TableJob) -> int:
+    """Buckets for verification and repair, from the table's estimated size."""
+    return bucket_count(job.plan.source.estimated_rows)
