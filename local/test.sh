@@ -30,6 +30,9 @@ check() {
 
 e2e() {
   trap cleanup EXIT
+  # Every JVM the tests start (Spark's driver, spark-submit, the standalone cluster) lives for
+  # seconds: the quick JIT tier and one GC thread spend less of the two cores on the JVM itself.
+  export JAVA_TOOL_OPTIONS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
   "$M2D_VENV/bin/python" -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests/e2e "$@"
 }
 
