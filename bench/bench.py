@@ -35,6 +35,11 @@ All three write to the same dynalite, in one run:
   (k) other databases' traffic: a quiet table's catch-up (one change of its own) past another
       database's 500,000-row UPDATE in one transaction, as a plain Python process: its
       seconds, and the row events it decoded.
+  (l) live verification at size (the issue's part (j)): tables of N and 4N rows (1M and 4M
+      by default; BENCH_VERIFY_ROWS), each loaded, then, with the source quiet and fenced,
+      `--catch-up --until-verified` as a plain Python process and under spark-submit: the
+      follower's peak RSS (its Python; under spark-submit the driver JVM too), the time to
+      SAFE (one whole comparison), and its rows/s against the load's items/s per task slot.
 
     BENCH_ROWS=1000000 make bench        (figures go to stdout; quote ratios, not times)
     make bench BENCH_ARGS="--parts d"    (only the reads comparison)
@@ -311,7 +316,7 @@ def main() -> None:
         default=int(env("BENCH_CEILING_ROWS", "0")),
         help="items for the ceiling; default N, the same items the job writes",
     )
-    parser.add_argument("--parts", default="abcdefghijk", help="which parts to run, e.g. 'de'")
+    parser.add_argument("--parts", default="abcdefghijkl", help="which parts to run, e.g. 'de'")
     parser.add_argument(
         "--burst", type=int, default=int(env("BENCH_BURST", "100000")), help="row changes in the catch-up burst (e)"
     )
@@ -338,6 +343,10 @@ def main() -> None:
         estimates(endpoint, min(args.rows, 10_000))
     if "k" in args.parts:
         other_databases_traffic(endpoint, 500_000)
+    if "l" in args.parts:
+        verify_rows = int(env("BENCH_VERIFY_ROWS", "1000000"))
+        for size in (verify_rows, verify_rows * 4):
+            live_verification_at_size(endpoint, size, slots)
     if not set(args.parts) & set("abc"):
         return
     make_table(args.rows)
@@ -534,6 +543,63 @@ def other_databases_traffic(endpoint: str, busy_rows: int) -> None:
         f"{start[0]}:{start[1]}): catch-up of 1 change {outcome['seconds']:.1f}s in its loop, {elapsed:.1f}s with "
         f"start-up (plain Python), {outcome['row_events_decoded']} row event(s) decoded"
     )
+
+
+def peak_rss(command) -> tuple:
+    """Run a command; (exit code, seconds, peak RSS MiB of its Python, of its JVM)."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+    peaks = {"python": 0, "jvm": 0}
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(0.2):
+            for pid in [process.pid] + descendants(process.pid):
+                cmd, rss = command_line(pid), rss_kib(pid)
+                if "java" in cmd.split(" ")[0]:
+                    peaks["jvm"] = max(peaks["jvm"], rss)
+                elif "python" in cmd.split(" ")[0] and ("jobs.migrate" in cmd or "migrate.py" in cmd):
+                    peaks["python"] = max(peaks["python"], rss)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output, _ = process.communicate()
+    elapsed = time.monotonic() - started
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        print(output[-2000:])
+    return process.returncode, elapsed, peaks["python"] / 1024, peaks["jvm"] / 1024
+
+
+def live_verification_at_size(endpoint: str, rows: int, slots: int) -> None:
+    """(l): one whole comparison of a quiet, fenced table by the follower, at this size."""
+    table = f"verify_{rows}"
+    make_table(rows, table)
+    report = os.path.join(REPO, ".stack", f"bench-load-{table}.json")
+    load_rate, _ = run_job(endpoint, rows, table, ["--report", report])
+    per_slot = load_rate / slots
+    print(f"(l) {rows:,} rows: load {load_rate:,.0f} items/s, {per_slot:,.0f} per task slot ({slots} slots)")
+    with connect().cursor() as cur:
+        cur.execute("SET GLOBAL read_only = ON")  # quiet and fenced: one whole comparison decides
+    try:
+        for launcher in ("python", "spark-submit"):
+            arguments = ["--tables", table, "--catch-up", "--from-report", report, "--until-verified"]
+            arguments += ["--report", f"{report}.{launcher}", "--max-seconds", "7200"]
+            arguments += ["--set", "catch_up.verify_rows_per_second=0"]
+            command = job_command(endpoint, arguments, master="local[*]", launcher=launcher)
+            code, seconds, python_mib, jvm_mib = peak_rss(command)
+            if code != 0:
+                raise SystemExit(f"bench: the follower ({launcher}) ended with exit code {code}")
+            jvm = f", driver JVM {jvm_mib:,.0f} MiB" if jvm_mib else ""
+            print(
+                f"    {launcher:12} to SAFE {seconds:.1f}s (start-up included): {rows / seconds:,.0f} rows/s in one "
+                f"comparison thread ({rows / seconds / per_slot:.2f}x the load per slot); follower's Python peak "
+                f"RSS {python_mib:,.0f} MiB{jvm}"
+            )
+    finally:
+        with connect().cursor() as cur:
+            cur.execute("SET GLOBAL read_only = OFF")
 
 
 def cut_over_downtime(endpoint: str, rows: int) -> None:

@@ -8,9 +8,9 @@ executors through the load's BatchWriter and write budget.
 """
 
 import json
-from typing import Dict, Iterable, Iterator, Optional, Tuple
+from typing import Dict, Iterable, Iterator, Optional, Set, Tuple
 
-from jobs.dynamodb.verify import bucket_summaries, in_differing, key_text, target_pairs
+from jobs.dynamodb.verify import in_differing, key_text, target_pairs
 from mapping.items import build_item, item_digest, to_wire, write_units
 
 PUT, DELETE = "put", "delete"
@@ -50,14 +50,13 @@ def apply_fixes(pairs: Iterable, spec, client=None) -> Iterator[Dict[str, int]]:
     yield {"put": writer.written, "deleted": writer.deleted}
 
 
-def repair_table(spark, frame, spec, segments: int, buckets: int) -> Dict[str, int]:
+def repair_table(spark, frame, spec, segments: int, buckets: int, chosen: Set[int]) -> Dict[str, int]:
     """Put what is missing or different, delete what the source does not hold; the counts.
-    Compared as verification compares: per bucket, then key by key in the buckets that differ."""
+    Compared key by key in the buckets a verification found differing (`chosen`); what changed
+    elsewhere since, the verification after the repair finds."""
     keyless = spec.layout.row_id
     source = frame.rdd.mapPartitions(lambda rows: source_entries(rows, spec))
     target = target_pairs(spark, spec, segments)
-    digests = source.map(lambda pair: (pair[0], pair[1][0]))
-    _, _, chosen = bucket_summaries(digests, target, buckets, keyless)
     if not chosen:
         return {"put": 0, "deleted": 0}
     source, target = in_differing(source, chosen, buckets, keyless), in_differing(target, chosen, buckets, keyless)

@@ -75,7 +75,8 @@ def target_pairs(spark, spec, segments: int):
     )
 
 
-def verify_table(spark, frame, spec, segments: int, buckets: int, examples: int = 10) -> Dict:
+def verify_table(spark, frame, spec, segments: int, buckets: int, examples: int = 10) -> Tuple[Dict, Set[int]]:
+    """The report's verification of one table, and the buckets that differ (what a repair fixes)."""
     keyless = spec.layout.row_id
     source_rdd = frame.rdd.mapPartitions(lambda rows: source_digests(rows, spec))
     target_rdd = target_pairs(spark, spec, segments)
@@ -118,4 +119,4 @@ def verify_table(spark, frame, spec, segments: int, buckets: int, examples: int 
         )
         merged_keys = {json.dumps(e["key"]) for e in merged}
         result["examples"] = (merged + [d for d in differences if json.dumps(d["key"]) not in merged_keys])[:examples]
-    return result
+    return result, differing

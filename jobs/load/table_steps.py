@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from pyspark.rdd import RDD
 from pyspark.sql import DataFrame, SparkSession
@@ -314,11 +314,11 @@ class TableSteps:
         segments = max(1, sc.defaultParallelism)
         try:
             spec = VerifySpec(plan.target, self.endpoint, plan.layout(self.config.dynamodb.null_as))
-            outcome = self._compare(job, spec, segments)
+            outcome, differing = self._compare(job, spec, segments)
             reason = self.repair_reason(job)
             if not outcome["match"] and reason:
-                self._repair(job, reason, segments)
-                outcome = self._compare(job, spec, segments)
+                self._repair(job, reason, segments, differing)
+                outcome, _ = self._compare(job, spec, segments)
         except Exception as e:  # noqa: BLE001 - the state keeps "written": a resume verifies again
             job.fail(VERIFY_FAILED, one_line(e))
             log.error("%s: verification failed to run: %s", plan.name, result.error)
@@ -350,11 +350,11 @@ class TableSteps:
             f"{outcome['source_checksum']} vs {outcome['dynamodb_checksum']}",
         )
 
-    def _compare(self, job: TableJob, spec: VerifySpec, segments: int) -> Dict[str, Any]:
+    def _compare(self, job: TableJob, spec: VerifySpec, segments: int) -> Tuple[Dict[str, Any], Set[int]]:
         """Counts and digests of the source's rows against DynamoDB's items, read within the bound."""
         assert job.partitioning is not None
 
-        def compare() -> Dict[str, Any]:
+        def compare() -> Tuple[Dict[str, Any], Set[int]]:
             with self.reads.reading(self.frames.write_partitions(job)) as read_tasks:
                 frame = self.frames.items(job, read_tasks=read_tasks)
                 return verify.verify_table(self.spark, frame, spec, segments, comparison_buckets(job))
@@ -384,7 +384,7 @@ class TableSteps:
             "rows the split does not read are neither loaded nor compared"
         )
 
-    def _repair(self, job: TableJob, reason: str, segments: int) -> None:
+    def _repair(self, job: TableJob, reason: str, segments: int, differing: Set[int]) -> None:
         """Deletes and puts from the source's (key, digest) pairs against DynamoDB's, at the load's budget."""
         log.info("%s: repairing (%s)", job.name, reason)
 
@@ -393,7 +393,7 @@ class TableSteps:
                 frame = self.frames.items(job, read_tasks=read_tasks)
                 start, ceiling = self.rates_per_task(job, frame.rdd.getNumPartitions())
                 spec = load_spec(job, self.config, self.endpoint, "", start, ceiling_per_task=ceiling)
-                return repair.repair_table(self.spark, frame, spec, segments, comparison_buckets(job))
+                return repair.repair_table(self.spark, frame, spec, segments, comparison_buckets(job), differing)
 
         counts = self.reads.refused_again(repair_all, job.name)
         job.result.repaired = {**counts, "reason": reason}
