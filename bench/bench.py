@@ -276,34 +276,11 @@ def run_job(endpoint: str, rows: int, table: str = "rows", extra=(), launcher: s
             "--report",
             list(extra)[list(extra).index("--from-report") + 1] + ".catchup",
         ]
-    peaks = {"driver JVM": 0, "driver Python": 0, "Python workers (sum)": 0}
-    started = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
-    done = threading.Event()
-
-    def sample():
-        while not done.wait(0.5):
-            workers = 0
-            for pid in [process.pid] + descendants(process.pid):
-                cmd, rss = command_line(pid), rss_kib(pid)
-                if "java" in cmd.split(" ")[0]:
-                    peaks["driver JVM"] = max(peaks["driver JVM"], rss)
-                elif "migrate.py" in cmd:
-                    peaks["driver Python"] = max(peaks["driver Python"], rss)
-                elif "pyspark" in cmd or "python" in cmd:
-                    workers += rss
-            peaks["Python workers (sum)"] = max(peaks["Python workers (sum)"], workers)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    output, _ = process.communicate()
-    elapsed = time.monotonic() - started
-    done.set()
-    sampler.join()
-    if process.returncode != 0:
+    code, elapsed, peaks, output = peak_rss(command)
+    if code != 0:
         print(output[-3000:])
-        raise SystemExit(f"bench: the job failed with exit code {process.returncode}")
-    return rows / elapsed, {k: v / 1024 for k, v in peaks.items()}
+        raise SystemExit(f"bench: the job failed with exit code {code}")
+    return rows / elapsed, peaks
 
 
 def main() -> None:
@@ -546,20 +523,25 @@ def other_databases_traffic(endpoint: str, busy_rows: int) -> None:
 
 
 def peak_rss(command) -> tuple:
-    """Run a command; (exit code, seconds, peak RSS MiB of its Python, of its JVM)."""
+    """Run a command; (exit code, seconds, peak RSS MiB by role, its output). Roles: the driver
+    JVM, the driver's Python (the job's own process), the Python workers (summed)."""
+    peaks = {"driver JVM": 0, "driver Python": 0, "Python workers (sum)": 0}
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
-    peaks = {"python": 0, "jvm": 0}
     done = threading.Event()
 
     def sample():
-        while not done.wait(0.2):
+        while not done.wait(0.3):
+            workers = 0
             for pid in [process.pid] + descendants(process.pid):
                 cmd, rss = command_line(pid), rss_kib(pid)
                 if "java" in cmd.split(" ")[0]:
-                    peaks["jvm"] = max(peaks["jvm"], rss)
-                elif "python" in cmd.split(" ")[0] and ("jobs.migrate" in cmd or "migrate.py" in cmd):
-                    peaks["python"] = max(peaks["python"], rss)
+                    peaks["driver JVM"] = max(peaks["driver JVM"], rss)
+                elif "migrate.py" in cmd or "jobs.migrate" in cmd:
+                    peaks["driver Python"] = max(peaks["driver Python"], rss)
+                elif "pyspark" in cmd or "python" in cmd:
+                    workers += rss
+            peaks["Python workers (sum)"] = max(peaks["Python workers (sum)"], workers)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -567,9 +549,7 @@ def peak_rss(command) -> tuple:
     elapsed = time.monotonic() - started
     done.set()
     sampler.join()
-    if process.returncode != 0:
-        print(output[-2000:])
-    return process.returncode, elapsed, peaks["python"] / 1024, peaks["jvm"] / 1024
+    return process.returncode, elapsed, {k: v / 1024 for k, v in peaks.items()}, output
 
 
 def live_verification_at_size(endpoint: str, rows: int, slots: int) -> None:
@@ -588,8 +568,10 @@ def live_verification_at_size(endpoint: str, rows: int, slots: int) -> None:
             arguments += ["--report", f"{report}.{launcher}", "--max-seconds", "7200"]
             arguments += ["--set", "catch_up.verify_rows_per_second=0"]
             command = job_command(endpoint, arguments, master="local[*]", launcher=launcher)
-            code, seconds, python_mib, jvm_mib = peak_rss(command)
+            code, seconds, peaks, output = peak_rss(command)
+            python_mib, jvm_mib = peaks["driver Python"], peaks["driver JVM"]
             if code != 0:
+                print(output[-2000:])
                 raise SystemExit(f"bench: the follower ({launcher}) ended with exit code {code}")
             jvm = f", driver JVM {jvm_mib:,.0f} MiB" if jvm_mib else ""
             print(
