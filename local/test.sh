@@ -33,7 +33,7 @@ e2e() {
   # Every JVM the tests start (Spark's driver, spark-submit, the standalone cluster) lives for
   # seconds: the quick JIT tier and one GC thread spend less of the two cores on the JVM itself.
   export JAVA_TOOL_OPTIONS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
-  "$M2D_VENV/bin/python" -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests/e2e "$@"
+  "$M2D_VENV/bin/python" -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=20 tests/e2e "$@"
 }
 
 case "$tier" in
