@@ -58,7 +58,6 @@ LONGEST_FIRST = (
     "test_write_rate.py",
     "test_trust.py",
     "test_live_verify.py",
-    "test_comparison_at_size.py",
     "test_iam.py",
     "test_repair.py",
     "test_catchup_trust.py",
