@@ -76,7 +76,7 @@ class TableResult:
     foreign_keys: List[str] = field(default_factory=list)  # cascading foreign keys and what catch-up does
     error: Optional[str] = None
     verification: Optional[Dict] = None
-    repaired: Optional[Dict] = None  # --repair (or a reload after catch-up): items put and deleted, and why
+    repaired: Optional[Dict] = None  # --repair (or a reload after catch-up): items put and deleted, why, keys found
 
     @property
     def items_per_second(self) -> float:

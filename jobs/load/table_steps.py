@@ -318,6 +318,8 @@ class TableSteps:
             reason = self.repair_reason(job)
             if not outcome["match"] and reason:
                 self._repair(job, reason, segments, differing)
+                assert job.result.repaired is not None
+                job.result.repaired["found"] = outcome.get("examples", [])  # what the repair was for
                 outcome, _ = self._compare(job, spec, segments)
         except Exception as e:  # noqa: BLE001 - the state keeps "written": a resume verifies again
             job.fail(VERIFY_FAILED, one_line(e))

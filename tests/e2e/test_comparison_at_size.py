@@ -77,4 +77,5 @@ def test_differences_in_a_big_table_are_named_by_every_comparison_and_repaired(s
     assert repaired.code == 0, repaired.output[-3000:]
     result = repaired.table(f"{DATABASE}.big")
     assert (result["repaired"]["put"], result["repaired"]["deleted"]) == (2, 1), result
+    assert named(result["repaired"]["found"]) == EXPECTED, result  # the keys it repaired, named
     assert result["verification"]["match"], result
