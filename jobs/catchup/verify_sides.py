@@ -69,6 +69,8 @@ class TableSides:
             sql = f"SELECT {', '.join(self.plan.render_sql)} FROM {self.source}"
             yield from self._keyed_digests(self._paced(stream_rows(self.conn, sql)))
             return
+        with self.conn.cursor() as cur:  # GROUP BY compares long values whole, not their first 1 KB
+            cur.execute("SET SESSION max_sort_length = 8388608")
         for *content, count in self._paced(stream_rows(self.conn, self._copies_sql())):
             digest = row_digest(content)
             for ordinal in range(1, int(count) + 1):
@@ -81,9 +83,7 @@ class TableSides:
 
     def _copies_sql(self) -> str:
         """Each distinct rendered row once, with how many rows render to it. Grouped by the bytes
-        (a collation would merge 'a' and 'A', or trailing spaces); long values compared whole."""
-        with self.conn.cursor() as cur:
-            cur.execute("SET SESSION max_sort_length = 8388608")
+        (a collation would merge 'a' and 'A', or trailing spaces)."""
         exprs = self.plan.render_sql
         picked = ", ".join(f"MIN({e})" for e in exprs)
         grouped = ", ".join(f"CAST({e} AS BINARY)" for e in exprs)

@@ -54,12 +54,11 @@ def repair_table(spark, frame, spec, segments: int, buckets: int, chosen: Set[in
     """Put what is missing or different, delete what the source does not hold; the counts.
     Compared key by key in the buckets a verification found differing (`chosen`); what changed
     elsewhere since, the verification after the repair finds."""
-    keyless = spec.layout.row_id
-    source = frame.rdd.mapPartitions(lambda rows: source_entries(rows, spec))
-    target = target_pairs(spark, spec, segments)
     if not chosen:
         return {"put": 0, "deleted": 0}
-    source, target = in_differing(source, chosen, buckets, keyless), in_differing(target, chosen, buckets, keyless)
+    keyless = spec.layout.row_id
+    source = in_differing(frame.rdd.mapPartitions(lambda rows: source_entries(rows, spec)), chosen, buckets, keyless)
+    target = in_differing(target_pairs(spark, spec, segments), chosen, buckets, keyless)
     differing = source.fullOuterJoin(target).filter(lambda pair: fix_for(*pair[1]) is not None)
     counts = differing.mapPartitions(lambda pairs: apply_fixes(pairs, spec)).collect()
     return {"put": sum(c["put"] for c in counts), "deleted": sum(c["deleted"] for c in counts)}
