@@ -10,6 +10,7 @@ catch-up still owes can explain the difference, and it is real.
 """
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -36,9 +37,22 @@ def judge(found: Optional[str], touched_since_read: bool) -> str:
     return PENDING if touched_since_read else REAL
 
 
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\\"]')  # what json.dumps(ensure_ascii=False) escapes in a string
+
+
 def key_text(values: Sequence[Optional[str]]) -> str:
-    """An item's key values as verification, repair and live verification match them."""
-    return json.dumps(list(values), ensure_ascii=False)
+    """An item's key values as verification, repair and live verification match them: the JSON
+    text json.dumps(list(values), ensure_ascii=False) gives, built directly when no value needs
+    escaping (a comparison computes it for every item of both sides)."""
+    parts = []
+    for value in values:
+        if value is None:
+            parts.append("null")
+        elif not isinstance(value, str) or _NEEDS_ESCAPE.search(value):
+            return json.dumps(list(values), ensure_ascii=False)
+        else:
+            parts.append('"' + value + '"')
+    return "[" + ", ".join(parts) + "]"
 
 
 @dataclass

@@ -23,9 +23,9 @@ def source_digests(rows: Iterable, spec) -> Iterator[Tuple[str, int]]:
 
 
 def scan_digests(segment: int, segments: int, spec, client=None) -> Iterator[Tuple[str, int]]:
-    from jobs.dynamodb.tables import make_client
+    from jobs.dynamodb.workers import worker_client
 
-    client = client or make_client(spec.endpoint.url, spec.endpoint.region)
+    client = client or worker_client(spec, own_retries=False)
     start = None
     while True:
         kwargs = {"TableName": spec.target, "Segment": segment, "TotalSegments": segments}

@@ -1,7 +1,7 @@
 """What each Spark worker keeps for DynamoDB: one client and one write budget's limiter per
 table, built from the job's frozen spec (never from the driver's objects)."""
 
-from typing import Dict
+from typing import Dict, Optional
 
 # Spark reuses Python workers across tasks: one client and one budget per worker and
 # table, so a new partition neither rebuilds the client nor starts with an empty bucket.
@@ -9,12 +9,18 @@ _WORKER_CLIENTS: Dict[tuple, object] = {}
 _WORKER_LIMITERS: Dict[tuple, object] = {}
 
 
-def worker_client(spec):
+def worker_client(spec, own_retries: bool = True):
+    """The worker's client: own_retries for the writer (it retries and paces itself), botocore's
+    standard retries for reads (a verification's Scan segments)."""
+    return endpoint_client(spec.endpoint.url, spec.endpoint.region, own_retries)
+
+
+def endpoint_client(url: Optional[str], region: str, own_retries: bool = False):
     from jobs.dynamodb.tables import make_client
 
-    key = (spec.endpoint.url, spec.endpoint.region)
+    key = (url, region, own_retries)
     if key not in _WORKER_CLIENTS:
-        _WORKER_CLIENTS[key] = make_client(spec.endpoint.url, spec.endpoint.region, own_retries=True)
+        _WORKER_CLIENTS[key] = make_client(url, region, own_retries=own_retries)
     return _WORKER_CLIENTS[key]
 
 

@@ -1,4 +1,8 @@
-from mapping.items import MAX_ITEM_BYTES, item_size, plain_item, reject_reason, to_wire, write_units
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from mapping.items import MAX_ITEM_BYTES, item_digest, item_size, plain_item, reject_reason, to_wire, write_units
 
 
 def test_item_size_counts_utf8_names_and_values():
@@ -43,3 +47,33 @@ def test_item_size_counts_utf8_bytes_of_names_and_values_ascii_or_not():
     assert item_size({"id": "42", "note": None}) == 2 + 2 + 4 + 1
     assert item_size({"prénom": "José", "e": "😀"}) == 7 + 5 + 1 + 4
     assert utf8_len("naïve") == 6 and utf8_len("plain") == 5
+
+
+# item_digest: what a comparison tells apart
+def test_the_digest_ignores_attribute_order_only():
+    assert item_digest({"a": "1", "b": None}) == item_digest({"b": None, "a": "1"})
+
+
+@pytest.mark.parametrize(
+    "one, other",
+    [
+        ({"ab": "c"}, {"a": "bc"}),  # a name/value boundary moved
+        ({"a": "1:b"}, {"a": "1", "b": ""}),  # a value that looks like the next attribute
+        ({"a": None}, {"a": "~"}),  # NULL against the text NULL is written as
+        ({"a": None}, {"a": ""}),
+        ({"a": None}, {}),  # a NULL attribute kept against none at all
+        ({"a": "x"}, {"a": "x "}),
+        ({"a": "é"}, {"a": "e\u0301"}),  # no normalisation: the text as it is
+    ],
+)
+def test_items_that_differ_have_different_digests(one, other):
+    assert item_digest(one) != item_digest(other)
+
+
+@given(st.dictionaries(st.text(max_size=4), st.one_of(st.none(), st.text(max_size=4)), max_size=3), st.data())
+def test_changing_any_value_changes_the_digest(item, data):
+    assume(item)
+    name = data.draw(st.sampled_from(sorted(item)))
+    value = data.draw(st.one_of(st.none(), st.text(max_size=5)))
+    assume(value != item[name])
+    assert item_digest(item) != item_digest(dict(item, **{name: value}))

@@ -1,10 +1,13 @@
 """Live verification's rules (mapping.live_verify), the follower's view of what it applied, and
 the key columns behind an item key."""
 
+import json
 import threading
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jobs.catchup.follower_view import FollowerView, RecordingWriter
 from jobs.cli import config_from_args
@@ -185,3 +188,14 @@ def test_cut_over_needs_the_fence_verified_through_and_no_prepared_xa():
     assert cut_over([a], 0, 5, at(90), fence=at(130)).safe
     prepared = cut_over([a], 0, 5, at(90), fence=at(130), prepared_xa=1)
     assert not prepared.safe and "XA" in prepared.why
+
+
+@given(st.lists(st.one_of(st.none(), st.text()), max_size=3))
+def test_key_text_is_the_json_of_the_key_values(values):
+    assert key_text(values) == json.dumps(values, ensure_ascii=False)
+    assert json.loads(key_text(values)) == values
+
+
+@pytest.mark.parametrize("value", ['say "hi"', "back\\slash", "tab\there", "nul\x00", "\x1f", "é中🙂", "\x7f\u2028"])
+def test_key_text_escapes_exactly_as_json_does(value):
+    assert key_text(["1", value]) == json.dumps(["1", value], ensure_ascii=False)
