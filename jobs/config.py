@@ -157,6 +157,7 @@ class CatchUpConfig:
     cut_over_lag_seconds: float = 5.0  # "safe to cut over" needs the catch-up's lag within this
     verify_rows_per_second: float = 20000  # live verification's reads, per side (0: no limit)
     verify_examples: int = 10  # differing keys shown per table
+    spread_rows: int = 200000  # under spark-submit: whole passes of tables this big (estimated rows) run as Spark jobs
 
 
 @dataclass

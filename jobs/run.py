@@ -15,7 +15,7 @@ from pymysql.connections import Connection
 from jobs import catchup
 from jobs.config import Config
 from jobs.errors import SourceError
-from jobs.load.session import SparkFactory
+from jobs.load.session import SparkFactory, running_spark
 from jobs.mysql import catalog, grants, xa
 from jobs.planner import Plan, TablePlan, build_plan
 from jobs.report import SKIPPED, NotMigrated, Report, TableResult, finished, now
@@ -116,7 +116,7 @@ def run(
         return finished(report)
     if config.run.catch_up:
         settings = {"host": config.mysql.host, "port": config.mysql.port, "user": config.mysql.user, "passwd": password}
-        catchup.run_catch_up(config, conn, dynamo_client, jobs, report, settings)
+        catchup.run_catch_up(config, conn, dynamo_client, jobs, report, settings, running_spark())
         return finished(report)
     # Spark from here on only: a catch-up runs where pyspark is not even installed.
     from jobs.load.load_run import load

@@ -24,6 +24,7 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tu
 from pymysql.connections import Connection
 
 from jobs.catchup.follower_view import FollowerView, RenderedRow
+from jobs.catchup.spread import Spread
 from jobs.catchup.verify_sides import TableSides
 from jobs.errors import one_line
 from jobs.mysql.binlog import current_position
@@ -51,6 +52,7 @@ class WholeComparison(NamedTuple):
     found: Dict[str, str]  # key -> problem
     items: Dict[str, RenderedRow]  # the differing items, as rows
     compared: int  # keys compared
+    lows: Optional[Dict[str, Position]] = None  # spread passes: the snapshot each differing key is judged against
 
 
 WAIT_SECONDS = 30.0  # for the follower to apply through a read's position, before trying again
@@ -69,8 +71,9 @@ class LiveVerifier:
         rows_per_second: float,
         repair: bool,
         repass_conn: Optional[Connection] = None,
+        spread: Optional[Spread] = None,
     ):
-        self.conn, self.view, self.repair = conn, view, repair
+        self.conn, self.view, self.repair, self.spread = conn, view, repair, spread
         self.sides = {j.identity: TableSides(j.plan, null_as, conn, client, rows_per_second) for j in jobs}
         self.repass_conn = repass_conn
         self.repass_sides = {
@@ -183,8 +186,11 @@ class LiveVerifier:
         a time, each read in a snapshot of its own. Memory holds the summaries and the keys of
         the buckets being read, never the table. Every difference is judged against the first
         snapshot: a key the follower wrote after it is pending. None when the follower did not
-        get far enough in time."""
+        get far enough in time. Under spark-submit, a big table's pass runs as Spark jobs
+        (`spread`)."""
         buckets = bucket_count(max(sides.plan.source.estimated_rows, 1))
+        if self.spread is not None and self.spread.takes(sides.plan):
+            return self._spread_whole(conn, sides, buckets)
         keyless = not sides.keyed
         up_to = UpTo()
         sides.contents = {}
@@ -230,12 +236,27 @@ class LiveVerifier:
         compared = source.total + sum(1 for difference in found.values() if difference == EXTRA)
         return WholeComparison(span.low, found, items, compared)
 
+    def _spread_whole(self, conn: Connection, sides: TableSides, buckets: int) -> Optional[WholeComparison]:
+        assert self.spread is not None
+        spread = self.spread.compare(
+            sides.plan,
+            buckets,
+            conn,
+            lambda position: self.view.wait_applied(position, WAIT_SECONDS),
+            lambda: current_position(conn),
+        )
+        if spread is None:
+            return None
+        sides.contents = spread.contents
+        items = {key: sides.rendered_row(item) for key, item in spread.items.items()}
+        return WholeComparison(spread.low, spread.found, items, spread.compared, spread.lows)
+
     def _whole(self, table: TableName) -> None:
         whole = self._both_whole(self.conn, self.sides[table])
         if whole is None:
             return
-        span, found, extra_rows, compared = whole
-        self._judge(table, span, found, set(found), whole=compared, items=extra_rows)
+        span, found, extra_rows, compared, lows = whole
+        self._judge(table, span, found, set(found), whole=compared, items=extra_rows, lows=lows)
         with self.lock:
             self.tables[table].last_whole_pass = (now(), span)
         log.info("live verify: %s compared whole (%d keys) as of %s", self.tables[table].name, compared, span)
@@ -274,10 +295,10 @@ class LiveVerifier:
         whole = self._both_whole(self.repass_conn, sides)
         if whole is None:
             return
-        low, found, items, compared = whole
+        low, found, items, compared, lows = whole
         if found and not self.view.wait_applied(current_position(self.repass_conn), WAIT_SECONDS):
             return
-        real = {k: p for k, p in found.items() if not self.view.was_touched_after(table, k, low)}
+        real = {k: p for k, p in found.items() if not self.view.was_touched_after(table, k, (lows or {}).get(k, low))}
         with self.lock:
             self.tables[table].record_repass(low, real, now())
         name = self.tables[table].name
@@ -314,16 +335,19 @@ class LiveVerifier:
         compared: Set[str],
         whole: Optional[int],
         items: Optional[Dict[str, RenderedRow]] = None,
+        lows: Optional[Dict[str, Position]] = None,
     ) -> None:
         """Differences are judged once the follower has applied past the source's position after
         the DynamoDB read: a key it wrote for a change after the snapshot is compared again.
-        `whole`: the number of keys a whole-table comparison compared (None: a round's)."""
+        `whole`: the number of keys a whole-table comparison compared (None: a round's). `lows`:
+        a key read in a snapshot of its own (a spread pass's partition) is judged against it."""
         if found and not self.view.wait_applied(current_position(self.conn), WAIT_SECONDS):
             return
         verdicts: Dict[str, Tuple[str, Optional[str]]] = {}
         for key in compared:
             difference = found.get(key)
-            verdicts[key] = (judge(difference, self.view.was_touched_after(table, key, low)), difference)
+            since = (lows or {}).get(key, low)
+            verdicts[key] = (judge(difference, self.view.was_touched_after(table, key, since)), difference)
         with self.lock:
             self.tables[table].record(low, verdicts, whole)
         real = [key for key, (verdict, _) in verdicts.items() if verdict == REAL]

@@ -24,6 +24,7 @@ from jobs.catchup.applier import InexactImage, TableApplier
 from jobs.catchup.cascades import CascadeDeriver
 from jobs.catchup.follower_view import FollowerView, RecordingWriter
 from jobs.catchup.live_verify import LiveVerifier
+from jobs.catchup.spread import build_spread
 from jobs.catchup.starts import resolve
 from jobs.config import Config
 from jobs.dynamodb.writer import BatchWriter
@@ -92,10 +93,12 @@ def run_catch_up(
     jobs: Sequence[TableJob],
     report: Report,
     connection_settings: Dict,
+    spark=None,
 ) -> None:
     """Apply the binlog to every planned table, each from its own position; fills
     report.catch_up and the tables' lines. A table that cannot be caught up (no position,
-    marked for reload) is named and fails alone; the others go on."""
+    marked for reload) is named and fails alone; the others go on. `spark`: under
+    spark-submit, live verification's whole passes of big tables run on it."""
     state = State.load(config.output.state)
     server = report.source_position.get("server", "")
     with conn.cursor() as cur:  # no locking read anywhere: the application never waits for the catch-up
@@ -159,6 +162,7 @@ def run_catch_up(
             config.catch_up.verify_rows_per_second,
             config.run.repair,
             repass_conn,
+            build_spread(spark, config, connection_settings["passwd"], conn) if spark is not None else None,
         )
     loop = CatchUp(config, appliers, target, state, server, cascades, view, verifier, conn)
     try:

@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 from pymysql.connections import Connection
 
 from jobs.dynamodb.item_reads import get_items, scan_items
+from jobs.dynamodb.tables import consistent_pages
 from jobs.mysql.snapshot import stream_rows
 from jobs.planner import TablePlan
 from mapping.identifiers import quote_identifier, quote_table
@@ -61,12 +62,15 @@ class TableSides:
 
     # ---- the source (called inside a consistent snapshot) ----
 
-    def source_pairs(self, keep: Optional[Callable[[str], bool]] = None) -> Iterator[Tuple[str, int]]:
-        """Every item the source's rows make, as (key, digest), streamed. Keyless tables: their
-        copies counted by the server (GROUP BY the rendered text, compared as bytes), so no row
-        is held here; the contents of the keys `keep` admits are kept for a repair."""
+    def source_pairs(
+        self, keep: Optional[Callable[[str], bool]] = None, part: Optional[str] = None
+    ) -> Iterator[Tuple[str, int]]:
+        """Every item the source's rows make, as (key, digest), streamed; `part`: only one
+        partition's rows (its SELECT, keyed tables). Keyless tables: their copies counted by the
+        server (GROUP BY the rendered text, compared as bytes), so no row is held here; the
+        contents of the keys `keep` admits are kept for a repair."""
         if self.keyed:
-            sql = f"SELECT {', '.join(self.plan.render_sql)} FROM {self.source}"
+            sql = part or f"SELECT {', '.join(self.plan.render_sql)} FROM {self.source}"
             yield from self._keyed_digests(self._paced(stream_rows(self.conn, sql)))
             return
         with self.conn.cursor() as cur:  # GROUP BY compares long values whole, not their first 1 KB
@@ -130,6 +134,15 @@ class TableSides:
 
     def target_all(self) -> Iterator[Tuple[str, int, Dict[str, Optional[str]]]]:
         for number, raw in enumerate(scan_items(self.client, self.plan.target, self.segments), 1):
+            if number % 100 == 0:
+                self.target_pace.take(100)
+            item = from_wire(raw)
+            yield key_text(key_of(item, self.layout)), item_digest(item), item
+
+    def target_segment(self, segment: int, segments: int) -> Iterator[Tuple[str, int, Dict[str, Optional[str]]]]:
+        """One Scan segment's items, read consistently (a task of a spread whole pass)."""
+        request = {"TableName": self.plan.target, "Segment": segment, "TotalSegments": segments}
+        for number, raw in enumerate(consistent_pages(self.client, "scan", request), 1):
             if number % 100 == 0:
                 self.target_pace.take(100)
             item = from_wire(raw)

@@ -26,3 +26,16 @@ def build_spark(app_name: str = "mysql2dynamodb", verbose: bool = False, setting
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("INFO" if verbose else "WARN")
     return spark
+
+
+def running_spark() -> Optional["SparkSession"]:
+    """The session this process already runs (under spark-submit the job creates it first), or
+    None: a catch-up started as a plain Python process, where pyspark may not even be installed."""
+    try:
+        from pyspark import SparkContext
+        from pyspark.sql import SparkSession
+    except ImportError:
+        return None
+    if SparkContext._active_spark_context is None:
+        return None
+    return SparkSession.builder.getOrCreate()

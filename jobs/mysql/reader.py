@@ -62,12 +62,16 @@ def read_table(spark, url: str, properties: Dict[str, str], plan, partitioning):
     return frame.drop(*[split_alias(i) for i in range(len(partitioning.split_columns))])
 
 
+def partition_sql(plan, partitioning, predicate: str) -> str:
+    """One partition of the split's read, as pymysql runs it: the rendered columns only."""
+    columns = ", ".join(quote_identifier(spark_column(i)) for i in range(len(plan.render_sql)))
+    return f"SELECT {columns} FROM {read_query(plan, partitioning)} WHERE {predicate}"
+
+
 def sample_rows(conn, plan, partitioning, rows: int, spread: int = 8) -> List[Tuple[Optional[str], ...]]:
     """Up to `rows` rendered rows, taken from up to `spread` of the split's partitions evenly
     apart (index range scans), so a table whose rows grow along its key is not sized by its
     first rows only."""
-    query = read_query(plan, partitioning)
-    columns = ", ".join(quote_identifier(spark_column(i)) for i in range(len(plan.render_sql)))
     predicates = list(partitioning.predicates) if partitioning is not None and partitioning.predicates else ["TRUE"]
     taken = min(spread, len(predicates))
     chosen = [predicates[i * len(predicates) // taken] for i in range(taken)]
@@ -75,7 +79,7 @@ def sample_rows(conn, plan, partitioning, rows: int, spread: int = 8) -> List[Tu
     sampled: List[Tuple[Optional[str], ...]] = []
     with conn.cursor() as cur:
         for predicate in chosen:
-            cur.execute(f"SELECT {columns} FROM {query} WHERE {predicate} LIMIT {each}")
+            cur.execute(f"{partition_sql(plan, partitioning, predicate)} LIMIT {each}")
             sampled.extend(tuple(_text(v) for v in row) for row in cur.fetchall())
     return sampled
 

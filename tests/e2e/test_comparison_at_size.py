@@ -1,6 +1,7 @@
 """One comparison engine at a size where buckets matter: 200,000 rows (256 buckets of keys), three
 differences planted in DynamoDB, found and named with their keys by --verify-only, by live
-verification's whole pass, and fixed by --repair."""
+verification's whole pass (spread over Spark, as under spark-submit: the run shares the tests'
+SparkSession), and fixed by --repair."""
 
 from tests.e2e.stack import run_job
 
@@ -61,13 +62,14 @@ def test_differences_in_a_big_table_are_named_by_every_comparison_and_repaired(s
         followed = run_job(
             stack,
             ["--database", DATABASE, "--catch-up", "--until-verified", "--max-seconds", "150"]
-            + ["--set", "catch_up.verify_rows_per_second=0"],
+            + ["--set", "catch_up.verify_rows_per_second=0", "--set", "catch_up.spread_rows=1"],
             tmp_path,
         )
     finally:
         with stack.connect().cursor() as cur:
             cur.execute("SET GLOBAL read_only = OFF")
     assert followed.code == 1, followed.output[-3000:]
+    assert f"{DATABASE}.big compared whole as Spark jobs" in followed.output
     live = followed.report["catch_up"]["verification"]["tables"][f"{DATABASE}.big"]
     assert live["status"] == "differs" and live["differences"] == 3, live
     assert named(live["examples"]) == EXPECTED, live

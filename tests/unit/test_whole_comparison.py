@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from jobs.catchup import live_verify
+from jobs.catchup import live_verify, spread
 from jobs.catchup.follower_view import FollowerView
 from jobs.catchup.live_verify import LiveVerifier
 from mapping import comparison
@@ -66,6 +66,7 @@ def verifier(sides, view):
     v.tables = {TABLE: TableVerification("db.t")}
     v.lock = threading.Lock()
     v.repairs_asked = {TABLE: set()}
+    v.spread = None
     return v
 
 
@@ -132,3 +133,105 @@ def test_a_table_within_the_keys_one_read_may_hold_is_compared_without_a_second_
     whole = verifier(sides, settled_view())._both_whole(None, sides)
     assert whole.found == {'["11"]': DIFFERENT, '["222"]': MISSING, '["extra"]': EXTRA}
     assert sides.source_reads == 1 and len(snapshots.taken) == 1
+
+
+# ---- spread over the cluster: partitions in snapshots of their own, tasks faked in-process ----
+
+PARTS = 3  # partition n holds keys n, n + 3, n + 6, ...; its snapshot is at 100 * (n + 1)
+
+
+def part_low(number):
+    return Position("binlog.000001", 100 * (number + 1))
+
+
+class FakeTasks:
+    """spread's four task functions over in-memory sides; counts what each chunk read holds."""
+
+    def __init__(self, source, target):
+        self.source, self.target = source, target
+        self.largest_read = 0
+
+    def part_pairs(self, number):
+        return [(key, digest) for key, digest in self.source.items() if int(key[2:-2]) % PARTS == number]
+
+    def source_summary(self, task, parts):
+        summary, spans = comparison.Summary(task.buckets), {}
+        for number, _ in parts:
+            summary.merge(comparison.summarize(self.part_pairs(number), task.buckets))
+            spans[number] = SimpleNamespace(low=part_low(number), high=part_low(number))
+        return summary, spans
+
+    def source_keys(self, task, parts, chunk):
+        found = [
+            (key, digest, number, None)
+            for number, _ in parts
+            for key, digest in self.part_pairs(number)
+            if comparison.in_buckets(key, chunk, task.buckets)
+        ]
+        self.largest_read = max(self.largest_read, len(found))
+        return found
+
+    def segment(self, segment, segments):
+        return [(k, d) for n, (k, d) in enumerate(sorted(self.target.items())) if n % segments == segment]
+
+    def target_summary(self, task, segment, segments):
+        return comparison.summarize(self.segment(segment, segments), task.buckets)
+
+    def target_keys(self, task, segment, segments, chunk):
+        pairs = self.segment(segment, segments)
+        return [(k, d, None) for k, d in pairs if comparison.in_buckets(k, chunk, task.buckets)]
+
+
+@pytest.fixture
+def spread_tasks(monkeypatch):
+    source, target = tables()
+    fake = FakeTasks(source, target)
+    for name in ("source_summary", "source_keys", "target_summary", "target_keys"):
+        monkeypatch.setattr(spread, name, getattr(fake, name))
+    monkeypatch.setattr(live_verify, "current_position", lambda conn: Position("binlog.000001", 10_000))
+    return fake
+
+
+def spread_verifier(view, tasks=2):
+    plan = SimpleNamespace(
+        name="db.t", source=SimpleNamespace(estimated_rows=ROWS), key=SimpleNamespace(synthesized_hash=False)
+    )
+    sides = FakeSides({}, {})
+    sides.plan = plan
+
+    def prepare(plan, buckets, conn):
+        task = spread.PassTask(None, "", plan, "absent", None, "r", buckets, 0, 0)
+        return task, spread.task_parts([f"part {n}" for n in range(PARTS)], tasks)
+
+    v = verifier(sides, view)
+    v.spread = spread.Spread(spread.LocalRunner(), segments=4, min_rows=1, prepare=prepare)
+    return v
+
+
+def test_a_spread_pass_finds_every_difference_holding_only_the_differing_buckets(spread_tasks, monkeypatch):
+    monkeypatch.setattr(comparison, "KEYS_PER_READ", 50)
+    monkeypatch.setattr(comparison, "ROWS_PER_BUCKET", 40)
+    v = spread_verifier(settled_view())
+    whole = v._both_whole(None, v.sides[TABLE])
+    assert whole.found == {'["11"]': DIFFERENT, '["222"]': MISSING, '["extra"]': EXTRA}
+    assert whole.compared == ROWS + 1 and whole.low == part_low(0)  # the earliest partition's
+    assert whole.lows == {'["11"]': part_low(2), '["222"]': part_low(0), '["extra"]': part_low(0)}
+    assert spread_tasks.largest_read < 100  # never the table's keys
+
+
+def test_a_spread_pass_judges_each_key_against_its_own_partitions_snapshot(spread_tasks):
+    view = settled_view()
+    view.position = Position("binlog.000001", 250)  # after partition 0's and 1's snapshots, before 2's
+    view.touch(TABLE, '["11"]')  # partition 2 (11 % 3): read after this change, so its difference is real
+    view.touch(TABLE, '["222"]')  # partition 0: changed after its snapshot, so pending
+    v = spread_verifier(view)
+    v._whole(TABLE)
+    state = v.tables[TABLE]
+    verdicts = dict.fromkeys(state.differences, REAL) | dict.fromkeys(state.pending, PENDING)
+    assert verdicts == {'["11"]': REAL, '["222"]': PENDING, '["extra"]': REAL}
+
+
+def test_spread_tasks_never_outnumber_the_reads_the_source_allows():
+    parts = spread.task_parts([f"p{n}" for n in range(10)], 3)
+    assert len(parts) == 3 and sorted(n for group in parts for n, _ in group) == list(range(10))
+    assert spread.task_parts([None], 8) == [[(0, None)]]

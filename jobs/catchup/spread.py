@@ -1,0 +1,293 @@
+"""Live verification's whole passes spread over the cluster, when the follower runs under
+spark-submit: the comparison `LiveVerifier` makes in its own thread otherwise, with each side
+read by Spark tasks.
+
+The source is read by the load's split, each partition in a consistent snapshot of its own
+whose binlog position is known; DynamoDB by parallel Scan segments, one per task. Each task sends
+back one summary per bucket (merged on the executors) and its partitions' positions; the buckets
+that differ are read again, a chunk at a time, and only their keys come back. A difference is
+judged against the position of the partition its key was read in (a key only DynamoDB holds,
+against the earliest). Reads stay within catch_up.verify_rows_per_second, shared among the
+tasks, and the source's read bound: no more source tasks than it allows reads.
+"""
+
+import functools
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+from jobs.catchup.verify_sides import TableSides
+from jobs.mysql.snapshot import SnapshotSpan, consistent_snapshot
+from mapping.binlog import Position
+from mapping.comparison import Summary, bucket_chunks, differing_buckets, in_buckets, key_problems, summarize
+from mapping.live_verify import EXTRA
+
+Part = Tuple[int, Optional[str]]  # (partition number, its SELECT; None: the whole table)
+Spans = Dict[int, SnapshotSpan]
+log = logging.getLogger("mysql2dynamodb")
+
+
+@dataclass(frozen=True)
+class PassTask:
+    """What a task needs to read its part of one table, as plain values (shipped to executors)."""
+
+    mysql: Any  # the job's MysqlConfig
+    password: str
+    plan: Any  # the table's TablePlan
+    null_as: str
+    endpoint_url: Optional[str]
+    region: str
+    buckets: int
+    source_rate: float  # rows a second, each source task (0: no limit)
+    target_rate: float  # items a second, each Scan segment
+
+    @property
+    def keyless(self) -> bool:
+        return bool(self.plan.key.synthesized_hash)
+
+
+# ---- the tasks (executors) ----
+
+
+def _sides(task: PassTask, conn=None, client=None) -> TableSides:
+    return TableSides(task.plan, task.null_as, conn, client, task.source_rate)
+
+
+def _on_source(task: PassTask, read: Callable[[TableSides], Any]) -> Any:
+    from jobs.mysql.connection import connect
+
+    conn = connect(task.mysql, task.password)
+    try:
+        return read(_sides(task, conn=conn))
+    finally:
+        conn.close()
+
+
+def source_summary(task: PassTask, parts: Sequence[Part]) -> Tuple[Summary, Spans]:
+    """One task's partitions summarised, each in a snapshot of its own."""
+
+    def read(sides: TableSides) -> Tuple[Summary, Spans]:
+        summary, spans = Summary(task.buckets, task.keyless), {}
+        for number, select in parts:
+            with consistent_snapshot(sides.conn) as span:
+                summary.merge(summarize(sides.source_pairs(part=select), task.buckets, task.keyless))
+            spans[number] = span
+        return summary, spans
+
+    result: Tuple[Summary, Spans] = _on_source(task, read)
+    return result
+
+
+def source_keys(task: PassTask, parts: Sequence[Part], chunk: Set[int]) -> List[Tuple[str, int, int, Any]]:
+    """(key, digest, partition, the row's content for a keyless table) of the chunk's buckets."""
+
+    def keep(key: str) -> bool:
+        return in_buckets(key, chunk, task.buckets, task.keyless)
+
+    def read(sides: TableSides) -> List[Tuple[str, int, int, Any]]:
+        found = []
+        for number, select in parts:
+            with consistent_snapshot(sides.conn):
+                for key, digest in sides.source_pairs(keep, part=select):
+                    if keep(key):
+                        found.append((key, digest, number, sides.contents.get(key)))
+        return found
+
+    result: List[Tuple[str, int, int, Any]] = _on_source(task, read)
+    return result
+
+
+def _target_sides(task: PassTask) -> TableSides:
+    from jobs.dynamodb.workers import endpoint_client
+
+    sides = _sides(task, client=endpoint_client(task.endpoint_url, task.region))
+    sides.target_pace.per_second = task.target_rate
+    return sides
+
+
+def target_summary(task: PassTask, segment: int, segments: int) -> Summary:
+    pairs = ((key, digest) for key, digest, _ in _target_sides(task).target_segment(segment, segments))
+    return summarize(pairs, task.buckets, task.keyless)
+
+
+def target_keys(task: PassTask, segment: int, segments: int, chunk: Set[int]) -> List[Tuple[str, int, Any]]:
+    """(key, digest, the item for a keyless table) of the chunk's buckets."""
+    found = []
+    for key, digest, item in _target_sides(task).target_segment(segment, segments):
+        if in_buckets(key, chunk, task.buckets, task.keyless):
+            found.append((key, digest, item if task.keyless else None))
+    return found
+
+
+# ---- where the tasks run ----
+
+
+class SparkRunner:
+    """Work items as Spark tasks, one each; aggregates merged on the executors."""
+
+    def __init__(self, spark):
+        self.context = spark.sparkContext
+
+    def aggregate(self, items: Sequence[Any], read: Callable[[Any], Any], zero: Any, merge: Callable) -> Any:
+        return self.context.parallelize(list(items), max(1, len(items))).map(read).treeAggregate(zero, merge, merge)
+
+    def collect(self, items: Sequence[Any], read: Callable[[Any], Iterable[Any]]) -> List[Any]:
+        return self.context.parallelize(list(items), max(1, len(items))).flatMap(read).collect()
+
+
+class LocalRunner:
+    """The same work in this process, one item after the other (tests)."""
+
+    def aggregate(self, items: Sequence[Any], read: Callable[[Any], Any], zero: Any, merge: Callable) -> Any:
+        return functools.reduce(merge, map(read, items), zero)
+
+    def collect(self, items: Sequence[Any], read: Callable[[Any], Iterable[Any]]) -> List[Any]:
+        return [found for item in items for found in read(item)]
+
+
+# ---- the driver ----
+
+
+def task_parts(selects: Sequence[Optional[str]], tasks: int) -> List[List[Part]]:
+    """The partitions' SELECTs dealt to at most `tasks` tasks (the source's read bound)."""
+    numbered = list(enumerate(selects))
+    count = max(1, min(tasks, len(numbered)))
+    return [numbered[start::count] for start in range(count)]
+
+
+def _merge_source(one: Tuple[Summary, Spans], other: Tuple[Summary, Spans]) -> Tuple[Summary, Spans]:
+    one[0].merge(other[0])
+    one[1].update(other[1])
+    return one
+
+
+def _merge_summary(one: Summary, other: Summary) -> Summary:
+    return one.merge(other)
+
+
+@dataclass
+class SpreadComparison:
+    low: Position  # the earliest partition's snapshot
+    found: Dict[str, str]  # key -> problem
+    lows: Dict[str, Position]  # each differing key: the snapshot it is judged against
+    contents: Dict[str, List[Optional[str]]]  # keyless: the source rows of differing keys
+    items: Dict[str, Dict[str, Optional[str]]]  # keyless: DynamoDB's items of differing keys
+    compared: int
+
+
+def compare_spread(
+    runner,
+    task: PassTask,
+    groups: List[List[Part]],
+    segments: int,
+    applied_through: Callable[[Position], bool],
+    position_now: Callable[[], Position],
+) -> Optional[SpreadComparison]:
+    """Both sides summarised by tasks; the differing buckets read again key by key, a chunk at a
+    time. applied_through(position): whether the follower applied through it (waiting a while);
+    None when it did not, as for a whole pass in the follower's thread."""
+    zero: Tuple[Summary, Spans] = (Summary(task.buckets, task.keyless), {})
+    source, spans = runner.aggregate(groups, functools.partial(source_summary, task), zero, _merge_source)
+    if not applied_through(max(span.high for span in spans.values())):
+        return None
+    target = runner.aggregate(
+        range(segments),
+        lambda segment: target_summary(task, segment, segments),
+        Summary(task.buckets, task.keyless),
+        _merge_summary,
+    )
+    low = min(span.low for span in spans.values())
+    result = SpreadComparison(low, {}, {}, {}, {}, source.total)
+    for chunk in bucket_chunks(differing_buckets(source, target), source, target):
+        read = runner.collect(groups, lambda parts, chunk=chunk: source_keys(task, parts, chunk))
+        if not applied_through(position_now()):  # every snapshot of this chunk's reads is before now
+            return None
+        source_pairs = {key: digest for key, digest, _, _ in read}
+        target_read = runner.collect(
+            range(segments), lambda segment, chunk=chunk: target_keys(task, segment, segments, chunk)
+        )
+        found = key_problems(source_pairs, {key: digest for key, digest, _ in target_read})
+        result.found.update(found)
+        for key, _, number, content in read:
+            if key in found:
+                result.lows[key] = spans[number].low
+                if content is not None:
+                    result.contents[key] = content
+        result.items.update((key, item) for key, _, item in target_read if key in found and item is not None)
+    result.lows.update((key, low) for key in result.found if key not in result.lows)
+    result.compared += sum(1 for problem in result.found.values() if problem == EXTRA)
+    return result
+
+
+class Spread:
+    """Which tables' whole passes run as Spark jobs (those of at least `min_rows` estimated rows),
+    and how: `prepare(plan, buckets, conn)` gives a table's task settings and partitions. One
+    spread pass at a time, so the source never sees more reads than its bound."""
+
+    def __init__(
+        self,
+        runner,
+        segments: int,
+        min_rows: int,
+        prepare: Callable[[Any, int, Any], Tuple[PassTask, List[List[Part]]]],
+    ):
+        self.runner, self.segments, self.min_rows, self.prepare = runner, max(1, segments), min_rows, prepare
+        self.lock = threading.Lock()
+
+    def takes(self, plan) -> bool:
+        return plan.source.estimated_rows >= self.min_rows
+
+    def compare(
+        self,
+        plan,
+        buckets: int,
+        conn,
+        applied_through: Callable[[Position], bool],
+        position_now: Callable[[], Position],
+    ) -> Optional[SpreadComparison]:
+        with self.lock:
+            task, groups = self.prepare(plan, buckets, conn)
+            log.info(
+                "live verify: %s compared whole as Spark jobs: %d partition(s) in %d task(s), %d Scan segment(s)",
+                plan.name,
+                sum(len(parts) for parts in groups),
+                len(groups),
+                self.segments,
+            )
+            return compare_spread(self.runner, task, groups, self.segments, applied_through, position_now)
+
+
+def build_spread(spark, config, password: str, conn) -> Spread:
+    """The follower's Spread under spark-submit: the load's split and read bound, one Scan
+    segment per task slot, the read pace shared among the tasks."""
+    from jobs.mysql.catalog import connection_limits
+    from jobs.mysql.reader import partition_sql
+    from jobs.mysql.splits import plan_partitioning
+    from mapping.limits import read_bound
+
+    slots = config.spark.task_slots or spark.sparkContext.defaultParallelism
+    bound, _ = read_bound(config.mysql.max_concurrent_reads, *connection_limits(conn))
+    rate = config.catch_up.verify_rows_per_second
+
+    def prepare(plan, buckets: int, driver_conn) -> Tuple[PassTask, List[List[Part]]]:
+        selects: List[Optional[str]] = [None]
+        if not plan.key.synthesized_hash:
+            partitioning = plan_partitioning(driver_conn, plan, config.spark, slots)
+            if partitioning.strategy != "single":
+                selects = [partition_sql(plan, partitioning, p) for p in partitioning.predicates]
+        groups = task_parts(selects, min(bound, slots))
+        task = PassTask(
+            config.mysql,
+            password,
+            plan,
+            config.dynamodb.null_as,
+            config.dynamodb.endpoint_url,
+            config.dynamodb.region,
+            buckets,
+            source_rate=rate / len(groups),
+            target_rate=rate / slots,
+        )
+        return task, groups
+
+    return Spread(SparkRunner(spark), slots, config.catch_up.spread_rows, prepare)
