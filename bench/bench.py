@@ -574,10 +574,13 @@ def live_verification_at_size(endpoint: str, rows: int, slots: int) -> None:
                 print(output[-2000:])
                 raise SystemExit(f"bench: the follower ({launcher}) ended with exit code {code}")
             jvm = f", driver JVM {jvm_mib:,.0f} MiB" if jvm_mib else ""
+            # as a plain process the comparison runs in one thread; under spark-submit, in Spark tasks
+            threads = 1 if launcher == "python" else slots
+            where = "in one thread" if threads == 1 else f"on {slots} task slots"
             print(
-                f"    {launcher:12} to SAFE {seconds:.1f}s (start-up included): {rows / seconds:,.0f} rows/s in one "
-                f"comparison thread ({rows / seconds / per_slot:.2f}x the load per slot); follower's Python peak "
-                f"RSS {python_mib:,.0f} MiB{jvm}"
+                f"    {launcher:12} to SAFE {seconds:.1f}s (start-up included): {rows / seconds:,.0f} rows/s {where}, "
+                f"{rows / seconds / threads:,.0f} a slot ({rows / seconds / threads / per_slot:.2f}x the load's per "
+                f"slot); follower's Python peak RSS {python_mib:,.0f} MiB{jvm}"
             )
     finally:
         with connect().cursor() as cur:

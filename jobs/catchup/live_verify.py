@@ -72,13 +72,23 @@ class LiveVerifier:
         repair: bool,
         repass_conn: Optional[Connection] = None,
         spread: Optional[Spread] = None,
+        progress_seconds: float = 0,
     ):
         self.conn, self.view, self.repair, self.spread = conn, view, repair, spread
-        self.sides = {j.identity: TableSides(j.plan, null_as, conn, client, rows_per_second) for j in jobs}
+        self.sides = {
+            j.identity: TableSides(j.plan, null_as, conn, client, rows_per_second, progress_seconds=progress_seconds)
+            for j in jobs
+        }
         self.repass_conn = repass_conn
         self.repass_sides = {
             table: TableSides(
-                sides.plan, null_as, repass_conn, client, rows_per_second, paces=(sides.source_pace, sides.target_pace)
+                sides.plan,
+                null_as,
+                repass_conn,
+                client,
+                rows_per_second,
+                paces=(sides.source_pace, sides.target_pace),
+                progress_seconds=progress_seconds,
             )
             for table, sides in self.sides.items()
             if repass_conn is not None
@@ -189,6 +199,7 @@ class LiveVerifier:
         get far enough in time. Under spark-submit, a big table's pass runs as Spark jobs
         (`spread`)."""
         buckets = bucket_count(max(sides.plan.source.estimated_rows, 1))
+        sides.read.restart()
         if self.spread is not None and self.spread.takes(sides.plan):
             return self._spread_whole(conn, sides, buckets)
         keyless = not sides.keyed

@@ -163,6 +163,7 @@ def run_catch_up(
             config.run.repair,
             repass_conn,
             build_spread(spark, config, connection_settings["passwd"], conn) if spark is not None else None,
+            config.spark.progress_seconds,
         )
     loop = CatchUp(config, appliers, target, state, server, cascades, view, verifier, conn)
     try:

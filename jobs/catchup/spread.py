@@ -199,7 +199,18 @@ def compare_spread(
     )
     low = min(span.low for span in spans.values())
     result = SpreadComparison(low, {}, {}, {}, {}, source.total)
-    for chunk in bucket_chunks(differing_buckets(source, target), source, target):
+    differing = differing_buckets(source, target)
+    chunks = bucket_chunks(differing, source, target)
+    log.info(
+        "live verify: %s: %d source rows and %d DynamoDB items summarised; %d bucket(s) differ, "
+        "read again in %d chunk(s)",
+        task.plan.name,
+        source.total,
+        target.total,
+        len(differing),
+        len(chunks),
+    )
+    for chunk in chunks:
         read = runner.collect(groups, lambda parts, chunk=chunk: source_keys(task, parts, chunk))
         if not applied_through(position_now()):  # every snapshot of this chunk's reads is before now
             return None

@@ -3,6 +3,7 @@ built into items exactly as the load builds them (rejected rows left out, as ver
 leaves them out), and DynamoDB's items. Whole tables, or the items of given keys. Reads are
 paced to `rows_per_second`, each side on its own."""
 
+import logging
 import threading
 import time
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
@@ -19,6 +20,7 @@ from mapping.keys import key_column_values, row_digest, row_id
 from mapping.live_verify import key_text
 from mapping.render import parse_sql
 
+log = logging.getLogger("mysql2dynamodb")
 IN_LIST_KEYS = 500  # keys per `WHERE (key) IN (...)`
 Digests = Dict[str, int]
 
@@ -41,6 +43,35 @@ class Pace:
             time.sleep(ahead)
 
 
+class ReadCount:
+    """Rows and items a whole pass has read so far, logged every `seconds` (long comparisons
+    show that they move)."""
+
+    def __init__(self, name: str, seconds: float):
+        self.name, self.seconds = name, seconds
+        self.rows = self.items = 0
+        self.started = self.logged = time.monotonic()
+
+    def restart(self) -> None:
+        self.rows = self.items = 0
+        self.started = self.logged = time.monotonic()
+
+    def add(self, rows: int = 0, items: int = 0) -> None:
+        self.rows += rows
+        self.items += items
+        now = time.monotonic()
+        if self.seconds > 0 and now - self.logged >= self.seconds:
+            self.logged = now
+            rate = (self.rows + self.items) / max(now - self.started, 1e-9)
+            log.info(
+                "live verify: %s whole pass: %d source rows and %d DynamoDB items read so far (%.0f/s)",
+                self.name,
+                self.rows,
+                self.items,
+                rate,
+            )
+
+
 class TableSides:
     def __init__(
         self,
@@ -51,6 +82,7 @@ class TableSides:
         rows_per_second: float,
         segments: int = 4,
         paces: Optional[Tuple[Pace, Pace]] = None,
+        progress_seconds: float = 0,
     ):
         self.plan, self.conn, self.client, self.segments = plan, conn, client, segments
         self.layout = plan.layout(null_as)
@@ -59,6 +91,7 @@ class TableSides:
         self.column = {c.name: c for c in plan.source.columns}
         self.source_pace, self.target_pace = paces or (Pace(rows_per_second), Pace(rows_per_second))
         self.contents: Dict[str, List[Optional[str]]] = {}  # keyless: the rows of keys a whole pass found
+        self.read = ReadCount(plan.name, progress_seconds)
 
     # ---- the source (called inside a consistent snapshot) ----
 
@@ -128,6 +161,7 @@ class TableSides:
         for number, row in enumerate(rows, 1):
             if number % 100 == 0:
                 self.source_pace.take(100)
+                self.read.add(rows=100)
             yield row
 
     # ---- DynamoDB ----
@@ -136,6 +170,7 @@ class TableSides:
         for number, raw in enumerate(scan_items(self.client, self.plan.target, self.segments), 1):
             if number % 100 == 0:
                 self.target_pace.take(100)
+                self.read.add(items=100)
             item = from_wire(raw)
             yield key_text(key_of(item, self.layout)), item_digest(item), item
 

@@ -10,6 +10,7 @@ import pytest
 from jobs.catchup import live_verify, spread
 from jobs.catchup.follower_view import FollowerView
 from jobs.catchup.live_verify import LiveVerifier
+from jobs.catchup.verify_sides import ReadCount
 from mapping import comparison
 from mapping.binlog import Position
 from mapping.live_verify import DIFFERENT, EXTRA, MISSING, PENDING, REAL, TableVerification
@@ -26,6 +27,7 @@ class FakeSides:
         self.keyed = True
         self.plan = SimpleNamespace(source=SimpleNamespace(estimated_rows=len(source)))
         self.contents = {}
+        self.read = ReadCount("db.t", 0)
         self.source_reads = 0
         self.largest_kept = 0
 
@@ -235,3 +237,19 @@ def test_spread_tasks_never_outnumber_the_reads_the_source_allows():
     parts = spread.task_parts([f"p{n}" for n in range(10)], 3)
     assert len(parts) == 3 and sorted(n for group in parts for n, _ in group) == list(range(10))
     assert spread.task_parts([None], 8) == [[(0, None)]]
+
+
+def test_a_long_pass_logs_what_it_has_read_so_far(caplog, monkeypatch):
+    clock = iter(range(0, 1000, 4))  # each look at the clock 4 s later
+    monkeypatch.setattr("jobs.catchup.verify_sides.time.monotonic", lambda: next(clock))
+    read = ReadCount("db.t", 10)
+    with caplog.at_level("INFO", logger="mysql2dynamodb"):
+        for _ in range(3):  # at 4, 8 and 12 s: logged at 12
+            read.add(rows=100)
+        for _ in range(3):  # at 16, 20 and 24 s: logged at 24
+            read.add(items=200)
+    lines = [r.getMessage() for r in caplog.records if "so far" in r.getMessage()]
+    assert lines == [
+        "live verify: db.t whole pass: 300 source rows and 0 DynamoDB items read so far (25/s)",
+        "live verify: db.t whole pass: 300 source rows and 600 DynamoDB items read so far (38/s)",
+    ]
