@@ -258,6 +258,10 @@ class LiveVerifier:
         )
         if spread is None:
             return None
+        # the tasks' reads count against the pace the rounds and the other passes share, as a
+        # pass in this thread would: what they read beyond it, the next reads wait out
+        sides.source_pace.take(spread.rows_read)
+        sides.target_pace.take(spread.items_read)
         sides.contents = spread.contents
         items = {key: sides.rendered_row(item) for key, item in spread.items.items()}
         return WholeComparison(spread.low, spread.found, items, spread.compared, spread.lows)

@@ -174,6 +174,8 @@ class SpreadComparison:
     contents: Dict[str, List[Optional[str]]]  # keyless: the source rows of differing keys
     items: Dict[str, Dict[str, Optional[str]]]  # keyless: DynamoDB's items of differing keys
     compared: int
+    rows_read: int = 0  # source rows the tasks read, each read again of a chunk included
+    items_read: int = 0  # DynamoDB items likewise
 
 
 def compare_spread(
@@ -198,7 +200,7 @@ def compare_spread(
         _merge_summary,
     )
     low = min(span.low for span in spans.values())
-    result = SpreadComparison(low, {}, {}, {}, {}, source.total)
+    result = SpreadComparison(low, {}, {}, {}, {}, source.total, source.total, target.total)
     differing = differing_buckets(source, target)
     chunks = bucket_chunks(differing, source, target)
     log.info(
@@ -211,6 +213,8 @@ def compare_spread(
         len(chunks),
     )
     for chunk in chunks:
+        result.rows_read += source.total
+        result.items_read += target.total
         read = runner.collect(groups, lambda parts, chunk=chunk: source_keys(task, parts, chunk))
         if not applied_through(position_now()):  # every snapshot of this chunk's reads is before now
             return None

@@ -65,6 +65,7 @@ def test_more_task_slots_than_the_source_allows_hold_no_more_reads_than_the_boun
                     "WHERE ID <> CONNECTION_ID() AND INFO LIKE '%m2d\\_src%'"
                 )
                 reads_seen.append(cur.fetchone()[0])
+                stop.wait(0.005)  # each read lasts its partition's writes (~0.5 s): sampled often, not in a busy loop
         watcher.close()
 
     sampler = threading.Thread(target=sample)

@@ -10,7 +10,7 @@ import pytest
 from jobs.catchup import live_verify, spread
 from jobs.catchup.follower_view import FollowerView
 from jobs.catchup.live_verify import LiveVerifier
-from jobs.catchup.verify_sides import ReadCount
+from jobs.catchup.verify_sides import Pace, ReadCount
 from mapping import comparison
 from mapping.binlog import Position
 from mapping.live_verify import DIFFERENT, EXTRA, MISSING, PENDING, REAL, TableVerification
@@ -28,6 +28,7 @@ class FakeSides:
         self.plan = SimpleNamespace(source=SimpleNamespace(estimated_rows=len(source)))
         self.contents = {}
         self.read = ReadCount("db.t", 0)
+        self.source_pace, self.target_pace = Pace(0), Pace(0)
         self.source_reads = 0
         self.largest_kept = 0
 
@@ -253,3 +254,11 @@ def test_a_long_pass_logs_what_it_has_read_so_far(caplog, monkeypatch):
         "live verify: db.t whole pass: 300 source rows and 0 DynamoDB items read so far (25/s)",
         "live verify: db.t whole pass: 300 source rows and 600 DynamoDB items read so far (38/s)",
     ]
+
+
+def test_a_spread_pass_reads_count_against_the_pace_the_rounds_share(spread_tasks):
+    v = spread_verifier(settled_view())
+    sides = v.sides[TABLE]
+    v._both_whole(None, sides)
+    # the summaries, then one chunk read again (three differing buckets, within KEYS_PER_READ)
+    assert (sides.source_pace.taken, sides.target_pace.taken) == (2 * ROWS, 2 * ROWS)
