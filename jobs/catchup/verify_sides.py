@@ -27,7 +27,9 @@ Digests = Dict[str, int]
 
 class Pace:
     """At most `per_second` things a second, on average since the start (0: no limit); shared by
-    the threads that read one side (rounds and background whole passes keep one bound)."""
+    the threads that read one side (rounds and background whole passes keep one bound). Rounds
+    take without waiting: they are the cut-over's path and read only the keys that changed; the
+    whole passes wait out what the rounds read too, so the bound holds on average."""
 
     def __init__(self, per_second: float):
         self.per_second = per_second
@@ -35,11 +37,11 @@ class Pace:
         self.taken = 0
         self.lock = threading.Lock()
 
-    def take(self, count: int) -> None:
+    def take(self, count: int, wait: bool = True) -> None:
         with self.lock:
             self.taken += count
             ahead = self.taken / self.per_second - (time.monotonic() - self.started) if self.per_second > 0 else 0
-        if ahead > 0:
+        if ahead > 0 and wait:
             time.sleep(ahead)
 
 
@@ -137,7 +139,7 @@ class TableSides:
                 f"SELECT {', '.join(self.plan.render_sql)} FROM {self.source} "
                 f"WHERE ({quoted}) IN ({', '.join(tuples[start : start + IN_LIST_KEYS])})"
             )
-            found.update(self._keyed_digests(self._paced(stream_rows(self.conn, sql))))
+            found.update(self._keyed_digests(self._paced(stream_rows(self.conn, sql), wait=False)))
         return found
 
     def _keyed_digests(self, rows: Iterable[Sequence[Optional[str]]]) -> Iterator[Tuple[str, int]]:
@@ -157,11 +159,12 @@ class TableSides:
     def _sql_tuple(self, columns: Sequence[str], values: Sequence[str]) -> str:
         return "(" + ", ".join(parse_sql(self.column[c], self.conn.escape(v)) for c, v in zip(columns, values)) + ")"
 
-    def _paced(self, rows: Iterable[Any]) -> Iterator[Any]:
+    def _paced(self, rows: Iterable[Any], wait: bool = True) -> Iterator[Any]:
         for number, row in enumerate(rows, 1):
             if number % 100 == 0:
-                self.source_pace.take(100)
-                self.read.add(rows=100)
+                self.source_pace.take(100, wait)
+                if wait:  # a whole pass's progress
+                    self.read.add(rows=100)
             yield row
 
     # ---- DynamoDB ----
@@ -187,7 +190,7 @@ class TableSides:
         import json
 
         wire_keys = [{a: {"S": v} for a, v in zip(self.layout.item_key, json.loads(key))} for key in keys]
-        self.target_pace.take(len(wire_keys))
+        self.target_pace.take(len(wire_keys), wait=False)  # a round: see Pace
         items = (from_wire(raw) for raw in get_items(self.client, self.plan.target, wire_keys))
         return {key_text(key_of(item, self.layout)): item_digest(item) for item in items}
 

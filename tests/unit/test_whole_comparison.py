@@ -262,3 +262,14 @@ def test_a_spread_pass_reads_count_against_the_pace_the_rounds_share(spread_task
     v._both_whole(None, sides)
     # the summaries, then one chunk read again (three differing buckets, within KEYS_PER_READ)
     assert (sides.source_pace.taken, sides.target_pace.taken) == (2 * ROWS, 2 * ROWS)
+
+
+def test_rounds_never_wait_on_the_pace_the_whole_passes_wait_out_their_reads_too(monkeypatch):
+    slept = []
+    monkeypatch.setattr("jobs.catchup.verify_sides.time.monotonic", lambda: 0.0)
+    monkeypatch.setattr("jobs.catchup.verify_sides.time.sleep", slept.append)
+    pace = Pace(1000)
+    pace.take(5000, wait=False)  # a round (or a background pass's debt) at 5,000 a second's worth
+    assert slept == []
+    pace.take(1000)  # the next whole-pass read waits for both
+    assert slept == [6.0]
