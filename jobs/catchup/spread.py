@@ -5,7 +5,8 @@ read by Spark tasks.
 The source is read by the load's split, each partition in a consistent snapshot of its own
 whose binlog position is known; DynamoDB by parallel Scan segments, one per task. Each task sends
 back one summary per bucket (merged on the executors) and its partitions' positions; the buckets
-that differ are read again, a chunk at a time, and only their keys come back. A difference is
+that differ are read again once and joined by key on the executors, and only the keys that
+differ come back. A difference is
 judged against the position of the partition its key was read in (a key only DynamoDB holds,
 against the earliest). Reads stay within catch_up.verify_rows_per_second, shared among the
 tasks, and the source's read bound: no more source tasks than it allows reads.
@@ -15,13 +16,13 @@ import functools
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 from jobs.catchup.verify_sides import TableSides
 from jobs.mysql.snapshot import SnapshotSpan, consistent_snapshot
 from mapping.binlog import Position
-from mapping.comparison import Summary, bucket_chunks, differing_buckets, in_buckets, key_problems, summarize
-from mapping.live_verify import EXTRA
+from mapping.comparison import Summary, differing_buckets, in_buckets, summarize
+from mapping.live_verify import EXTRA, problem
 
 Part = Tuple[int, Optional[str]]  # (partition number, its SELECT; None: the whole table)
 Spans = Dict[int, SnapshotSpan]
@@ -79,23 +80,27 @@ def source_summary(task: PassTask, parts: Sequence[Part]) -> Tuple[Summary, Span
     return result
 
 
-def source_keys(task: PassTask, parts: Sequence[Part], chunk: Set[int]) -> List[Tuple[str, int, int, Any]]:
-    """(key, digest, partition, the row's content for a keyless table) of the chunk's buckets."""
+SourceSide = Tuple[int, int, Any]  # (digest, partition, the row's content for a keyless table)
+TargetSide = Tuple[int, Any]  # (digest, the item for a keyless table)
+
+
+def source_keys(task: PassTask, parts: Sequence[Part], chosen: Set[int]) -> Iterator[Tuple[str, SourceSide]]:
+    """(key, its source side) of the chosen buckets, each partition in a snapshot of its own."""
+    from jobs.mysql.connection import connect
 
     def keep(key: str) -> bool:
-        return in_buckets(key, chunk, task.buckets, task.keyless)
+        return in_buckets(key, chosen, task.buckets, task.keyless)
 
-    def read(sides: TableSides) -> List[Tuple[str, int, int, Any]]:
-        found = []
+    conn = connect(task.mysql, task.password)
+    try:
+        sides = _sides(task, conn=conn)
         for number, select in parts:
-            with consistent_snapshot(sides.conn):
+            with consistent_snapshot(conn):
                 for key, digest in sides.source_pairs(keep, part=select):
                     if keep(key):
-                        found.append((key, digest, number, sides.contents.get(key)))
-        return found
-
-    result: List[Tuple[str, int, int, Any]] = _on_source(task, read)
-    return result
+                        yield key, (digest, number, sides.contents.pop(key, None))
+    finally:
+        conn.close()
 
 
 def _target_sides(task: PassTask) -> TableSides:
@@ -111,13 +116,16 @@ def target_summary(task: PassTask, segment: int, segments: int) -> Summary:
     return summarize(pairs, task.buckets, task.keyless)
 
 
-def target_keys(task: PassTask, segment: int, segments: int, chunk: Set[int]) -> List[Tuple[str, int, Any]]:
-    """(key, digest, the item for a keyless table) of the chunk's buckets."""
-    found = []
+def target_keys(task: PassTask, segment: int, segments: int, chosen: Set[int]) -> Iterator[Tuple[str, TargetSide]]:
+    """(key, its DynamoDB side) of the chosen buckets."""
     for key, digest, item in _target_sides(task).target_segment(segment, segments):
-        if in_buckets(key, chunk, task.buckets, task.keyless):
-            found.append((key, digest, item if task.keyless else None))
-    return found
+        if in_buckets(key, chosen, task.buckets, task.keyless):
+            yield key, (digest, item if task.keyless else None)
+
+
+def _differs(sides: Tuple[Optional[SourceSide], Optional[TargetSide]]) -> bool:
+    source, target = sides
+    return source is None or target is None or source[0] != target[0]
 
 
 # ---- where the tasks run ----
@@ -132,8 +140,32 @@ class SparkRunner:
     def aggregate(self, items: Sequence[Any], read: Callable[[Any], Any], zero: Any, merge: Callable) -> Any:
         return self.context.parallelize(list(items), max(1, len(items))).map(read).treeAggregate(zero, merge, merge)
 
-    def collect(self, items: Sequence[Any], read: Callable[[Any], Iterable[Any]]) -> List[Any]:
-        return self.context.parallelize(list(items), max(1, len(items))).flatMap(read).collect()
+    def differences(
+        self,
+        source_items: Sequence[Any],
+        source_read: Callable[[Any], Iterable[Tuple[str, SourceSide]]],
+        target_items: Sequence[Any],
+        target_read: Callable[[Any], Iterable[Tuple[str, TargetSide]]],
+        before_target: Callable[[], bool],
+    ) -> Optional[List[Tuple[str, Tuple[Optional[SourceSide], Optional[TargetSide]]]]]:
+        """Both sides' (key, side) joined by key on the executors; only the keys whose sides
+        differ come back. The source is read first, whole (kept on the executors, spilling to
+        disk), so that before_target() can wait for the follower before DynamoDB is read;
+        None when it says not to go on."""
+        from pyspark import StorageLevel
+
+        source = self._items(source_items).flatMap(source_read).persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            source.count()
+            if not before_target():
+                return None
+            target = self._items(target_items).flatMap(target_read)
+            return source.fullOuterJoin(target).filter(lambda pair: _differs(pair[1])).collect()
+        finally:
+            source.unpersist()
+
+    def _items(self, items: Sequence[Any]):
+        return self.context.parallelize(list(items), max(1, len(items)))
 
 
 class LocalRunner:
@@ -142,8 +174,20 @@ class LocalRunner:
     def aggregate(self, items: Sequence[Any], read: Callable[[Any], Any], zero: Any, merge: Callable) -> Any:
         return functools.reduce(merge, map(read, items), zero)
 
-    def collect(self, items: Sequence[Any], read: Callable[[Any], Iterable[Any]]) -> List[Any]:
-        return [found for item in items for found in read(item)]
+    def differences(
+        self,
+        source_items: Sequence[Any],
+        source_read: Callable[[Any], Iterable[Tuple[str, SourceSide]]],
+        target_items: Sequence[Any],
+        target_read: Callable[[Any], Iterable[Tuple[str, TargetSide]]],
+        before_target: Callable[[], bool],
+    ) -> Optional[List[Tuple[str, Tuple[Optional[SourceSide], Optional[TargetSide]]]]]:
+        source = {key: side for item in source_items for key, side in source_read(item)}
+        if not before_target():
+            return None
+        target = {key: side for item in target_items for key, side in target_read(item)}
+        joined = {key: (source.get(key), target.get(key)) for key in set(source) | set(target)}
+        return [(key, sides) for key, sides in joined.items() if _differs(sides)]
 
 
 # ---- the driver ----
@@ -186,9 +230,10 @@ def compare_spread(
     applied_through: Callable[[Position], bool],
     position_now: Callable[[], Position],
 ) -> Optional[SpreadComparison]:
-    """Both sides summarised by tasks; the differing buckets read again key by key, a chunk at a
-    time. applied_through(position): whether the follower applied through it (waiting a while);
-    None when it did not, as for a whole pass in the follower's thread."""
+    """Both sides summarised by tasks; the differing buckets read again and joined key by key on
+    the executors, only the differences coming back. applied_through(position): whether the
+    follower applied through it (waiting a while); None when it did not, as for a whole pass
+    in the follower's thread."""
     zero: Tuple[Summary, Spans] = (Summary(task.buckets, task.keyless), {})
     source, spans = runner.aggregate(groups, functools.partial(source_summary, task), zero, _merge_source)
     if not applied_through(max(span.high for span in spans.values())):
@@ -201,37 +246,41 @@ def compare_spread(
     )
     low = min(span.low for span in spans.values())
     result = SpreadComparison(low, {}, {}, {}, {}, source.total, source.total, target.total)
-    differing = differing_buckets(source, target)
-    chunks = bucket_chunks(differing, source, target)
+    differing = set(differing_buckets(source, target))
     log.info(
-        "live verify: %s: %d source rows and %d DynamoDB items summarised; %d bucket(s) differ, "
-        "read again in %d chunk(s)",
+        "live verify: %s: %d source rows and %d DynamoDB items summarised; %d bucket(s) differ%s",
         task.plan.name,
         source.total,
         target.total,
         len(differing),
-        len(chunks),
+        ", read again and joined by key on the executors" if differing else "",
     )
-    for chunk in chunks:
-        result.rows_read += source.total
-        result.items_read += target.total
-        read = runner.collect(groups, lambda parts, chunk=chunk: source_keys(task, parts, chunk))
-        if not applied_through(position_now()):  # every snapshot of this chunk's reads is before now
-            return None
-        source_pairs = {key: digest for key, digest, _, _ in read}
-        target_read = runner.collect(
-            range(segments), lambda segment, chunk=chunk: target_keys(task, segment, segments, chunk)
-        )
-        found = key_problems(source_pairs, {key: digest for key, digest, _ in target_read})
-        result.found.update(found)
-        for key, _, number, content in read:
-            if key in found:
-                result.lows[key] = spans[number].low
-                if content is not None:
-                    result.contents[key] = content
-        result.items.update((key, item) for key, _, item in target_read if key in found and item is not None)
+    if not differing:
+        return result
+    result.rows_read += source.total
+    result.items_read += target.total
+    joined = runner.differences(
+        groups,
+        lambda parts: source_keys(task, parts, differing),
+        range(segments),
+        lambda segment: target_keys(task, segment, segments, differing),
+        lambda: applied_through(position_now()),  # every snapshot of the source's read is before now
+    )
+    if joined is None:
+        return None
+    for key, (source_side, target_side) in joined:
+        difference = problem(source_side[0] if source_side else None, target_side[0] if target_side else None)
+        if difference is None:
+            continue
+        result.found[key] = difference
+        if source_side is not None:
+            result.lows[key] = spans[source_side[1]].low
+            if source_side[2] is not None:
+                result.contents[key] = source_side[2]
+        if target_side is not None and target_side[1] is not None:
+            result.items[key] = target_side[1]
     result.lows.update((key, low) for key in result.found if key not in result.lows)
-    result.compared += sum(1 for problem in result.found.values() if problem == EXTRA)
+    result.compared += sum(1 for difference in result.found.values() if difference == EXTRA)
     return result
 
 

@@ -164,12 +164,12 @@ class FakeTasks:
             spans[number] = SimpleNamespace(low=part_low(number), high=part_low(number))
         return summary, spans
 
-    def source_keys(self, task, parts, chunk):
+    def source_keys(self, task, parts, chosen):
         found = [
-            (key, digest, number, None)
+            (key, (digest, number, None))
             for number, _ in parts
             for key, digest in self.part_pairs(number)
-            if comparison.in_buckets(key, chunk, task.buckets)
+            if comparison.in_buckets(key, chosen, task.buckets)
         ]
         self.largest_read = max(self.largest_read, len(found))
         return found
@@ -180,9 +180,9 @@ class FakeTasks:
     def target_summary(self, task, segment, segments):
         return comparison.summarize(self.segment(segment, segments), task.buckets)
 
-    def target_keys(self, task, segment, segments, chunk):
+    def target_keys(self, task, segment, segments, chosen):
         pairs = self.segment(segment, segments)
-        return [(k, d, None) for k, d in pairs if comparison.in_buckets(k, chunk, task.buckets)]
+        return [(k, (d, None)) for k, d in pairs if comparison.in_buckets(k, chosen, task.buckets)]
 
 
 @pytest.fixture
@@ -211,15 +211,14 @@ def spread_verifier(view, tasks=2):
     return v
 
 
-def test_a_spread_pass_finds_every_difference_holding_only_the_differing_buckets(spread_tasks, monkeypatch):
-    monkeypatch.setattr(comparison, "KEYS_PER_READ", 50)
-    monkeypatch.setattr(comparison, "ROWS_PER_BUCKET", 40)
+def test_a_spread_pass_finds_every_difference_reading_again_only_the_differing_buckets(spread_tasks, monkeypatch):
+    monkeypatch.setattr(comparison, "ROWS_PER_BUCKET", 40)  # 512 buckets of ~40 keys
     v = spread_verifier(settled_view())
     whole = v._both_whole(None, v.sides[TABLE])
     assert whole.found == {'["11"]': DIFFERENT, '["222"]': MISSING, '["extra"]': EXTRA}
     assert whole.compared == ROWS + 1 and whole.low == part_low(0)  # the earliest partition's
     assert whole.lows == {'["11"]': part_low(2), '["222"]': part_low(0), '["extra"]': part_low(0)}
-    assert spread_tasks.largest_read < 100  # never the table's keys
+    assert spread_tasks.largest_read < 3 * 100  # the three differing buckets' keys, not the table's
 
 
 def test_a_spread_pass_judges_each_key_against_its_own_partitions_snapshot(spread_tasks):
@@ -260,7 +259,7 @@ def test_a_spread_pass_reads_count_against_the_pace_the_rounds_share(spread_task
     v = spread_verifier(settled_view())
     sides = v.sides[TABLE]
     v._both_whole(None, sides)
-    # the summaries, then one chunk read again (three differing buckets, within KEYS_PER_READ)
+    # the summaries, then the differing buckets read again once
     assert (sides.source_pace.taken, sides.target_pace.taken) == (2 * ROWS, 2 * ROWS)
 
 
