@@ -313,7 +313,7 @@ class Spread:
         with self.lock:
             task, groups = self.prepare(plan, buckets, conn)
             log.info(
-                "live verify: %s compared whole as Spark jobs: %d partition(s) in %d task(s), %d Scan segment(s)",
+                "live verify: %s: a whole pass as Spark jobs: %d partition(s) in %d task(s), %d Scan segment(s)",
                 plan.name,
                 sum(len(parts) for parts in groups),
                 len(groups),

@@ -7,7 +7,7 @@ The driver holds two summaries and the examples, never a table's keys.
 """
 
 import json
-from typing import Dict, Iterable, Iterator, Set, Tuple
+from typing import Callable, Dict, Iterable, Iterator, Optional, Set, Tuple
 
 from jobs.errors import TaskError
 from mapping.comparison import Summary, differing_buckets, in_buckets
@@ -75,10 +75,15 @@ def target_pairs(spark, spec, segments: int):
     )
 
 
-def verify_table(spark, frame, spec, segments: int, buckets: int, examples: int = 10) -> Tuple[Dict, Set[int]]:
-    """The report's verification of one table, and the buckets that differ (what a repair fixes)."""
+def verify_table(
+    spark, frame, spec, segments: int, buckets: int, examples: int = 10, counted: Optional[Callable] = None
+) -> Tuple[Dict, Set[int]]:
+    """The report's verification of one table, and the buckets that differ (what a repair fixes).
+    counted(partition, rows): the source's rows passed through, counted for the progress lines."""
     keyless = spec.layout.row_id
-    source_rdd = frame.rdd.mapPartitions(lambda rows: source_digests(rows, spec))
+    source_rdd = frame.rdd.mapPartitionsWithIndex(
+        lambda index, rows: source_digests(counted(index, rows) if counted else rows, spec)
+    )
     target_rdd = target_pairs(spark, spec, segments)
     source, target, differing = bucket_summaries(source_rdd, target_rdd, buckets, keyless)
     result = {

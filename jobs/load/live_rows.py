@@ -11,7 +11,7 @@ import json
 import socket
 import threading
 import time
-from typing import Dict, Optional, Tuple
+from typing import Dict, Iterable, Iterator, Optional, Tuple
 
 Address = Tuple[str, int]
 
@@ -73,3 +73,20 @@ class RowsReporter:
     def close(self) -> None:
         if self._socket is not None:
             self._socket.close()
+
+
+class CountedRows:
+    """A Spark task's rows passed through while their count so far goes to the driver (a
+    verification's read: `verify.verify_table(..., counted=CountedRows(...))`)."""
+
+    def __init__(self, address: Optional[Address], target: str, interval: float):
+        self.address, self.target, self.interval = address, target, interval
+
+    def __call__(self, partition: int, rows: Iterable) -> Iterator:
+        reporter = RowsReporter(self.address, self.target, partition, self.interval)
+        try:
+            for number, row in enumerate(rows, 1):
+                reporter.rows(number)
+                yield row
+        finally:
+            reporter.close()

@@ -59,9 +59,7 @@ def load(
     if config.run.verify_only:
         attach_existing(dynamo_client, active)
         checks = TableSteps(spark, config, frames, state=None, reads=reads)
-        for job in active:
-            if job.verification_owed:
-                checks.verify(job)
+        verify_tables(checks, [job for job in active if job.verification_owed], config)
         return finished(report, reads.slots.peak if reads.slots is not None else None)
     # Loaded either way: other tables' entries (their positions, other databases') are kept;
     # without --resume this run's tables start anew. Read before any table is created.
@@ -72,10 +70,22 @@ def load(
     ready = [j for j in active if j.result.status == PLANNED]
     to_load = decide_resume(ready, state, config)
     load_tables(steps, imports, to_load, state, config)
-    for job in ready:  # a repair owed (a reload after catch-up) is verified even with --no-verify
-        if job.verification_owed and (config.run.verify or state.repair_owed(job.identity)):
-            steps.verify(job)
+    # a repair owed (a reload after catch-up) is verified even with --no-verify
+    owed = [j for j in ready if j.verification_owed and (config.run.verify or state.repair_owed(j.identity))]
+    verify_tables(steps, owed, config)
     return finished(report, reads.slots.peak if reads.slots is not None else None)
+
+
+def verify_tables(steps: TableSteps, jobs: List[TableJob], config: Config) -> None:
+    """Each table verified in turn, with progress lines of the rows compared so far."""
+    if not jobs:
+        return
+    progress = Progress(config.spark.progress_seconds, live_rows(steps.spark)).start()
+    try:
+        for job in jobs:
+            steps.verify(job, progress)
+    finally:
+        progress.stop()
 
 
 def create_targets(dynamo_client: BaseClient, jobs: List[TableJob], config: Config) -> None:

@@ -18,7 +18,7 @@ from jobs.dynamodb import repair, verify
 from jobs.dynamodb import tables as dynamo
 from jobs.errors import one_line, too_many_connections
 from jobs.load.frames import ItemFrames, task_slots
-from jobs.load.live_rows import Address
+from jobs.load.live_rows import Address, CountedRows
 from jobs.load.reads import ReadSlots, SourceReads
 from jobs.load.spec import Endpoint, LoadSpec, VerifySpec
 from jobs.load.tracking import Checkpointer, PartitionLog
@@ -307,24 +307,32 @@ class TableSteps:
             return "a reload of a table catch-up set aside: rows it lost are deleted"
         return None
 
-    def verify(self, job: TableJob) -> None:
+    def verify(self, job: TableJob, progress: Optional[Progress] = None) -> None:
         plan, result = job.plan, job.result
         sc = self.spark.sparkContext
         sc.setJobGroup(plan.target, f"verify {plan.name}")
         segments = max(1, sc.defaultParallelism)
+        shown, counted = f"{plan.name} verification", None
+        if progress is not None:  # the source's rows compared so far, as the load shows its rows
+            key = f"{plan.target}#verify"
+            progress.track(shown, plan.source.estimated_rows, NothingFinished(), target=key)
+            counted = CountedRows(progress.live_address, key, live_interval(self.config))
         try:
             spec = VerifySpec(plan.target, self.endpoint, plan.layout(self.config.dynamodb.null_as))
-            outcome, differing = self._compare(job, spec, segments)
+            outcome, differing = self._compare(job, spec, segments, counted)
             reason = self.repair_reason(job)
             if not outcome["match"] and reason:
                 self._repair(job, reason, segments, differing)
                 assert job.result.repaired is not None
                 job.result.repaired["found"] = outcome.get("examples", [])  # what the repair was for
-                outcome, _ = self._compare(job, spec, segments)
+                outcome, _ = self._compare(job, spec, segments, counted)
         except Exception as e:  # noqa: BLE001 - the state keeps "written": a resume verifies again
             job.fail(VERIFY_FAILED, one_line(e))
             log.error("%s: verification failed to run: %s", plan.name, result.error)
             return
+        finally:
+            if progress is not None:
+                progress.done(shown)
         result.verification = outcome
         unmatched = self._rows_outside_the_split(job, outcome)
         if unmatched:
@@ -352,14 +360,16 @@ class TableSteps:
             f"{outcome['source_checksum']} vs {outcome['dynamodb_checksum']}",
         )
 
-    def _compare(self, job: TableJob, spec: VerifySpec, segments: int) -> Tuple[Dict[str, Any], Set[int]]:
+    def _compare(
+        self, job: TableJob, spec: VerifySpec, segments: int, counted: Optional[CountedRows] = None
+    ) -> Tuple[Dict[str, Any], Set[int]]:
         """Counts and digests of the source's rows against DynamoDB's items, read within the bound."""
         assert job.partitioning is not None
 
         def compare() -> Tuple[Dict[str, Any], Set[int]]:
             with self.reads.reading(self.frames.write_partitions(job)) as read_tasks:
                 frame = self.frames.items(job, read_tasks=read_tasks)
-                return verify.verify_table(self.spark, frame, spec, segments, comparison_buckets(job))
+                return verify.verify_table(self.spark, frame, spec, segments, comparison_buckets(job), counted=counted)
 
         return self.reads.refused_again(compare, job.name)
 
@@ -400,6 +410,14 @@ class TableSteps:
         counts = self.reads.refused_again(repair_all, job.name)
         job.result.repaired = {**counts, "reason": reason}
         log.info("%s: repair put %d item(s), deleted %d", job.name, counts["put"], counts["deleted"])
+
+
+class NothingFinished:
+    """A verification's progress has no finished partitions to count: its rows come from the
+    running tasks alone."""
+
+    def finished(self) -> Dict[int, Dict[str, int]]:
+        return {}
 
 
 def comparison_buckets(job: TableJob) -> int:

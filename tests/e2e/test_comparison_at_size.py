@@ -3,6 +3,8 @@ differences planted in DynamoDB, found and named with their keys by --verify-onl
 verification's whole pass (spread over Spark, as under spark-submit: the run shares the tests'
 SparkSession), and fixed by --repair."""
 
+import re
+
 from tests.e2e.stack import run_job
 
 DATABASE = "size_db"
@@ -49,8 +51,12 @@ def test_differences_in_a_big_table_are_named_by_every_comparison_and_repaired(s
     assert load.code == 0, load.output[-3000:]
     plant(client)
 
-    checked = run_job(stack, ["--database", DATABASE, "--verify-only"], tmp_path)
+    checked = run_job(stack, ["--database", DATABASE, "--verify-only", "--set", "spark.progress_seconds=1"], tmp_path)
     assert checked.code == 1, checked.output[-3000:]
+    compared_so_far = [
+        int(m.group(1)) for m in re.finditer(rf"progress {DATABASE}\.big verification: (\d+)/", checked.output)
+    ]
+    assert any(rows > 0 for rows in compared_so_far), compared_so_far  # the rows compared, as they move
     verification = checked.table(f"{DATABASE}.big")["verification"]
     assert named(verification["examples"]) == EXPECTED, verification
     assert (verification["source_rows"], verification["dynamodb_items"]) == (ROWS, ROWS)
@@ -69,7 +75,7 @@ def test_differences_in_a_big_table_are_named_by_every_comparison_and_repaired(s
         with stack.connect().cursor() as cur:
             cur.execute("SET GLOBAL read_only = OFF")
     assert followed.code == 1, followed.output[-3000:]
-    assert f"{DATABASE}.big compared whole as Spark jobs" in followed.output
+    assert f"{DATABASE}.big: a whole pass as Spark jobs" in followed.output
     live = followed.report["catch_up"]["verification"]["tables"][f"{DATABASE}.big"]
     assert live["status"] == "differs" and live["differences"] == 3, live
     assert named(live["examples"]) == EXPECTED, live
