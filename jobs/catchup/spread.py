@@ -123,6 +123,11 @@ def target_keys(task: PassTask, segment: int, segments: int, chosen: Set[int]) -
             yield key, (digest, item if task.keyless else None)
 
 
+# What a side's tasks read: the work items, and the function that reads one into (key, side)
+Side = Tuple[Sequence[Any], Callable[[Any], Iterable[Tuple[str, Any]]]]
+Joined = List[Tuple[str, Tuple[Optional[SourceSide], Optional[TargetSide]]]]  # keys whose sides differ
+
+
 def _differs(sides: Tuple[Optional[SourceSide], Optional[TargetSide]]) -> bool:
     source, target = sides
     return source is None or target is None or source[0] != target[0]
@@ -140,29 +145,22 @@ class SparkRunner:
     def aggregate(self, items: Sequence[Any], read: Callable[[Any], Any], zero: Any, merge: Callable) -> Any:
         return self.context.parallelize(list(items), max(1, len(items))).map(read).treeAggregate(zero, merge, merge)
 
-    def differences(
-        self,
-        source_items: Sequence[Any],
-        source_read: Callable[[Any], Iterable[Tuple[str, SourceSide]]],
-        target_items: Sequence[Any],
-        target_read: Callable[[Any], Iterable[Tuple[str, TargetSide]]],
-        before_target: Callable[[], bool],
-    ) -> Optional[List[Tuple[str, Tuple[Optional[SourceSide], Optional[TargetSide]]]]]:
+    def differences(self, source: Side, target: Side, before_target: Callable[[], bool]) -> Optional[Joined]:
         """Both sides' (key, side) joined by key on the executors; only the keys whose sides
         differ come back. The source is read first, whole (kept on the executors, spilling to
         disk), so that before_target() can wait for the follower before DynamoDB is read;
         None when it says not to go on."""
         from pyspark import StorageLevel
 
-        source = self._items(source_items).flatMap(source_read).persist(StorageLevel.MEMORY_AND_DISK)
+        source_pairs = self._items(source[0]).flatMap(source[1]).persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            source.count()
+            source_pairs.count()
             if not before_target():
                 return None
-            target = self._items(target_items).flatMap(target_read)
-            return source.fullOuterJoin(target).filter(lambda pair: _differs(pair[1])).collect()
+            target_pairs = self._items(target[0]).flatMap(target[1])
+            return source_pairs.fullOuterJoin(target_pairs).filter(lambda pair: _differs(pair[1])).collect()
         finally:
-            source.unpersist()
+            source_pairs.unpersist()
 
     def _items(self, items: Sequence[Any]):
         return self.context.parallelize(list(items), max(1, len(items)))
@@ -174,20 +172,14 @@ class LocalRunner:
     def aggregate(self, items: Sequence[Any], read: Callable[[Any], Any], zero: Any, merge: Callable) -> Any:
         return functools.reduce(merge, map(read, items), zero)
 
-    def differences(
-        self,
-        source_items: Sequence[Any],
-        source_read: Callable[[Any], Iterable[Tuple[str, SourceSide]]],
-        target_items: Sequence[Any],
-        target_read: Callable[[Any], Iterable[Tuple[str, TargetSide]]],
-        before_target: Callable[[], bool],
-    ) -> Optional[List[Tuple[str, Tuple[Optional[SourceSide], Optional[TargetSide]]]]]:
-        source = {key: side for item in source_items for key, side in source_read(item)}
+    def differences(self, source: Side, target: Side, before_target: Callable[[], bool]) -> Optional[Joined]:
+        source_sides = {key: side for item in source[0] for key, side in source[1](item)}
         if not before_target():
             return None
-        target = {key: side for item in target_items for key, side in target_read(item)}
-        joined = {key: (source.get(key), target.get(key)) for key in set(source) | set(target)}
-        return [(key, sides) for key, sides in joined.items() if _differs(sides)]
+        target_sides = {key: side for item in target[0] for key, side in target[1](item)}
+        keys = set(source_sides) | set(target_sides)
+        joined = [(key, (source_sides.get(key), target_sides.get(key))) for key in keys]
+        return [(key, sides) for key, sides in joined if _differs(sides)]
 
 
 # ---- the driver ----
@@ -260,10 +252,8 @@ def compare_spread(
     result.rows_read += source.total
     result.items_read += target.total
     joined = runner.differences(
-        groups,
-        lambda parts: source_keys(task, parts, differing),
-        range(segments),
-        lambda segment: target_keys(task, segment, segments, differing),
+        (groups, lambda parts: source_keys(task, parts, differing)),
+        (range(segments), lambda segment: target_keys(task, segment, segments, differing)),
         lambda: applied_through(position_now()),  # every snapshot of the source's read is before now
     )
     if joined is None:
