@@ -63,9 +63,14 @@ class RowsReporter:
         self._due = time.monotonic() + interval
 
     def rows(self, count: int) -> None:
-        if self._socket is None or self._address is None or count % self.CHECK_EVERY or time.monotonic() < self._due:
+        if self._socket is None or count % self.CHECK_EVERY or time.monotonic() < self._due:
             return
         self._due = time.monotonic() + self._interval
+        self.send(count)
+
+    def send(self, count: int) -> None:
+        if self._socket is None or self._address is None:
+            return
         message = json.dumps({"t": self._target, "p": self._partition, "r": count}).encode()
         with contextlib.suppress(OSError):  # progress only
             self._socket.sendto(message, self._address)
@@ -84,9 +89,11 @@ class CountedRows:
 
     def __call__(self, partition: int, rows: Iterable) -> Iterator:
         reporter = RowsReporter(self.address, self.target, partition, self.interval)
+        number = 0
         try:
             for number, row in enumerate(rows, 1):
                 reporter.rows(number)
                 yield row
+            reporter.send(number)  # a partition's whole count: the progress has no other source for it
         finally:
             reporter.close()

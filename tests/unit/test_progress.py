@@ -63,3 +63,23 @@ def test_running_partitions_count_before_they_finish(caplog):
         assert "progress db.t: 1384/4000 rows" in caplog.text and "1/4 partitions" in caplog.text
     finally:
         live.stop()
+
+
+def test_a_verification_counts_the_rows_of_fast_partitions_too():
+    """A partition compared faster than a report interval still counts whole when it ends: the
+    verification's progress has no finished partitions of its own."""
+    import time
+
+    from jobs.load.live_rows import CountedRows, LiveRows
+
+    live = LiveRows("127.0.0.1")
+    try:
+        counted = CountedRows(live.address, "db_t#verify", interval=60)
+        for partition, rows in ((0, 1000), (1, 7)):
+            assert list(counted(partition, iter(range(rows)))) == list(range(rows))  # rows passed through
+        deadline = time.monotonic() + 10
+        while live.rows("db_t#verify") != {0: 1000, 1: 7} and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert live.rows("db_t#verify") == {0: 1000, 1: 7}
+    finally:
+        live.stop()
