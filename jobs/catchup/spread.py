@@ -15,6 +15,7 @@ tasks, and the source's read bound: no more source tasks than it allows reads.
 import functools
 import logging
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
@@ -55,29 +56,27 @@ def _sides(task: PassTask, conn=None, client=None) -> TableSides:
     return TableSides(task.plan, task.null_as, conn, client, task.source_rate)
 
 
-def _on_source(task: PassTask, read: Callable[[TableSides], Any]) -> Any:
+@contextmanager
+def _source_sides(task: PassTask) -> Iterator[TableSides]:
+    """The task's own connection to the source, closed when the task is done with it."""
     from jobs.mysql.connection import connect
 
     conn = connect(task.mysql, task.password)
     try:
-        return read(_sides(task, conn=conn))
+        yield _sides(task, conn=conn)
     finally:
         conn.close()
 
 
 def source_summary(task: PassTask, parts: Sequence[Part]) -> Tuple[Summary, Spans]:
     """One task's partitions summarised, each in a snapshot of its own."""
-
-    def read(sides: TableSides) -> Tuple[Summary, Spans]:
-        summary, spans = Summary(task.buckets, task.keyless), {}
+    summary, spans = Summary(task.buckets, task.keyless), {}
+    with _source_sides(task) as sides:
         for number, select in parts:
             with consistent_snapshot(sides.conn) as span:
                 summary.merge(summarize(sides.source_pairs(part=select), task.buckets, task.keyless))
             spans[number] = span
-        return summary, spans
-
-    result: Tuple[Summary, Spans] = _on_source(task, read)
-    return result
+    return summary, spans
 
 
 SourceSide = Tuple[int, int, Any]  # (digest, partition, the row's content for a keyless table)
@@ -86,21 +85,16 @@ TargetSide = Tuple[int, Any]  # (digest, the item for a keyless table)
 
 def source_keys(task: PassTask, parts: Sequence[Part], chosen: Set[int]) -> Iterator[Tuple[str, SourceSide]]:
     """(key, its source side) of the chosen buckets, each partition in a snapshot of its own."""
-    from jobs.mysql.connection import connect
 
     def keep(key: str) -> bool:
         return in_buckets(key, chosen, task.buckets, task.keyless)
 
-    conn = connect(task.mysql, task.password)
-    try:
-        sides = _sides(task, conn=conn)
+    with _source_sides(task) as sides:
         for number, select in parts:
-            with consistent_snapshot(conn):
+            with consistent_snapshot(sides.conn):
                 for key, digest in sides.source_pairs(keep, part=select):
                     if keep(key):
                         yield key, (digest, number, sides.contents.pop(key, None))
-    finally:
-        conn.close()
 
 
 def _target_sides(task: PassTask) -> TableSides:
@@ -143,7 +137,7 @@ class SparkRunner:
         self.context = spark.sparkContext
 
     def aggregate(self, items: Sequence[Any], read: Callable[[Any], Any], zero: Any, merge: Callable) -> Any:
-        return self.context.parallelize(list(items), max(1, len(items))).map(read).treeAggregate(zero, merge, merge)
+        return self._items(items).map(read).treeAggregate(zero, merge, merge)
 
     def differences(self, source: Side, target: Side, before_target: Callable[[], bool]) -> Optional[Joined]:
         """Both sides' (key, side) joined by key on the executors; only the keys whose sides
@@ -198,10 +192,6 @@ def _merge_source(one: Tuple[Summary, Spans], other: Tuple[Summary, Spans]) -> T
     return one
 
 
-def _merge_summary(one: Summary, other: Summary) -> Summary:
-    return one.merge(other)
-
-
 @dataclass
 class SpreadComparison:
     low: Position  # the earliest partition's snapshot
@@ -210,7 +200,7 @@ class SpreadComparison:
     contents: Dict[str, List[Optional[str]]]  # keyless: the source rows of differing keys
     items: Dict[str, Dict[str, Optional[str]]]  # keyless: DynamoDB's items of differing keys
     compared: int
-    rows_read: int = 0  # source rows the tasks read, each read again of a chunk included
+    rows_read: int = 0  # source rows the tasks read, the differing buckets' read again included
     items_read: int = 0  # DynamoDB items likewise
 
 
@@ -234,7 +224,7 @@ def compare_spread(
         range(segments),
         lambda segment: target_summary(task, segment, segments),
         Summary(task.buckets, task.keyless),
-        _merge_summary,
+        Summary.merge,
     )
     low = min(span.low for span in spans.values())
     result = SpreadComparison(low, {}, {}, {}, {}, source.total, source.total, target.total)

@@ -170,19 +170,19 @@ class TableSides:
     # ---- DynamoDB ----
 
     def target_all(self) -> Iterator[Tuple[str, int, Dict[str, Optional[str]]]]:
-        for number, raw in enumerate(scan_items(self.client, self.plan.target, self.segments), 1):
-            if number % 100 == 0:
-                self.target_pace.take(100)
-                self.read.add(items=100)
-            item = from_wire(raw)
-            yield key_text(key_of(item, self.layout)), item_digest(item), item
+        return self._target_items(scan_items(self.client, self.plan.target, self.segments))
 
     def target_segment(self, segment: int, segments: int) -> Iterator[Tuple[str, int, Dict[str, Optional[str]]]]:
         """One Scan segment's items, read consistently (a task of a spread whole pass)."""
         request = {"TableName": self.plan.target, "Segment": segment, "TotalSegments": segments}
-        for number, raw in enumerate(consistent_pages(self.client, "scan", request), 1):
+        return self._target_items(consistent_pages(self.client, "scan", request))
+
+    def _target_items(self, raws: Iterable[Dict[str, Any]]) -> Iterator[Tuple[str, int, Dict[str, Optional[str]]]]:
+        """(key, digest, item) of each scanned item, paced, counted for the progress lines."""
+        for number, raw in enumerate(raws, 1):
             if number % 100 == 0:
                 self.target_pace.take(100)
+                self.read.add(items=100)
             item = from_wire(raw)
             yield key_text(key_of(item, self.layout)), item_digest(item), item
 

@@ -1,7 +1,8 @@
 """DynamoDB clients and tables (driver side: create or reuse, wait with the waiter)."""
 
+import functools
 import json
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, Optional
 
 from jobs.errors import EndpointUnreachable, TargetError, describe_aws_error
 
@@ -11,7 +12,12 @@ CLIENT_RETRIES = {"total_max_attempts": 1, "mode": "standard"}  # the writer doe
 MAX_POOL_CONNECTIONS = 16  # above dynamodb.max_in_flight's default, and the scans' few threads
 
 
-_LOADER: List[Any] = []  # botocore's reader of its service model files, shared by every client
+@functools.lru_cache(maxsize=None)
+def _loader():
+    """botocore's reader of its service model files, one per process and shared by every client."""
+    import botocore.loaders
+
+    return botocore.loaders.create_loader()
 
 
 def _session():
@@ -19,13 +25,10 @@ def _session():
     the process's loader, so the service model and endpoint files are read and parsed once, not
     for each client (that took ~90 ms of CPU a client; a task builds several)."""
     import boto3
-    import botocore.loaders
     import botocore.session
 
-    if not _LOADER:
-        _LOADER.append(botocore.loaders.create_loader())
     core = botocore.session.get_session()
-    core.register_component("data_loader", _LOADER[0])
+    core.register_component("data_loader", _loader())
     return boto3.session.Session(botocore_session=core)
 
 

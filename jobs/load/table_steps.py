@@ -413,8 +413,8 @@ class TableSteps:
 
 
 class NothingFinished:
-    """A verification's progress has no finished partitions to count: its rows come from the
-    running tasks alone."""
+    """A verification's progress has no partition log: its rows all come from its tasks' counts
+    (sent while they run, and whole when each ends)."""
 
     def finished(self) -> Dict[int, Dict[str, int]]:
         return {}
