@@ -195,6 +195,8 @@ class Config:
     catch_up: CatchUpConfig = field(default_factory=CatchUpConfig)
     prices: PricesConfig = field(default_factory=PricesConfig)
     tables: Dict[str, TableOverride] = field(default_factory=dict)  # key: "database.table"
+    # several source tables into one DynamoDB table, keyed by templates: see the manual's modelling page
+    model: Dict[str, Any] = field(default_factory=dict)
 
     def override_for(self, database: str, table: str) -> TableOverride:
         """The quoted key (`db`.`table`) is exact; the plain key (db.table) is checked for ambiguity

@@ -1,5 +1,6 @@
 """From source tables and the config to a migration plan (pure: no I/O)."""
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -8,8 +9,26 @@ from jobs.errors import ConfigError, PlanningError
 from mapping import render
 from mapping.identifiers import quote_table
 from mapping.items import MAX_ITEM_BYTES, ItemLayout
-from mapping.keys import KeyChoiceError, KeySchema, choose_key, collision_risk, encode_composite, row_digest, row_id
-from mapping.names import NameCollision, assign_target_names, display_name, name_matches, render_target_name
+from mapping.keys import (
+    KeyChoiceError,
+    KeySchema,
+    choose_key,
+    collision_risk,
+    encode_composite,
+    modelled_key,
+    row_digest,
+    row_id,
+    row_key_columns,
+)
+from mapping.model import ModelError, SourceModel, TargetModel, item_model, parse_model
+from mapping.names import (
+    NameCollision,
+    assign_target_names,
+    display_name,
+    is_valid_table_name,
+    name_matches,
+    render_target_name,
+)
 from mapping.schema import SYSTEM_VERSIONED, Column, SkippedObject, SourceTable
 
 
@@ -25,6 +44,7 @@ class TablePlan:
     notes: List[str] = field(default_factory=list)  # risks and decisions shown in the plan
     foreign_key_notes: List[str] = field(default_factory=list)  # cascading keys: what catch-up does about them
     key_collision: Optional[str] = None  # why rows could merge into one item (counted in the load)
+    model: Optional[Tuple[TargetModel, SourceModel]] = None  # a modelled table: its target and its part in it
 
     @property
     def identity(self) -> Tuple[str, str]:
@@ -52,6 +72,8 @@ class TablePlan:
             total += sum(self.source.column(c).max_bytes or 32 for c in self.key.range_columns)
         if self.key.synthesized_hash:
             total += 70  # sha256 hex and a duplicate ordinal
+        if self.model:
+            total += sum(len(t.text) + 64 for _, t in self.model[1].templates) + len(self.model[1].source)
         return total
 
     def layout_row(self, rendered: Sequence[Optional[str]]) -> List[Optional[str]]:
@@ -77,6 +99,8 @@ class TablePlan:
         key_attributes = tuple(self.attribute_of_column(c) for c in self.key.source_columns) or (
             self.key.hash_attribute,
         )
+        if self.model:
+            key_attributes = self.key.row_key
         return ItemLayout(
             tuple(attributes),
             self.key.hash_attribute,
@@ -84,6 +108,7 @@ class TablePlan:
             key_attributes,
             null_as,
             self.key.synthesized_hash,
+            item_model(*self.model) if self.model else None,
         )
 
 
@@ -107,24 +132,126 @@ def build_plan(tables: Sequence[SourceTable], config: Config, not_migrated: Sequ
     plan = Plan(not_migrated=list(not_migrated))
     candidates = [t for t in tables if selected(t, config.source.tables, config.source.exclude)]
     _check_override_keys(tables, candidates, config)
+    models = _models(candidates, config)
     wanted: Dict[Tuple[str, str], str] = {}
-    for table in candidates:
+    plain = [t for t in candidates if t.identity not in models]
+    for table in plain:
         override = config.override_for(table.database, table.name)
         wanted[table.identity] = override.target or render_target_name(
             config.naming.template, config.naming.prefix, table.database, table.name
         )
     try:
-        targets = assign_target_names(
-            (t.identity, display_name(t.database, t.name), wanted[t.identity]) for t in candidates
-        )
+        targets = assign_target_names((t.identity, display_name(t.database, t.name), wanted[t.identity]) for t in plain)
     except NameCollision as e:
         raise ConfigError(str(e)) from e
+    _check_model_targets(models, targets, plain)
     for table in candidates:
         try:
+            if table.identity in models:
+                plan.tables.append(_plan_modelled(table, config, *models[table.identity]))
+                continue
             plan.tables.append(_plan_table(table, config, wanted[table.identity], targets[table.identity]))
         except (KeyChoiceError, render.UnsupportedColumnType, PlanningError) as e:
             plan.skipped.append(SkippedObject(table.database, table.name, table.kind, str(e)))
     return plan
+
+
+def _models(
+    candidates: Sequence[SourceTable], config: Config
+) -> Dict[Tuple[str, str], Tuple[TargetModel, SourceModel]]:
+    """The conf's model, checked against the selected tables before anything is created: each
+    modelled table's target and its part in it."""
+    if not config.model:
+        return {}
+    by_name: Dict[str, SourceTable] = {}
+    for table in candidates:
+        by_name.setdefault(f"{table.database}.{table.name}", table)
+        by_name[quote_table(table.database, table.name)] = table
+
+    def columns_of(source: str) -> Optional[Sequence[str]]:
+        table = by_name.get(source)
+        return None if table is None else [c.name for c in table.columns]
+
+    try:
+        targets = parse_model(config.model, columns_of, lambda source: row_key_columns(by_name[source]))
+    except ModelError as e:
+        raise ConfigError(str(e)) from e
+    found = {}
+    for parsed in targets:
+        name = config.naming.prefix + parsed.name
+        if not is_valid_table_name(name):
+            raise ConfigError(f"model.{parsed.name}: {name!r} is not a valid DynamoDB table name")
+        target = dataclasses.replace(parsed, name=name)
+        for source in target.sources:
+            found[by_name[source.source].identity] = (target, source)
+    return found
+
+
+def _check_model_targets(models, targets: Dict, plain: Sequence[SourceTable]) -> None:
+    modelled = {target.name for target, _ in models.values()}
+    for table in plain:
+        if targets[table.identity] in modelled:
+            raise ConfigError(
+                f"{display_name(table.database, table.name)} would be written to {targets[table.identity]}, "
+                "a table of the model; give it another name in the conf tables section or add it to the model"
+            )
+
+
+def _plan_modelled(table: SourceTable, config: Config, target: TargetModel, source: SourceModel) -> TablePlan:
+    shown = display_name(table.database, table.name)
+    override = config.override_for(table.database, table.name)
+    if override.rename or override.key or override.target:
+        raise ConfigError(
+            f"conf tables.{shown}: rename, key and target do not apply to a table of the model "
+            f"(model.{target.name} names its keys and table)"
+        )
+    excluded = set(override.exclude_columns) | set(source.exclude)
+    columns = tuple(c for c in table.columns if c.name not in excluded)
+    key_templates = [source.template(a) for a in target.key_attributes]
+    key = modelled_key(table, target.hash, target.range, [t for t in key_templates if t is not None])
+    used = [c for c in key.source_columns if c in excluded]
+    if used:
+        raise ConfigError(f"conf tables.{shown}.exclude_columns: {', '.join(used)} is used by a key template")
+    attributes = tuple(c.name for c in columns)
+    render_sql = tuple(render.render_sql(c, shown) for c in columns)
+    plan = TablePlan(
+        table,
+        target.name,
+        target.name,
+        key,
+        columns,
+        attributes,
+        render_sql,
+        key_collision=collision_risk(table, key),
+        model=(target, source),
+    )
+    plan.notes.extend(_model_notes(plan, target, source))
+    plan.notes.extend(_risks(plan))
+    plan.foreign_key_notes.extend(_cascading_keys(plan))
+    return plan
+
+
+def _model_notes(plan: TablePlan, target: TargetModel, source: SourceModel) -> List[str]:
+    notes = [f"modelled into {target.name}: {plan.key.describe()}"]
+    others = [s.source for s in target.sources if s is not source]
+    if others:
+        named = f"{target.table_attribute} = {source.source!r}"
+        notes.append(f"shares {target.name} with {', '.join(others)}; its items hold {named}")
+    for index in target.indexes:
+        parts = [f"HASH {index.hash} = {_shown(source, index.hash)}"]
+        if index.range:
+            parts.append(f"RANGE {index.range} = {_shown(source, index.range)}")
+        notes.append(f"index {index.name}: {', '.join(parts)}")
+    if source.numbers:
+        notes.append(f"written as DynamoDB numbers: {', '.join(source.numbers)}")
+    if source.exclude:
+        notes.append(f"left out of the items: {', '.join(source.exclude)}")
+    return notes
+
+
+def _shown(source: SourceModel, attribute: str) -> str:
+    template = source.template(attribute)
+    return repr(template.text) if template else "(not set: its items are not in the index)"
 
 
 def _check_override_keys(tables: Sequence[SourceTable], candidates: Sequence[SourceTable], config: Config) -> None:

@@ -102,7 +102,7 @@ def reference() -> str:
     sections: List[Tuple[str, type, object]] = [
         (f.name, f.type if isinstance(f.type, type) else type(getattr(defaults, f.name)), getattr(defaults, f.name))
         for f in dataclasses.fields(Config)
-        if f.name != "tables"
+        if f.name not in ("tables", "model")
     ]
     sections.append(('tables."db.table"', TableOverride, TableOverride()))
     for section, cls, instance in sections:
@@ -119,6 +119,15 @@ def reference() -> str:
             flag = f"`{flags[key]}`" if key in flags else ""
             cells = (f"`{key}`", _shown(getattr(instance, field.name)), flag, meaning)
             out.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    out += [
+        "",
+        '## `model."target"`',
+        "",
+        meanings[("Config", "model")][0].upper() + meanings[("Config", "model")][1:] + ".",
+        "Each target names `hash` (and `range`), `from` (a template per key attribute for each",
+        '`"db.table"`, with `numbers` and `exclude`), `indexes` and `table_attribute` (default',
+        '`"_table"`); [Modelling for DynamoDB](modelling.md) has the rules and an example.',
+    ]
     if missing:
         raise Drift(
             f"jobs/config.py: {', '.join(missing)} has no comment; every setting needs its meaning "

@@ -73,7 +73,7 @@ def measure_items(rows: Iterable[Sequence[Optional[str]]], layout: ItemLayout) -
         count += 1
         total_bytes += size
         total_units += write_units(size)
-        total_line += len(import_line(to_wire(item)).encode("utf-8")) + 1  # and its newline
+        total_line += len(import_line(to_wire(item, layout.numbers)).encode("utf-8")) + 1  # and its newline
     if not count:
         return None
     return ItemSizes(f"a sample of {count} rows", total_bytes / count, total_units / count, total_line / count)

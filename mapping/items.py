@@ -1,10 +1,13 @@
-"""DynamoDB item limits and costs, for items whose attributes are all strings."""
+"""DynamoDB item limits and costs, for items whose attributes are strings (and, in a modelled
+table, the numbers the model names)."""
 
 import hashlib
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Collection, Dict, Mapping, Optional, Sequence, Tuple
+
+from mapping.model import ItemModel, dynamodb_number, model_attributes
 
 PlainItem = Dict[str, Optional[str]]  # attribute -> text (None: NULL kept as NULL)
 WireItem = Dict[str, Dict[str, Any]]  # attribute -> {"S": text} or {"NULL": True}, as BatchWriteItem sends
@@ -67,8 +70,14 @@ def plain_item(values: Sequence[Optional[str]], attributes: Sequence[str], null_
     return item
 
 
-def to_wire(item: Mapping[str, Optional[str]]) -> WireItem:
-    """DynamoDB's typed form: every value a string (S), NULL as {"NULL": true}."""
+def to_wire(item: Mapping[str, Optional[str]], numbers: Collection[str] = ()) -> WireItem:
+    """DynamoDB's typed form: every value a string (S), or a number (N) for the attributes a
+    model names; NULL as {"NULL": true}."""
+    if numbers:
+        return {
+            name: ({"NULL": True} if value is None else {"N" if name in numbers else "S": value})
+            for name, value in item.items()
+        }
     return {name: ({"NULL": True} if value is None else {"S": value}) for name, value in item.items()}
 
 
@@ -89,11 +98,24 @@ CHECKSUM_MODULUS = 2**64
 NOT_A_STRING = "\x00not a string: "
 
 
-def from_wire(item: Mapping[str, Mapping[str, Any]]) -> PlainItem:
+def from_wire(item: Mapping[str, Mapping[str, Any]], numbers: Collection[str] = ()) -> PlainItem:
     """Back from DynamoDB's typed form to attribute -> string (None for NULL). The job writes
-    strings only; any other type (an item edited by hand) becomes a text no source value has,
-    so verification counts it as a difference, and repair replaces it."""
+    strings, and numbers where a model names them (read back in the form mapping.model gives
+    them); any other type (an item edited by hand) becomes a text no source value has, so
+    verification counts it as a difference, and repair replaces it."""
+    if numbers:
+        return {name: (_number(value) if name in numbers else _plain(value)) for name, value in item.items()}
     return {name: _plain(value) for name, value in item.items()}
+
+
+def _number(value: Mapping[str, Any]) -> Optional[str]:
+    if "N" in value:
+        number, _ = dynamodb_number(str(value["N"]))
+        if number is not None:
+            return number
+    if "NULL" in value:
+        return None
+    return NOT_A_STRING + json.dumps(value, sort_keys=True, default=str)
 
 
 def _plain(value: Mapping[str, Any]) -> Optional[str]:
@@ -114,10 +136,20 @@ class ItemLayout:
     key_attributes: Tuple[str, ...]  # the source key's attributes, shown in reject records
     null_as: str = "absent"
     row_id: bool = False  # HASH is a synthesised row-content id ('<sha256>#<n>' for duplicates)
+    model: Optional[ItemModel] = None  # a modelled table: keys from templates, numbers, its source named
 
     @property
     def item_key(self) -> Tuple[str, ...]:
         return (self.hash_attribute,) + ((self.range_attribute,) if self.range_attribute else ())
+
+    @property
+    def numbers(self) -> Tuple[str, ...]:
+        return self.model.numbers if self.model else ()
+
+    def claims(self, item: Mapping[str, Optional[str]]) -> bool:
+        """Whether a target item is this table's to compare (in a shared target, by the source
+        table its items name)."""
+        return self.model is None or self.model.claims(item.get(self.model.table_attribute))
 
 
 def build_item(row: Sequence[Optional[str]], layout: ItemLayout) -> Tuple[PlainItem, int, Optional[str]]:
@@ -126,8 +158,11 @@ def build_item(row: Sequence[Optional[str]], layout: ItemLayout) -> Tuple[PlainI
     The load, verification's source side and every later path go through here, so they agree.
     """
     item = plain_item(row, layout.attributes, layout.null_as)
+    modelled = None
+    if layout.model is not None:
+        modelled = model_attributes(item, dict(zip(layout.attributes, row)), layout.model)
     size = item_size(item)
-    return item, size, reject_reason(item, size, layout.hash_attribute, layout.range_attribute)
+    return item, size, modelled or reject_reason(item, size, layout.hash_attribute, layout.range_attribute)
 
 
 def key_of(item: Mapping[str, Optional[str]], layout: ItemLayout) -> Tuple[Optional[str], ...]:

@@ -5,12 +5,15 @@
   remaining values unambiguously (see encode_composite).
 - No primary key: the first UNIQUE key whose columns are all NOT NULL, same rules;
   otherwise a synthesised HASH from the row's content plus a duplicate ordinal.
+- A modelled table (the conf's `model`): HASH and RANGE rendered from templates of the row's
+  columns (modelled_key), which use every column of the row's own key.
 """
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Optional, Sequence, Tuple
 
 from mapping.schema import SourceTable
+from mapping.templates import Template, read_key, render
 
 SEPARATOR = "#"
 ESCAPE = "\\"
@@ -23,6 +26,8 @@ class KeySchema:
     hash_column: Optional[str]  # None when the hash is a synthesised row id
     range_columns: Tuple[str, ...]  # 0, 1 (plain RANGE) or 2+ (synthesised RANGE)
     origin: str  # human description: "primary key", "unique key `email`", ...
+    templates: Tuple[Template, ...] = ()  # a modelled table: HASH's template, then RANGE's
+    row_key: Tuple[str, ...] = ()  # a modelled table: the row's own key columns (the templates use them)
 
     @property
     def synthesized_hash(self) -> bool:
@@ -30,7 +35,13 @@ class KeySchema:
 
     @property
     def synthesized_range(self) -> bool:
-        return len(self.range_columns) > 1
+        return len(self.range_columns) > 1 and not self.templates
+
+    @property
+    def lookup_columns(self) -> Tuple[str, ...]:
+        """The columns that find an item's row in the source: the key's own columns, or for a
+        modelled table the row's key (its template columns hold it)."""
+        return self.row_key or self.source_columns
 
     @property
     def source_columns(self) -> Tuple[str, ...]:
@@ -43,6 +54,11 @@ class KeySchema:
                 return f"{attribute}<-({', '.join(columns) or 'row content'})"
             return attribute
 
+        if self.templates:
+            shown = [f"HASH {self.hash_attribute} = {self.templates[0].text!r}"]
+            if self.range_attribute:
+                shown.append(f"RANGE {self.range_attribute} = {self.templates[1].text!r}")
+            return f"{', '.join(shown)} [{self.origin}]"
         text = "HASH " + side(self.hash_attribute, [], self.synthesized_hash)
         if self.range_attribute:
             text += ", RANGE " + side(self.range_attribute, self.range_columns, self.synthesized_range)
@@ -117,6 +133,23 @@ def choose_key(
     return KeySchema(attribute_of(hash_column), range_attribute, hash_column, rest, origin)
 
 
+def row_key_columns(table: SourceTable) -> Tuple[str, ...]:
+    """The columns that name one row: the primary key, else the first NOT NULL unique key; ()."""
+    return _key_columns(table, None)[0]
+
+
+def modelled_key(
+    table: SourceTable, hash_attribute: str, range_attribute: Optional[str], templates: Sequence[Template]
+) -> KeySchema:
+    """A modelled table's key: its templates' columns, in order, stand where key columns stand
+    (what catch-up stages for a changed row); the row's own key finds its row again."""
+    columns = tuple(dict.fromkeys(c for template in templates for c in template.columns))
+    row_key = row_key_columns(table)
+    return KeySchema(
+        hash_attribute, range_attribute, columns[0], columns[1:], "model templates", tuple(templates), row_key
+    )
+
+
 def _key_columns(table: SourceTable, override: Optional[Sequence[str]]) -> Tuple[Tuple[str, ...], str]:
     known = {c.name for c in table.columns}
     if override:
@@ -188,6 +221,8 @@ def key_column_values(item_key: Sequence[Optional[str]], key: KeySchema) -> Opti
     item key does not name one row (a synthesised row id, or a RANGE missing a part)."""
     if key.synthesized_hash or not item_key or item_key[0] is None:
         return None
+    if key.templates:
+        return _read_templates(item_key, key)
     head = (item_key[0],)
     if not key.range_columns:
         return head
@@ -195,3 +230,29 @@ def key_column_values(item_key: Sequence[Optional[str]], key: KeySchema) -> Opti
         return None
     rest = decode_composite(item_key[1]) if key.synthesized_range else (item_key[1],)
     return head + rest if len(rest) == len(key.range_columns) else None
+
+
+def _read_templates(item_key: Sequence[Optional[str]], key: KeySchema) -> Optional[Tuple[str, ...]]:
+    values: Dict[str, str] = {}
+    for template, text in zip(key.templates, item_key):
+        read = read_key(template, text) if text is not None else None
+        if read is None or any(values.get(c, v) != v for c, v in read.items()):
+            return None
+        values.update(read)
+    if len(item_key) < len(key.templates):
+        return None
+    return tuple(values[c] for c in key.source_columns)
+
+
+def item_key_of(values: Sequence[Optional[str]], key: KeySchema) -> Optional[Tuple[Optional[str], ...]]:
+    """The item key a row with these key column values (rendered, in source_columns' order) has;
+    None when a template refuses them (a NULL, a value its padding cannot hold)."""
+    if key.templates:
+        row = dict(zip(key.source_columns, values))
+        rendered = [render(template, row)[0] for template in key.templates]
+        return None if any(v is None for v in rendered) else tuple(rendered)
+    if not key.range_attribute:
+        return (values[0],)
+    if key.synthesized_range:
+        return (values[0], encode_composite(values[1:]))  # type: ignore[arg-type]
+    return (values[0], values[1])

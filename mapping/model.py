@@ -1,6 +1,6 @@
 """The `model` section of the conf, as pure rules: several source tables into one DynamoDB table,
-keys from templates, columns written as numbers or left out, secondary indexes. (Not wired into
-a run yet: the planner, the load and every later mode are still to honour it.)
+keys from templates, columns written as numbers or left out, secondary indexes; and how a
+modelled row's item gets its key attributes, numbers and source-table attribute (ItemModel).
 
     "model": {"<target>": {"hash": "pk", "range": "sk",
                            "from": {"<db>.<table>": {"pk": "<template>", "sk": "<template>",
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
-from mapping.templates import Template, TemplateError, could_collide, parse_template
+from mapping.templates import Template, TemplateError, could_collide, parse_template, render, unreadable
 
 TABLE_ATTRIBUTE = "_table"
 MAX_NUMBER_DIGITS = 38  # DynamoDB keeps numbers to 38 significant digits
@@ -58,12 +58,22 @@ class TargetModel:
         return (self.hash,) + ((self.range,) if self.range else ())
 
 
-def parse_model(section: Mapping[str, Any], columns_of: Callable[[str], Optional[Sequence[str]]]) -> List[TargetModel]:
+def parse_model(
+    section: Mapping[str, Any],
+    columns_of: Callable[[str], Optional[Sequence[str]]],
+    row_key_of: Optional[Callable[[str], Sequence[str]]] = None,
+) -> List[TargetModel]:
     """Every target of the section, checked against the sources' columns (columns_of("db.table"):
-    None when the table is not planned). Raises ModelError naming the first problem."""
+    None when the table is not planned) and key columns (row_key_of: its primary key, or the
+    NOT NULL unique key that stands in; () when it has none; None: not checked). Raises ModelError naming the
+    first problem."""
     if not isinstance(section, Mapping):
         raise ModelError("model: expected an object of target tables")
     targets = [_target(name, spec, columns_of) for name, spec in section.items()]
+    for target in targets:
+        for source in target.sources:
+            if row_key_of is not None:
+                _check_row_key(target, source, row_key_of(source.source))
     claimed: Dict[str, str] = {}
     for target in targets:
         for source in target.sources:
@@ -161,12 +171,33 @@ def _source(
             raise ModelError(
                 f"{where}.{attribute}: {source} has a column of that name; the key attribute would hide it"
             )
+        why = unreadable(templates[-1][1]) if attribute in key_attributes else None
+        if why:
+            raise ModelError(f"{where}.{attribute}: template {text!r} cannot be read back into its columns: {why}")
     used = {c for _, template in templates for c in template.columns}
     hidden = sorted(used & set(lists["exclude"]))
     if hidden:
         raise ModelError(f"{where}.exclude: {', '.join(hidden)} is used by a key template, so it stays in the item")
     ordered = sorted(templates, key=lambda pair: (pair[0] not in key_attributes, pair[0]))
     return SourceModel(source, tuple(ordered), lists["numbers"], lists["exclude"])
+
+
+def _check_row_key(target: TargetModel, source: SourceModel, row_key: Sequence[str]) -> None:
+    """The key templates must use every column of the row's own key: then each row is one item,
+    and an item's key names the row it stands for (catch-up and live verification read it back)."""
+    where = f"model.{target.name}.from.{source.source}"
+    if not row_key:
+        raise ModelError(
+            f"{where}: the table has no primary key nor NOT NULL unique key, so no key template can name one row"
+        )
+    templates = [source.template(a) for a in target.key_attributes]
+    used = {c for template in templates if template is not None for c in template.columns}
+    missing = [c for c in row_key if c not in used]
+    if missing:
+        raise ModelError(
+            f"{where}: the key templates must use the table's key column(s) {', '.join(row_key)} "
+            f"(missing {', '.join(missing)}), so each row is one item"
+        )
 
 
 def collision(target: TargetModel) -> Optional[str]:
@@ -210,3 +241,59 @@ def dynamodb_number(text: str) -> Tuple[Optional[str], Optional[str]]:
 
 
 _EXACT = Context(prec=1000, Emin=-100000, Emax=100000)
+
+
+@dataclass(frozen=True)
+class ItemModel:
+    """What a modelled source's rows need, beyond their columns, to become items: plain values,
+    shipped to the executors with the item layout."""
+
+    source: str  # "db.table": the value of table_attribute in its items
+    table_attribute: str
+    templates: Tuple[Tuple[str, Template], ...]  # the key attributes' first, then the indexes'
+    key_attributes: Tuple[str, ...]
+    numbers: Tuple[str, ...] = ()
+    sources: Tuple[str, ...] = ()  # every source of the target
+    claims_strangers: bool = False  # the target's first source also verifies items no source claims
+
+    def claims(self, table: Optional[str]) -> bool:
+        """Whether an item with this source-table attribute is this source's to verify and repair."""
+        return table == self.source or (self.claims_strangers and table not in self.sources)
+
+
+def item_model(target: TargetModel, source: SourceModel) -> ItemModel:
+    return ItemModel(
+        source.source,
+        target.table_attribute,
+        source.templates,
+        target.key_attributes,
+        source.numbers,
+        tuple(s.source for s in target.sources),
+        source is target.sources[0],
+    )
+
+
+def model_attributes(
+    item: Dict[str, Optional[str]], row: Mapping[str, Optional[str]], model: ItemModel
+) -> Optional[str]:
+    """Adds a modelled row's key and index attributes and source-table attribute to its item and
+    writes its number columns in DynamoDB's form; returns why the row cannot be an item, or
+    None. An index attribute whose columns include a NULL is left out (a sparse index)."""
+    for attribute, template in model.templates:
+        keyed = attribute in model.key_attributes
+        if not keyed and any(row.get(c) is None for c in template.columns):
+            continue
+        value, why = render(template, row)
+        if why is not None:
+            role = ("HASH" if attribute == model.key_attributes[0] else "RANGE") if keyed else "index"
+            return f"{role} key attribute {attribute!r}: {why}"
+        item[attribute] = value
+    for column in model.numbers:
+        text = item.get(column)
+        if text is not None:
+            number, why = dynamodb_number(text)
+            if why is not None:
+                return f"number column {column!r}: {why}"
+            item[column] = number
+    item[model.table_attribute] = model.source
+    return None

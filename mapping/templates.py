@@ -13,7 +13,7 @@ character, which is nearly all of them, appear as they are.
 
 import re
 from dataclasses import dataclass
-from typing import List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 ESCAPE = "\\"
 SEPARATOR = "#"
@@ -150,3 +150,93 @@ def could_collide(one: Template, other: Template) -> bool:
 
 def _unescaped(template: Template) -> str:
     return "".join(p for p in template.parts if isinstance(p, str))
+
+
+def unreadable(template: Template) -> Optional[str]:
+    """Why a key could not be read back into its columns' values, or None. Each field must end
+    where the text shows: a {column:0N} field by its width; any other one at the end of the
+    template, or before a literal that holds a '#' (escaped in values, so its first unescaped
+    '#' marks where the value ends), or before a literal suffix."""
+    parts = template.parts
+    for number, part in enumerate(parts):
+        if not isinstance(part, Field) or part.width is not None or number == len(parts) - 1:
+            continue
+        after = parts[number + 1]
+        if isinstance(after, Field):
+            return f"fields {{{part.column}}} and {{{after.column}}} need a literal holding '#' between them"
+        is_suffix = number + 2 == len(parts)
+        if SEPARATOR not in after and not is_suffix:
+            return f"the literal {after!r} after {{{part.column}}} needs a '#' (it marks where the value ends)"
+        if SEPARATOR in after and ESCAPE in after[: after.index(SEPARATOR)]:
+            return f"the literal {after!r} after {{{part.column}}} has a '\\' before its first '#'"
+    return None
+
+
+def read_key(template: Template, text: str) -> Optional[Dict[str, str]]:
+    """The column values a key of this template was made from (a padded field's digits without
+    their zeros), or None when the text is not a key of it. The template is readable
+    (unreadable(template) is None)."""
+    values: Dict[str, str] = {}
+    position = 0
+    parts = template.parts
+    for number, part in enumerate(parts):
+        if isinstance(part, str):
+            if not text.startswith(part, position):
+                return None
+            position += len(part)
+            continue
+        if part.width is not None:
+            digits = text[position : position + part.width]
+            if len(digits) != part.width or not (digits.isascii() and digits.isdigit()):
+                return None
+            value, position = digits.lstrip("0") or "0", position + part.width
+        else:
+            end = _value_end(parts, number, text, position)
+            if end is None:
+                return None
+            unescaped, position = _unescape(text[position:end]), end
+            if unescaped is None:
+                return None
+            value = unescaped
+        if values.get(part.column, value) != value:
+            return None  # a column used twice, with two values
+        values[part.column] = value
+    return values if position == len(text) else None
+
+
+def _value_end(parts: Sequence[Part], number: int, text: str, start: int) -> Optional[int]:
+    if number == len(parts) - 1:
+        return len(text)
+    after = parts[number + 1]
+    assert isinstance(after, str)
+    if SEPARATOR not in after:  # a literal suffix
+        end = len(text) - len(after)
+        return end if end >= start else None
+    position = start
+    while position < len(text):
+        char = text[position]
+        if char == ESCAPE:
+            position += 2
+            continue
+        if char == SEPARATOR:
+            end = position - after.index(SEPARATOR)
+            return end if end >= start else None
+        position += 1
+    return None
+
+
+def _unescape(text: str) -> Optional[str]:
+    out, position = [], 0
+    while position < len(text):
+        char = text[position]
+        if char == ESCAPE:
+            if position + 1 == len(text) or text[position + 1] not in (ESCAPE, SEPARATOR):
+                return None
+            out.append(text[position + 1])
+            position += 2
+            continue
+        if char == SEPARATOR:
+            return None
+        out.append(char)
+        position += 1
+    return "".join(out)

@@ -28,7 +28,7 @@ from mapping.binlog_values import Inexact, exact_value
 from mapping.cascades import Derived
 from mapping.identifiers import quote_identifier, quote_table
 from mapping.items import build_item, key_of, reject_record, to_wire, write_units
-from mapping.keys import encode_composite, row_digest, row_id
+from mapping.keys import item_key_of, row_digest, row_id
 from mapping.render import parse_sql
 
 INSERT_CHUNK = 500  # rows per INSERT into a temporary table
@@ -186,7 +186,7 @@ class TableApplier:
         # Deduplicated here, as the exact text: SQL's DISTINCT would fold keys its collation holds
         # equal ('abc' and 'ABC' in a case-insensitive one), and one of them would never be deleted.
         rendered_keys = {tuple(row) for row in self._execute(f"SELECT {self.render(self.columns)} FROM {self.temp}")}
-        quoted = ", ".join(quote_identifier(c) for c in self.columns)
+        quoted = ", ".join(quote_identifier(c) for c in key.lookup_columns)
         rows = self._current_rows(
             f"SELECT {', '.join(self.plan.render_sql)} FROM {self.source} "
             f"WHERE ({quoted}) IN (SELECT {quoted} FROM {self.temp})"
@@ -200,16 +200,10 @@ class TableApplier:
                 self.rejected += 1
                 self._delete(writer, key_of(item, self.layout))  # the old item no longer stands for the row
                 continue
-            writer.put(to_wire(item), size, write_units(size))
+            writer.put(to_wire(item, self.layout.numbers), size, write_units(size))
         for values in rendered_keys:
-            hash_value = values[0]
-            range_value: Optional[str]
-            if key.synthesized_range:
-                range_value = encode_composite(values[1:])
-            else:
-                range_value = values[1] if key.range_attribute else None
-            item_key = (hash_value, range_value) if key.range_attribute else (hash_value,)
-            if item_key not in present:
+            item_key = item_key_of(values, key)
+            if item_key is not None and item_key not in present:
                 self._delete(writer, item_key)
 
     def _reject(self, item: Dict[str, Any], reason: str, size: int) -> Dict[str, Any]:
@@ -241,7 +235,7 @@ class TableApplier:
                     rejects.append(self._reject(item, reason, size))
                     self.rejected += 1
                     continue
-                writer.put(to_wire(item), size, write_units(size))
+                writer.put(to_wire(item, self.layout.numbers), size, write_units(size))
             above[digest] = (count + 1, images[content])  # at most that many rows can have left it
         self._delete_beyond(writer, above)
 
@@ -266,7 +260,7 @@ class TableApplier:
                 rejects.append(self._reject(item, reason, size))
                 self.rejected += 1
                 continue
-            writer.put(to_wire(item), size, write_units(size))
+            writer.put(to_wire(item, self.layout.numbers), size, write_units(size))
 
     def _item_keys(self) -> set:
         attribute = self.layout.hash_attribute

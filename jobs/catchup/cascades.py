@@ -22,6 +22,7 @@ from jobs.dynamodb.tables import consistent_pages
 from mapping.binlog import Batch, TableName
 from mapping.cascades import UPDATE, Derived, Edge, changed_references, child_action, freeze, reaches
 from mapping.identifiers import quote_identifier, quote_table
+from mapping.items import from_wire
 
 log = logging.getLogger("mysql2dynamodb")
 
@@ -201,7 +202,7 @@ class CascadeDeriver:
         parent's action; read consistently, so the previous batch's writes are seen."""
         attributes = [applier.attribute[c] for c in edge.key.columns]
         hash_column = applier.plan.key.hash_column
-        if hash_column in edge.key.columns:
+        if hash_column in edge.key.columns and not applier.plan.key.templates:  # a HASH holds the column's value
             at = edge.key.columns.index(hash_column)
             items = []
             for hash_value in {value[at] for value in old}:
@@ -223,5 +224,7 @@ class CascadeDeriver:
                 ExpressionAttributeNames={"#h": applier.layout.hash_attribute},
                 ExpressionAttributeValues={":h": {"S": hash_value}},
             )
-        for item in consistent_pages(self.client, operation, request):
-            yield {name: value.get("S") for name, value in item.items()}
+        for raw in consistent_pages(self.client, operation, request):
+            item = from_wire(raw, applier.layout.numbers)
+            if applier.layout.claims(item):  # a shared table: only this source's items
+                yield item

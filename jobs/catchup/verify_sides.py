@@ -130,9 +130,11 @@ class TableSides:
 
     def source_for(self, keys: Iterable[str]) -> Digests:
         """Keyed tables: the source's items of these keys (a key with no row is absent)."""
-        columns = self.plan.key.source_columns
+        key = self.plan.key
+        columns = key.lookup_columns  # a modelled key's row: by the row's own key, wherever its item is now
+        at = [key.source_columns.index(c) for c in columns]
         quoted = ", ".join(quote_identifier(c) for c in columns)
-        tuples = [self._sql_tuple(columns, values) for values in self._key_values(keys)]
+        tuples = [self._sql_tuple(columns, [values[i] for i in at]) for values in self._key_values(keys)]
         found: Digests = {}
         for start in range(0, len(tuples), IN_LIST_KEYS):
             sql = (
@@ -183,16 +185,17 @@ class TableSides:
             if number % 100 == 0:
                 self.target_pace.take(100)
                 self.read.add(items=100)
-            item = from_wire(raw)
-            yield key_text(key_of(item, self.layout)), item_digest(item), item
+            item = from_wire(raw, self.layout.numbers)
+            if self.layout.claims(item):
+                yield key_text(key_of(item, self.layout)), item_digest(item), item
 
     def target_for(self, keys: Iterable[str]) -> Digests:
         import json
 
         wire_keys = [{a: {"S": v} for a, v in zip(self.layout.item_key, json.loads(key))} for key in keys]
         self.target_pace.take(len(wire_keys), wait=False)  # a round: see Pace
-        items = (from_wire(raw) for raw in get_items(self.client, self.plan.target, wire_keys))
-        return {key_text(key_of(item, self.layout)): item_digest(item) for item in items}
+        items = (from_wire(raw, self.layout.numbers) for raw in get_items(self.client, self.plan.target, wire_keys))
+        return {key_text(key_of(item, self.layout)): item_digest(item) for item in items if self.layout.claims(item)}
 
     def rendered_row(self, item: Dict[str, Optional[str]]) -> Dict[str, Optional[str]]:
         """An item's values as a row of its columns' text (what a repair re-reads by)."""

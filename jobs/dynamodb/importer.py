@@ -18,13 +18,14 @@ IN_PROGRESS = "IN_PROGRESS"
 COMPLETED = "COMPLETED"
 
 
-def staged_prefix(staging_path: str) -> Dict[str, str]:
-    """S3BucketSource for the table's objects: only our part files, whatever else the folder holds."""
-    bucket, key = storage.split_s3(storage.join(staging_path, "part-"))
+def staged_prefix(staging_path: str, whole_folder: bool = False) -> Dict[str, str]:
+    """S3BucketSource for the table's objects: only our part files, whatever else the folder
+    holds; or every object below it (a modelled target's, one folder per source table)."""
+    bucket, key = storage.split_s3(storage.join(staging_path, "" if whole_folder else "part-"))
     return {"S3Bucket": bucket, "S3KeyPrefix": key}
 
 
-def import_arguments(plan, dynamodb_config, staging_path: str, token: str) -> Dict:
+def import_arguments(plan, dynamodb_config, staging_path: str, token: str, whole_folder: bool = False) -> Dict:
     creation = dict(TableName=plan.target, **key_schema_of(plan))
     if dynamodb_config.billing_mode == "PROVISIONED":
         creation["BillingMode"] = "PROVISIONED"
@@ -32,23 +33,25 @@ def import_arguments(plan, dynamodb_config, staging_path: str, token: str) -> Di
             "ReadCapacityUnits": dynamodb_config.read_capacity,
             "WriteCapacityUnits": dynamodb_config.write_capacity,
         }
+        for index in creation.get("GlobalSecondaryIndexes", []):  # each index has its own capacity
+            index["ProvisionedThroughput"] = creation["ProvisionedThroughput"]
     else:
         creation["BillingMode"] = "PAY_PER_REQUEST"
     return {
         "ClientToken": token,
-        "S3BucketSource": staged_prefix(staging_path),
+        "S3BucketSource": staged_prefix(staging_path, whole_folder),
         "InputFormat": "DYNAMODB_JSON",
         "InputCompressionType": "GZIP",
         "TableCreationParameters": creation,
     }
 
 
-def start_import(client, plan, dynamodb_config, staging_path: str, token: str) -> str:
+def start_import(client, plan, dynamodb_config, staging_path: str, token: str, whole_folder: bool = False) -> str:
     """Start ImportTable; returns its ARN. The token makes a repeated call (same staging) the same import."""
     from botocore.exceptions import ClientError
 
     try:
-        started = client.import_table(**import_arguments(plan, dynamodb_config, staging_path, token))
+        started = client.import_table(**import_arguments(plan, dynamodb_config, staging_path, token, whole_folder))
     except ClientError as e:
         raise TargetError(f"cannot import into DynamoDB table {plan.target}: {describe_aws_error(e)}") from e
     return started["ImportTableDescription"]["ImportArn"]

@@ -43,7 +43,7 @@ def apply_fixes(pairs: Iterable, spec, client=None) -> Iterator[Dict[str, int]]:
             fix = fix_for(source, target_digest)
             if fix == PUT:
                 _, item, size = source
-                writer.put(to_wire(item), size, write_units(size))
+                writer.put(to_wire(item, spec.layout.numbers), size, write_units(size))
             elif fix == DELETE:
                 values = json.loads(key)
                 writer.delete({a: {"S": v} for a, v in zip(spec.layout.item_key, values)})

@@ -2,7 +2,7 @@
 
 import functools
 import json
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 from jobs.errors import EndpointUnreachable, TargetError, describe_aws_error
 
@@ -78,12 +78,27 @@ def consistent_pages(client, operation: str, request: Dict[str, Any]) -> Iterato
 
 
 def key_schema_of(plan) -> Dict:
-    schema = [{"AttributeName": plan.key.hash_attribute, "KeyType": "HASH"}]
-    definitions = [{"AttributeName": plan.key.hash_attribute, "AttributeType": "S"}]
-    if plan.key.range_attribute:
-        schema.append({"AttributeName": plan.key.range_attribute, "KeyType": "RANGE"})
-        definitions.append({"AttributeName": plan.key.range_attribute, "AttributeType": "S"})
-    return {"KeySchema": schema, "AttributeDefinitions": definitions}
+    """The table's key schema and attribute definitions, and a modelled table's global secondary
+    indexes (every attribute projected: a query on an index gets whole items)."""
+    schema = _schema(plan.key.hash_attribute, plan.key.range_attribute)
+    attributes = [plan.key.hash_attribute] + ([plan.key.range_attribute] if plan.key.range_attribute else [])
+    wanted: Dict[str, Any] = {"KeySchema": schema}
+    indexes = plan.model[0].indexes if plan.model else ()
+    if indexes:
+        wanted["GlobalSecondaryIndexes"] = [
+            {"IndexName": i.name, "KeySchema": _schema(i.hash, i.range), "Projection": {"ProjectionType": "ALL"}}
+            for i in indexes
+        ]
+        attributes += [a for i in indexes for a in (i.hash, i.range) if a]
+    wanted["AttributeDefinitions"] = [{"AttributeName": a, "AttributeType": "S"} for a in dict.fromkeys(attributes)]
+    return wanted
+
+
+def _schema(hash_attribute: str, range_attribute: Optional[str]) -> List[Dict[str, str]]:
+    schema = [{"AttributeName": hash_attribute, "KeyType": "HASH"}]
+    if range_attribute:
+        schema.append({"AttributeName": range_attribute, "KeyType": "RANGE"})
+    return schema
 
 
 def start_table(client, plan, dynamodb_config) -> str:
@@ -103,6 +118,13 @@ def start_table(client, plan, dynamodb_config) -> str:
                 f"DynamoDB table {plan.target} exists with key {found}, but {plan.name} needs {expected}; "
                 f"nothing was written (drop it or set tables.{plan.name}.target)"
             )
+        have = {i["IndexName"] for i in existing.get("GlobalSecondaryIndexes") or []}
+        lacking = [i["IndexName"] for i in wanted.get("GlobalSecondaryIndexes", []) if i["IndexName"] not in have]
+        if lacking:
+            raise TargetError(
+                f"DynamoDB table {plan.target} exists without the model's index(es) {', '.join(lacking)}; "
+                "nothing was written (drop it, or add them)"
+            )
         warm = warm_request(existing, dynamodb_config)
         if warm:
             try:
@@ -121,6 +143,8 @@ def start_table(client, plan, dynamodb_config) -> str:
             "ReadCapacityUnits": dynamodb_config.read_capacity,
             "WriteCapacityUnits": dynamodb_config.write_capacity,
         }
+        for index in arguments.get("GlobalSecondaryIndexes", []):  # each index has its own capacity
+            index["ProvisionedThroughput"] = arguments["ProvisionedThroughput"]
     else:
         arguments["BillingMode"] = "PAY_PER_REQUEST"
     warm = warm_request(None, dynamodb_config)
@@ -162,6 +186,9 @@ def ensure_tables(client, plans, dynamodb_config, on_error) -> Dict[str, Dict]:
     started: Dict[str, str] = {}
     waiting = []
     for plan in plans:
+        if plan.target in started:  # a modelled target's next source: the table is the first one's
+            waiting.append(plan)
+            continue
         for attempt in range(2):
             try:
                 started[plan.target] = start_table(client, plan, dynamodb_config)

@@ -36,8 +36,9 @@ def scan_digests(segment: int, segments: int, spec, client=None) -> Iterator[Tup
         except client.exceptions.ResourceNotFoundException as e:
             raise TaskError(f"DynamoDB table {spec.target} is gone (deleted while the job ran?): {e}") from e
         for raw in page.get("Items", []):
-            item = from_wire(raw)
-            yield key_text(item, spec.layout), item_digest(item)
+            item = from_wire(raw, spec.layout.numbers)
+            if spec.layout.claims(item):
+                yield key_text(item, spec.layout), item_digest(item)
         start = page.get("LastEvaluatedKey")
         if not start:
             return

@@ -5,7 +5,7 @@ it. Staging is redone whole if the import did not finish; an earlier run's impor
 import logging
 import time
 import uuid
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from botocore.client import BaseClient
 from pyspark.sql import SparkSession
@@ -27,6 +27,7 @@ from jobs.progress import Progress
 from jobs.report import FAILED, now_precise
 from jobs.state import State
 from jobs.table_job import TableJob
+from mapping.names import path_component
 
 log = logging.getLogger("mysql2dynamodb")
 
@@ -68,18 +69,12 @@ class ImportLoad:
             if job.adopted_import:
                 staged = int((self.state.entry(job.identity) or {}).get("staged_items", 0))
                 result.items_staged = staged
-                self._import(job, staging_path, staged, arn=job.adopted_import)
+                self._import([job], staging_path, {job.identity: staged}, arn=job.adopted_import)
             else:
                 clear_rejects(rejects_path)
                 earlier = (self.state.entry(job.identity) or {}).get("staged_objects") or {}
                 clear_staged(staging_path, earlier)
-                foreign = storage.list_tree(staging_path)
-                if foreign:  # ImportTable reads every object under the prefix, not only the job's
-                    raise TargetError(
-                        f"staging prefix {staging_path} holds objects this job did not write "
-                        f"({', '.join(sorted(foreign)[:3])}{', ...' if len(foreign) > 3 else ''}); "
-                        "ImportTable would import them too: remove them or choose another --staging"
-                    )
+                refuse_foreign(staging_path)
                 assert job.partitioning is not None
                 self.state.start_table(job.identity, plan.target, "", job.partitioning, {})
                 totals, partitions = self._stage(job, rejects_path, staging_path, progress)
@@ -88,7 +83,7 @@ class ImportLoad:
                 if result.merged_rows:
                     finish_load(job, self.state, self.config)  # fails the table before anything is imported
                     return
-                self._import(job, staging_path, totals["written"])
+                self._import([job], staging_path, {job.identity: totals["written"]})
         except Exception as e:  # noqa: BLE001 - one table's failure must not stop the others
             job.fail(FAILED, one_line(e))
             if not isinstance(e, importer.ImportStillRunning):  # else it stays `importing`, its ARN kept
@@ -135,36 +130,123 @@ class ImportLoad:
         log.info("%s: staged %d objects under %s", plan.name, len(finished), staging_path)
         return sum_stats(finished.values()), len(finished)
 
-    def _import(self, job: TableJob, staging_path: str, staged: int, arn: Optional[str] = None) -> None:
-        """ImportTable over the staged objects (or take up an earlier run's), wait, check, bind the state."""
-        plan, result, client = job.plan, job.result, self.dynamo_client
-        if staged == 0 and arn is None:  # nothing to import: an empty table is created directly
+    def load_shared(self, jobs: List[TableJob], progress: Progress) -> None:
+        """A modelled target's sources: each staged in a folder of its own under the target's
+        prefix, then one ImportTable over all of them (ImportTable only creates tables)."""
+        started = time.monotonic()
+        assert self.config.output.staging, "import mode is configured with a staging location"
+        base = shared_staging(self.config.output.staging, jobs[0].plan.target)
+        for job in jobs:
+            job.result.started_at = now_precise()
+        staged: Dict[Tuple[str, str], int] = {}
+        try:
+            adopted = {job.adopted_import for job in jobs}
+            if len(adopted) == 1 and None not in adopted:
+                for job in jobs:
+                    staged[job.identity] = int((self.state.entry(job.identity) or {}).get("staged_items", 0))
+                    job.result.items_staged = staged[job.identity]
+                self._import(jobs, base, staged, arn=adopted.pop(), whole_folder=True)
+            else:
+                for job in jobs:
+                    clear_rejects(job.folder(self.config.output.rejects))
+                    clear_staged(job.folder(base), (self.state.entry(job.identity) or {}).get("staged_objects") or {})
+                refuse_foreign(base)
+                for job in jobs:
+                    assert job.partitioning is not None
+                    self.state.start_table(job.identity, job.plan.target, "", job.partitioning, {})
+                    rejects_path = job.folder(self.config.output.rejects)
+                    totals, partitions = self._stage(job, rejects_path, job.folder(base), progress)
+                    job.result.record_load(totals, partitions, rejects_path, time.monotonic() - started)
+                    job.result.items_staged, job.result.items_written = totals["written"], 0
+                    staged[job.identity] = totals["written"]
+                merged = [job for job in jobs if job.result.merged_rows]
+                if merged:  # fails them before anything is imported, and with them the target's other sources
+                    for job in merged:
+                        finish_load(job, self.state, self.config)
+                    why = (
+                        f"nothing imported into {jobs[0].plan.target}: {', '.join(j.name for j in merged)} merged rows"
+                    )
+                    for job in jobs:
+                        if job not in merged:
+                            job.fail(FAILED, why)
+                            self.state.set_status(job.identity, states.FAILED)
+                    return
+                self._import(jobs, base, staged, whole_folder=True)
+        except Exception as e:  # noqa: BLE001 - one target's failure must not stop the others
+            for job in jobs:
+                job.fail(FAILED, one_line(e))
+                if not isinstance(e, importer.ImportStillRunning):  # else it stays `importing`, its ARN kept
+                    self.state.set_status(job.identity, states.FAILED)
+            log.error("%s failed: %s", jobs[0].plan.target, one_line(e))
+            return
+        finally:
+            for job in jobs:
+                progress.done(job.plan.name)
+                job.result.finished_at = now_precise()
+                job.result.seconds = time.monotonic() - started
+        for job in jobs:
+            finish_load(job, self.state, self.config)
+
+    def _import(
+        self,
+        jobs: List[TableJob],
+        staging_path: str,
+        staged: Dict[Tuple[str, str], int],
+        arn: Optional[str] = None,
+        whole_folder: bool = False,
+    ) -> None:
+        """ImportTable over the staged objects of a target's sources (or take up an earlier run's),
+        wait, check, bind the state."""
+        plan, client = jobs[0].plan, self.dynamo_client
+        total = sum(staged.values())
+        if total == 0 and arn is None:  # nothing to import: an empty table is created directly
             created = dynamo.ensure_tables(client, [plan], self.config.dynamodb, _raise_error)
-            job.description = created[plan.target]["table"]
-            result.table_action, result.table_id = "created (empty)", job.table_id
-            self.state.bind_table(job.identity, job.table_id)
+            for job in jobs:
+                job.description = created[plan.target]["table"]
+                job.result.table_action, job.result.table_id = "created (empty)", job.table_id
+                self.state.bind_table(job.identity, job.table_id)
             return
         if arn is None:
-            arn = importer.start_import(client, plan, self.config.dynamodb, staging_path, token=uuid.uuid4().hex)
-            self.state.record_import(job.identity, arn, staged)
-            log.info("%s: import %s started over %d staged item(s)", plan.name, arn, staged)
+            token = uuid.uuid4().hex
+            arn = importer.start_import(client, plan, self.config.dynamodb, staging_path, token, whole_folder)
+            for job in jobs:
+                self.state.record_import(job.identity, arn, staged[job.identity])
+            log.info("%s: import %s started over %d staged item(s)", plan.target, arn, total)
 
         def waiting(description: Dict[str, Any]) -> None:
             log.info(
                 "%s: import %s: %s, %s item(s) processed",
-                plan.name,
+                plan.target,
                 arn,
                 description.get("ImportStatus"),
                 description.get("ProcessedItemCount", 0),
             )
 
         description = importer.wait_import(client, arn, self.config.dynamodb.import_wait_seconds, waiting)
-        result.imported = importer.import_summary(description)
-        failure = importer.import_failure(description, staged)
+        for job in jobs:
+            job.result.imported = importer.import_summary(description)
+        failure = importer.import_failure(description, total)
         if failure:
             raise TargetError(failure)
-        result.items_written = int(description.get("ImportedItemCount") or 0)
-        job.description = dynamo.wait_active(client, plan.target, self.config.dynamodb)
-        result.table_action, result.table_id = "imported", job.table_id
-        self.state.bind_table(job.identity, job.table_id)
-        log.info("%s: import %s completed: %d item(s)", plan.name, arn, result.items_written)
+        table = dynamo.wait_active(client, plan.target, self.config.dynamodb)
+        for job in jobs:  # every staged item was imported (import_failure counts them)
+            job.result.items_written = staged[job.identity]
+            job.description = table
+            job.result.table_action, job.result.table_id = "imported", job.table_id
+            self.state.bind_table(job.identity, job.table_id)
+        log.info("%s: import %s completed: %d item(s)", plan.target, arn, total)
+
+
+def shared_staging(staging: str, target: str) -> str:
+    """Where a modelled target's sources are staged: a prefix of the target's own."""
+    return storage.join(staging, "_model", path_component(target))
+
+
+def refuse_foreign(staging_path: str) -> None:
+    foreign = storage.list_tree(staging_path)
+    if foreign:  # ImportTable reads every object under the prefix, not only the job's
+        raise TargetError(
+            f"staging prefix {staging_path} holds objects this job did not write "
+            f"({', '.join(sorted(foreign)[:3])}{', ...' if len(foreign) > 3 else ''}); "
+            "ImportTable would import them too: remove them or choose another --staging"
+        )

@@ -4,7 +4,7 @@ fails alone, and nothing is left created and empty."""
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from botocore.client import BaseClient
 from pymysql.connections import Connection
@@ -90,10 +90,10 @@ def verify_tables(steps: TableSteps, jobs: List[TableJob], config: Config) -> No
 
 def create_targets(dynamo_client: BaseClient, jobs: List[TableJob], config: Config) -> None:
     """Create or reuse every DynamoDB table; tables that cannot be used are marked failed."""
-    by_target = {j.plan.target: j for j in jobs}
+    by_identity = {j.identity: j for j in jobs}
 
     def table_failed(table_plan, error):
-        job = by_target[table_plan.target]
+        job = by_identity[table_plan.identity]
         job.fail(FAILED, str(error))
         log.error("%s: %s", job.name, error)
 
@@ -135,20 +135,33 @@ def live_rows(spark: SparkSession) -> Optional[LiveRows]:
         return None
 
 
+def by_target(jobs: List[TableJob]) -> List[List[TableJob]]:
+    """The jobs grouped by their DynamoDB table, in their order."""
+    groups: Dict[str, List[TableJob]] = {}
+    for job in jobs:
+        groups.setdefault(job.plan.target, []).append(job)
+    return list(groups.values())
+
+
 def load_tables(steps: TableSteps, imports: ImportLoad, jobs: List[TableJob], state: State, config: Config) -> None:
-    """The tables' loads, max_concurrent_tables at a time, each in its own Spark scheduler pool."""
+    """The tables' loads, max_concurrent_tables at a time, each in its own Spark scheduler pool.
+    The sources of one modelled target load one after another, on that table's write budget."""
     progress = Progress(config.spark.progress_seconds, live_rows(steps.spark)).start()
     checkpointer = Checkpointer(state).start()
 
-    def load(job: TableJob) -> None:
-        if job.load_mode == cost.IMPORT:
-            imports.load(job, progress)
-        else:
-            steps.load(job, progress, checkpointer)
+    def load(group: List[TableJob]) -> None:
+        if len(group) > 1 and all(job.load_mode == cost.IMPORT for job in group):
+            imports.load_shared(group, progress)
+            return
+        for job in group:
+            if job.load_mode == cost.IMPORT:
+                imports.load(job, progress)
+            else:
+                steps.load(job, progress, checkpointer)
 
     try:
         with ThreadPoolExecutor(max_workers=config.spark.max_concurrent_tables) as pool:
-            for future in [pool.submit(load, job) for job in jobs]:
+            for future in [pool.submit(load, group) for group in by_target(jobs)]:
                 future.result()
     finally:
         checkpointer.stop()

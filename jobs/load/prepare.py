@@ -3,7 +3,7 @@ load mode with the estimates it was chosen on (also what the dry run shows)."""
 
 import logging
 import math
-from typing import Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from botocore.client import BaseClient
 from pymysql.connections import Connection
@@ -97,6 +97,21 @@ def plan_load_modes(conn: Connection, dynamo_client: BaseClient, jobs: Sequence[
             (job.result.write_rate or {}).get("reason", ""),
             job.estimate.import_usd,
         )
+    one_mode_per_target(jobs)
+
+
+def one_mode_per_target(jobs: Sequence[TableJob]) -> None:
+    """A modelled target's sources load one way: one ImportTable creates the table for all of
+    them, so import only when each of them would be imported."""
+    targets: Dict[str, List[TableJob]] = {}
+    for job in jobs:
+        targets.setdefault(job.plan.target, []).append(job)
+    for target, group in targets.items():
+        writers = [job.name for job in group if job.load_mode != cost.IMPORT]
+        if len(group) > 1 and writers and len(writers) < len(group):
+            for job in group:
+                job.load_mode = job.result.load_mode = cost.WRITE
+                job.result.load_mode_reason = f"{target} is shared, and {', '.join(writers)} is written"
 
 
 def item_sizes(conn: Connection, job: TableJob, config: Config) -> cost.ItemSizes:

@@ -77,7 +77,7 @@ def write_rows(rows: Iterable, spec, writer, rejects: RejectsFile, reporter: Opt
             if key == previous_key:
                 stats["merged_rows"] += 1
             previous_key = key
-        writer.put(to_wire(item), size, write_units(size))
+        writer.put(to_wire(item, layout.numbers), size, write_units(size))
     stats["rejected"] = rejects.count
     return stats
 

@@ -53,17 +53,47 @@ def count_hash_values(conn, plan, limit: int) -> Optional[int]:
     key, table = plan.key, plan.source
     if key.synthesized_hash or key.range_attribute is None or limit < 1:
         return None
+    hash_column = key.hash_column
+    if key.templates:  # a modelled HASH: a literal is one value; one column's values are counted as a column's
+        columns = key.templates[0].columns
+        if not columns:
+            return 1
+        hash_column = columns[0] if len(columns) == 1 else None
     indexes = [("PRIMARY", table.primary_key)] + [(u.name, u.columns) for u in table.unique_keys]
-    index = next((name for name, columns in indexes if columns and columns[0] == key.hash_column), None)
-    if index is None or rules.split_kind(table.column(key.hash_column)) is None:
+    index = next((name for name, columns in indexes if columns and columns[0] == hash_column), None)
+    if key.templates and (index is None or hash_column is None):
+        return _distinct_up_to(conn, table, key.templates[0].columns, limit)
+    if index is None or hash_column is None or rules.split_kind(table.column(hash_column)) is None:
         return None
-    leading = KeySplit(conn, table, index, [key.hash_column])
+    leading = KeySplit(conn, table, index, [hash_column])
     value = leading.edge(f"{leading.quoted[0]} IS NOT NULL", descending=False)
     count = 0
     while value is not None and count < limit:
         count += 1
         above = rules.key_above(leading.quoted, leading.literals(value), leading.comparisons)
         value = leading.edge(above, descending=False)
+    return count if count < limit else None
+
+
+DISTINCT_COUNT_SECONDS = 5  # a planning estimate: given up (with a warning) rather than read a big table whole
+
+
+def _distinct_up_to(conn, table, columns: Sequence[str], limit: int) -> Optional[int]:
+    """Distinct values of these columns, counted up to limit (None: at least limit). The server
+    stops at limit values; only a column with few values is read whole, within a time bound."""
+    import pymysql
+
+    quoted = ", ".join(quote_identifier(c) for c in columns)
+    count_sql = (
+        f"COUNT(*) FROM (SELECT DISTINCT {quoted} FROM {quote_table(table.database, table.name)} "
+        f"LIMIT {int(limit)}) AS found"
+    )
+    with conn.cursor() as cur:
+        try:  # MariaDB's time bound, then MySQL's (each server refuses the other's syntax)
+            cur.execute(f"SET STATEMENT max_statement_time = {DISTINCT_COUNT_SECONDS} FOR SELECT {count_sql}")
+        except pymysql.err.ProgrammingError:
+            cur.execute(f"SELECT /*+ MAX_EXECUTION_TIME({DISTINCT_COUNT_SECONDS * 1000}) */ {count_sql}")
+        count = int(cur.fetchone()[0])
     return count if count < limit else None
 
 

@@ -13,7 +13,7 @@ import sys
 import boto3
 import pytest
 
-from local import demo_data
+from local import demo_data, sakila
 from tests.e2e import fidelity_db
 from tests.e2e.stack import (
     REPO,
@@ -29,6 +29,7 @@ from tests.e2e.stack import (
     without,
 )
 from tests.e2e.test_demo_migration import KEYS as DEMO_KEYS
+from tests.e2e.test_model import assert_modelled_equal, model_of
 
 STAGING = "s3://m2d/staging"
 
@@ -355,3 +356,24 @@ def test_an_import_outlives_the_wait_and_is_taken_up_only_by_its_own_table(stack
     assert canonical(dynamo_items(moto.dynamodb, "zz_strand_db_big1")) == canonical(
         source_rows(stack, "strand_db", "big1")
     )
+
+
+def test_sakila_modelled_in_import_mode_is_one_import_of_its_three_sources(stack, moto, tmp_path):
+    """Issue 32: the model's three sources staged under the target's prefix and imported by one
+    ImportTable with the index; the rest of Sakila imported as today; --verify-only passes."""
+    database = "sakila_imp"
+    sakila.create(stack.connect(), database, customers=20)
+    conf = tmp_path / "model.json"
+    conf.write_text(json.dumps({"model": model_of(database)}))
+    args = ["--database", database, "--conf", str(conf), "--load-mode", "import", "--staging", STAGING]
+    run = moto.run(stack, args, tmp_path)
+    assert run.code == 0, run.output[-4000:]
+    arns = {run.table(f"{database}.{t}")["imported"]["ImportArn"] for t in ("customer", "rental", "payment")}
+    assert len(arns) == 1 and all(t["load_mode"] == "import" for t in run.report["tables"])
+    staged = moto.staged_lines("staging/_model/sakila_customers/")
+    assert {key.split("/")[4] for key in staged} == {"customer", "rental", "payment"}
+    assert_modelled_equal(stack, moto.dynamodb, database)
+    table = moto.dynamodb.describe_table(TableName="sakila_customers")["Table"]
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["gsi1"]
+    again = moto.run(stack, ["--database", database, "--conf", str(conf), "--verify-only"], tmp_path)
+    assert again.code == 0, again.output[-4000:]

@@ -9,7 +9,9 @@ from jobs.dynamodb import importer
 from jobs.errors import TargetError
 from mapping.keys import KeySchema
 
-PLAN = SimpleNamespace(target="shop_orders", key=KeySchema("id", "_sort_key", "id", ("a", "b"), "primary key"))
+PLAN = SimpleNamespace(
+    target="shop_orders", key=KeySchema("id", "_sort_key", "id", ("a", "b"), "primary key"), model=None
+)
 
 
 def test_import_arguments_name_only_our_part_files():

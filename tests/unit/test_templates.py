@@ -110,3 +110,59 @@ def test_bad_templates_are_refused_in_one_line_naming_where(text, words):
 def test_collisions_are_decided_by_what_keys_start_with(one, other, collide):
     assert could_collide(t(one), t(other)) == collide
     assert could_collide(t(other), t(one)) == collide
+
+
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        ("{customer_id}{rental_id}", "need a literal holding '#'"),
+        ("{customer_id}-{rental_id}", "needs a '#'"),
+        ("A{name}x\\#{rental_id}", "has a '\\' before its first '#'"),
+    ],
+)
+def test_keys_that_cannot_be_read_back_are_named(text, why):
+    from mapping.templates import unreadable
+
+    assert why in unreadable(t(text))
+
+
+@pytest.mark.parametrize(
+    "text", ["CUSTOMER#{customer_id}", "RENTAL#{rental_id:010}", "{customer_id:05}{rental_id}", "{name}.x", "A#{name}"]
+)
+def test_readable_templates(text):
+    from mapping.templates import unreadable
+
+    assert unreadable(t(text)) is None
+
+
+def test_a_key_read_back_gives_its_columns():
+    from mapping.templates import read_key
+
+    assert read_key(t("CUSTOMER#{customer_id}#R#{rental_id:010}"), "CUSTOMER#4#R#0000000012") == {
+        "customer_id": "4",
+        "rental_id": "12",
+    }
+    assert read_key(t("C#{name}"), "C#a\\#b") == {"name": "a#b"}
+    assert read_key(t("{name}.x"), "a.x.x") == {"name": "a.x"}
+    assert read_key(t("CUSTOMER#{customer_id}"), "PAYMENT#4") is None
+    assert read_key(t("CUSTOMER#{customer_id}"), "CUSTOMER#") == {"customer_id": ""}
+    assert read_key(t("RENTAL#{rental_id:010}"), "RENTAL#12") is None
+    assert read_key(t("C#{name}"), "C#a#b") is None
+
+
+@given(
+    st.text(alphabet="ab#\\{}0", max_size=6),
+    st.text(alphabet="ab#\\0", max_size=6),
+    st.integers(min_value=0, max_value=99999),
+)
+def test_reading_a_rendered_key_gives_back_its_values(name, other, number):
+    from mapping.templates import read_key, unreadable
+
+    for text in ("N#{name}#{customer_id}#R#{rental_id:05}", "{name}#{customer_id}", "X{rental_id:05}{name}.s"):
+        template = t(text)
+        assert unreadable(template) is None
+        row = {"name": name, "customer_id": other, "rental_id": str(number)}
+        key, why = render(template, row)
+        assert why is None
+        expected = {c: row[c] for c in template.columns}
+        assert read_key(template, key) == expected

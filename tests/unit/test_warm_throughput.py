@@ -33,7 +33,9 @@ class Recording:
 
 
 def plan(name):
-    return SimpleNamespace(target=name, name=f"db.{name}", key=KeySchema("id", None, "id", (), "primary key"))
+    return SimpleNamespace(
+        target=name, name=f"db.{name}", key=KeySchema("id", None, "id", (), "primary key"), model=None
+    )
 
 
 @pytest.fixture
