@@ -132,7 +132,7 @@ def build_plan(tables: Sequence[SourceTable], config: Config, not_migrated: Sequ
     plan = Plan(not_migrated=list(not_migrated))
     candidates = [t for t in tables if selected(t, config.source.tables, config.source.exclude)]
     _check_override_keys(tables, candidates, config)
-    models = _models(candidates, config)
+    models = _models(tables, candidates, config)
     wanted: Dict[Tuple[str, str], str] = {}
     plain = [t for t in candidates if t.identity not in models]
     for table in plain:
@@ -157,14 +157,15 @@ def build_plan(tables: Sequence[SourceTable], config: Config, not_migrated: Sequ
 
 
 def _models(
-    candidates: Sequence[SourceTable], config: Config
+    tables: Sequence[SourceTable], candidates: Sequence[SourceTable], config: Config
 ) -> Dict[Tuple[str, str], Tuple[TargetModel, SourceModel]]:
-    """The conf's model, checked against the selected tables before anything is created: each
-    modelled table's target and its part in it."""
+    """The conf's model, checked against the source's tables before anything is created: each
+    selected modelled table's target and its part in it (a run that selects only some of a
+    target's sources plans those, and their items still know the others)."""
     if not config.model:
         return {}
     by_name: Dict[str, SourceTable] = {}
-    for table in candidates:
+    for table in tables:
         by_name.setdefault(f"{table.database}.{table.name}", table)
         by_name[quote_table(table.database, table.name)] = table
 
@@ -184,7 +185,8 @@ def _models(
         target = dataclasses.replace(parsed, name=name)
         for source in target.sources:
             found[by_name[source.source].identity] = (target, source)
-    return found
+    chosen = {t.identity for t in candidates}
+    return {identity: part for identity, part in found.items() if identity in chosen}
 
 
 def _check_model_targets(models, targets: Dict, plain: Sequence[SourceTable]) -> None:

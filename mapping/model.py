@@ -137,7 +137,7 @@ def _source(
 ) -> SourceModel:
     columns = columns_of(source)
     if columns is None:
-        raise ModelError(f"{where}: no such table among the planned ones (name it as db.table)")
+        raise ModelError(f"{where}: no such table in the source (name it as db.table)")
     if not isinstance(spec, Mapping):
         raise ModelError(f"{where}: expected an object of key templates")
     lists = {}

@@ -199,3 +199,19 @@ def test_templates_that_can_collide_are_refused_before_anything_is_created(stack
     lines = [line for line in run.output.splitlines() if "can make the same key" in line]
     assert len(lines) == 1 and "sakila.film and sakila.language" in lines[0], run.output[-2000:]
     assert "m2d_collide" not in stack.dynamodb().list_tables()["TableNames"]
+
+
+def test_dry_run_shows_each_target_with_its_sources_key_patterns_indexes_and_estimates(stack, loaded, tmp_path):
+    _, conf, _, _, _ = loaded
+    before = stack.dynamodb().list_tables()["TableNames"]
+    run = run_job(stack, ["--database", DB, "--conf", conf, "--dry-run", "--set", "naming.prefix=dry_"], tmp_path)
+    assert run.code == 0, run.output[-3000:]
+    for line in (
+        "sakila.customer: modelled into dry_sakila_customers: HASH pk = 'CUSTOMER#{customer_id}', RANGE sk = 'PROFILE'",
+        "sakila.payment: shares dry_sakila_customers with sakila.customer, sakila.rental; its items hold _table",
+        "sakila.rental: index gsi1: HASH gsi1pk = 'INVENTORY#{inventory_id}', RANGE gsi1sk = '{rental_date}'",
+        "sakila.payment: written as DynamoDB numbers: amount",
+    ):
+        assert line in run.output, line
+    assert all(t["estimate"]["items"] > 0 for t in run.report["tables"] if t["table"] in MODELLED)
+    assert stack.dynamodb().list_tables()["TableNames"] == before

@@ -164,3 +164,14 @@ def test_a_modelled_table_takes_no_rename_key_or_target_and_its_target_no_other_
         plan_of(tables={"sakila.rental": {"rename": {"rental_date": "at"}}})
     with pytest.raises(ConfigError, match="a table of the model"):
         plan_of(tables={"sakila.film": {"target": "sakila_customers"}})
+
+
+def test_a_run_selecting_some_sources_plans_those_and_their_items_still_know_the_others():
+    plans = by_table(plan_of(source={"tables": ["rental", "film"]}))
+    assert sorted(plans) == ["film", "rental"]
+    rental = plans["rental"].layout("absent")
+    assert not rental.claims({"_table": "sakila.customer"})  # the customer's, though not selected
+    with pytest.raises(ConfigError, match=r"model.sakila_customers.from.sakila.nothing: no such table in the source"):
+        model = copy.deepcopy(SAKILA)
+        model["sakila_customers"]["from"]["sakila.nothing"] = {"pk": "N#{id}", "sk": "X"}
+        plan_of(model)
