@@ -23,6 +23,8 @@ from mapping.binlog import Batch, TableName
 from mapping.cascades import UPDATE, Derived, Edge, changed_references, child_action, freeze, reaches
 from mapping.identifiers import quote_identifier, quote_table
 from mapping.items import from_wire
+from mapping.keys import KeySchema
+from mapping.templates import render
 
 log = logging.getLogger("mysql2dynamodb")
 
@@ -201,14 +203,13 @@ class CascadeDeriver:
         """The child's items whose referencing attributes hold one of the old values, each with the
         parent's action; read consistently, so the previous batch's writes are seen."""
         attributes = [applier.attribute[c] for c in edge.key.columns]
-        hash_column = applier.plan.key.hash_column
-        if hash_column in edge.key.columns and not applier.plan.key.templates:  # a HASH holds the column's value
-            at = edge.key.columns.index(hash_column)
-            items = []
-            for hash_value in {value[at] for value in old}:
-                items.extend(self._pages("query", applier, hash_value))
-        else:
+        hash_values = _hash_values(applier.plan.key, edge.key.columns, old)
+        if hash_values is None:
             items = list(self._pages("scan", applier, None))
+        else:
+            items = []
+            for hash_value in hash_values:
+                items.extend(self._pages("query", applier, hash_value))
         found = []
         for item in items:
             value = tuple(item.get(a) for a in attributes)
@@ -228,3 +229,19 @@ class CascadeDeriver:
             item = from_wire(raw, applier.layout.numbers)
             if applier.layout.claims(item):  # a shared table: only this source's items
                 yield item
+
+
+def _hash_values(key: KeySchema, columns: Sequence[str], old: Dict[Values, str]) -> Optional[Set[str]]:
+    """The HASH values of the items that hold these old referencing values, when the referencing
+    columns decide the HASH (the HASH column itself, or every column of a modelled HASH
+    template); None when only a Scan finds them."""
+    if key.templates:
+        template = key.templates[0]
+        if not set(template.columns) <= set(columns):
+            return None
+        rendered = (render(template, dict(zip(columns, value)))[0] for value in old)
+        return {value for value in rendered if value is not None}
+    if key.hash_column is None or key.hash_column not in columns:
+        return None
+    at = list(columns).index(key.hash_column)
+    return {str(value[at]) for value in old if value[at] is not None}
