@@ -175,3 +175,12 @@ def test_a_run_selecting_some_sources_plans_those_and_their_items_still_know_the
         model = copy.deepcopy(SAKILA)
         model["sakila_customers"]["from"]["sakila.nothing"] = {"pk": "N#{id}", "sk": "X"}
         plan_of(model)
+
+
+def test_a_literal_hash_template_is_one_hot_value_counted_without_reading_the_source():
+    from jobs.mysql.splits import count_hash_values
+
+    model = copy.deepcopy(SAKILA)
+    model["sakila_customers"]["from"]["sakila.customer"] = {"pk": "CUSTOMERS", "sk": "C#{customer_id}"}
+    customer = by_table(plan_of(model))["customer"]
+    assert count_hash_values(None, customer, 100) == 1  # no connection needed: one value, a hot partition
