@@ -48,8 +48,8 @@ def stack(worker_id):
     running.stack_script("stop", "all")
 
 
-# The longest files first (measured: test_trust.py ~120 s of worker time, the rest 60 s and
-# less). pytest-xdist's loadfile hands out files in collection order as workers free up;
+# The longest files first, by their measured worker time (test_trust.py ~120 s, the rest 90 s
+# and less). pytest-xdist's loadfile hands out files in collection order as workers free up;
 # a long file collected last would leave the other worker idle for most of its length.
 LONGEST_FIRST = (
     "test_cut_over.py",
@@ -57,13 +57,17 @@ LONGEST_FIRST = (
     # throttling proxy and misses its rate when the other worker is busy loading
     "test_write_rate.py",
     "test_trust.py",
-    "test_live_verify.py",
+    "test_comparison_at_size.py",
     "test_iam.py",
-    "test_repair.py",
+    "test_import.py",
+    "test_live_verify.py",
     "test_catchup_trust.py",
+    "test_splits.py",
+    "test_repair.py",
+    "test_model.py",
+    "test_operations.py",
     "test_source_limits.py",
     "test_catchup.py",
-    "test_operations.py",
 )
 
 
