@@ -91,7 +91,10 @@ def test_more_task_slots_than_the_source_allows_hold_no_more_reads_than_the_boun
         assert "the source refused a connection" in run.output
     else:
         assert reads["bounded"] and reads["bound"] <= 9, reads
-        assert 0 < max(reads_seen) <= reads["bound"], (max(reads_seen), reads)
+        # The server's own view never exceeds the bound; a sampler can miss short reads, so that
+        # reads happened at all is the job's count (a CI run once sampled none)
+        assert max(reads_seen, default=0) <= reads["bound"], (max(reads_seen), reads)
+        assert 0 < reads["most_held"] <= reads["bound"], reads
     result = run.table("limit_db.wide")
     assert int(result["partitions"].split()[0]) >= slots, result["partitions"]  # more than reads allowed at once
     assert result["status"] == "completed", result
