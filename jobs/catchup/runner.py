@@ -529,6 +529,9 @@ class CatchUp:
     def _repair(self, batcher: Batcher) -> None:
         assert self.view is not None
         repairs = self.view.take_repairs()
+        if not repairs:
+            return
+        self.view.begin_repairs()
         for table, rows in repairs:
             if table not in batcher.tables:
                 continue
@@ -537,10 +540,8 @@ class CatchUp:
                 self.appliers[table].apply([], self._writer, self.rejects, Derived(rendered_rows=rows))
             except (InexactImage, pymysql.err.DataError, pymysql.err.IntegrityError) as e:
                 log.error("live verify: %s: a repair could not be applied: %s", quote_table(*table), one_line(e))
-        if repairs:
-            self.settle()  # written before live verification compares the keys again
-            for table, _ in repairs:
-                self.view.repaired(table)
+        self.settle()  # written before live verification compares the keys again
+        self.view.repaired([table for table, _ in repairs])
 
     def _verified_to_the_end(self) -> bool:
         """--until-verified: the fence set, and every table verified (or found to differ) through

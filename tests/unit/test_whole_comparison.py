@@ -130,6 +130,49 @@ def test_a_key_the_follower_wrote_after_the_snapshot_is_pending_the_others_real(
     assert verdicts == {'["11"]': PENDING, '["222"]': REAL, '["extra"]': REAL}
 
 
+def repaired_while_dynamodb_is_read(sides, view, key):
+    """The follower repairs `key` once the first comparison has read DynamoDB, at the snapshot's own
+    position (a fenced source's position no longer moves)."""
+    read, done = sides.target_all, []
+
+    def target_all():
+        yield from read()
+        if done:
+            return
+        done.append(key)
+        view.begin_repairs()
+        view.position = Position("binlog.000001", 100)
+        view.touch(TABLE, key)
+        view.repaired([TABLE])
+
+    sides.target_all = target_all
+
+
+def test_a_background_pass_that_read_dynamodb_before_a_repair_does_not_bring_its_difference_back(snapshots):
+    source, target = tables()
+    sides = FakeSides(source, target)
+    view = settled_view()
+    repaired_while_dynamodb_is_read(sides, view, '["11"]')
+    v = verifier(sides, view)
+    v.repass_conn = object()
+    v._compare_again(TABLE, sides)
+    assert set(v.tables[TABLE].differences) == {'["222"]', '["extra"]'}  # not the repaired key
+
+
+def test_a_key_repaired_while_a_comparison_reads_is_compared_again(snapshots):
+    source, target = tables()
+    sides = FakeSides(source, target)
+    view = settled_view()
+    repaired_while_dynamodb_is_read(sides, view, '["11"]')
+    v = verifier(sides, view)
+    v._whole(TABLE)
+    state = v.tables[TABLE]
+    verdicts = dict.fromkeys(state.differences, REAL) | dict.fromkeys(state.pending, PENDING)
+    assert verdicts == {'["11"]': PENDING, '["222"]': REAL, '["extra"]': REAL}
+    v._whole(TABLE)  # a repair done before a comparison begins is what it reads
+    assert '["11"]' in v.tables[TABLE].differences
+
+
 def test_a_table_within_the_keys_one_read_may_hold_is_compared_without_a_second_read(snapshots):
     source, target = tables()
     sides = FakeSides(source, target)
