@@ -1,4 +1,4 @@
-"""One comparison engine at a size where buckets matter: 200,000 rows (256 buckets of keys), three
+"""One comparison engine at a size where buckets matter: 120,000 rows (128 buckets of keys), three
 differences planted in DynamoDB, found and named with their keys by --verify-only, by live
 verification's whole pass (spread over Spark, as under spark-submit: the run shares the tests'
 SparkSession), and fixed by --repair."""
@@ -8,8 +8,8 @@ import re
 from tests.e2e.stack import run_job
 
 DATABASE = "size_db"
-ROWS = 200_000
-DIFFERENT_KEY, MISSING_KEY, EXTRA_KEY = "4242", "199999", "300001"
+ROWS = 120_000
+DIFFERENT_KEY, MISSING_KEY, EXTRA_KEY = "4242", "119999", "300001"
 
 
 def plant(client) -> None:
@@ -51,7 +51,7 @@ def test_differences_in_a_big_table_are_named_by_every_comparison_and_repaired(s
     assert load.code == 0, load.output[-3000:]
     plant(client)
 
-    checked = run_job(stack, ["--database", DATABASE, "--verify-only", "--set", "spark.progress_seconds=1"], tmp_path)
+    checked = run_job(stack, ["--database", DATABASE, "--verify-only", "--set", "spark.progress_seconds=0.5"], tmp_path)
     assert checked.code == 1, checked.output[-3000:]
     compared_so_far = [
         int(m.group(1)) for m in re.finditer(rf"progress {DATABASE}\.big verification: (\d+)/", checked.output)
