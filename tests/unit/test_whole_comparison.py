@@ -130,9 +130,10 @@ def test_a_key_the_follower_wrote_after_the_snapshot_is_pending_the_others_real(
     assert verdicts == {'["11"]': PENDING, '["222"]': REAL, '["extra"]': REAL}
 
 
-def repaired_while_dynamodb_is_read(sides, view, key):
-    """The follower repairs `key` once the first comparison has read DynamoDB, at the snapshot's own
-    position (a fenced source's position no longer moves)."""
+def repaired_while_dynamodb_is_read(key: str) -> LiveVerifier:
+    """A verifier whose follower repairs `key` once the first comparison has read DynamoDB, at
+    the snapshot's own position (a fenced source's position no longer moves)."""
+    sides, view = FakeSides(*tables()), settled_view()
     read, done = sides.target_all, []
 
     def target_all():
@@ -146,25 +147,18 @@ def repaired_while_dynamodb_is_read(sides, view, key):
         view.repaired([TABLE])
 
     sides.target_all = target_all
+    return verifier(sides, view)
 
 
 def test_a_background_pass_that_read_dynamodb_before_a_repair_does_not_bring_its_difference_back(snapshots):
-    source, target = tables()
-    sides = FakeSides(source, target)
-    view = settled_view()
-    repaired_while_dynamodb_is_read(sides, view, '["11"]')
-    v = verifier(sides, view)
+    v = repaired_while_dynamodb_is_read('["11"]')
     v.repass_conn = object()
-    v._compare_again(TABLE, sides)
+    v._compare_again(TABLE, v.sides[TABLE])
     assert set(v.tables[TABLE].differences) == {'["222"]', '["extra"]'}  # not the repaired key
 
 
 def test_a_key_repaired_while_a_comparison_reads_is_compared_again(snapshots):
-    source, target = tables()
-    sides = FakeSides(source, target)
-    view = settled_view()
-    repaired_while_dynamodb_is_read(sides, view, '["11"]')
-    v = verifier(sides, view)
+    v = repaired_while_dynamodb_is_read('["11"]')
     v._whole(TABLE)
     state = v.tables[TABLE]
     verdicts = dict.fromkeys(state.differences, REAL) | dict.fromkeys(state.pending, PENDING)
