@@ -28,7 +28,6 @@ class FollowerView:
         # key a later repair wrote (begun, maybe not done, then) is compared again.
         self.repairs_begun = 0
         self.repairs_done = 0
-        self._repairing = False
         self._repaired: Dict[TableName, Dict[str, int]] = {}  # key -> the repair that wrote it
         self.position: Optional[Position] = None  # of the batch being applied: its writes are touches at it
         self._touched: Dict[TableName, Dict[str, Optional[Position]]] = {}
@@ -49,7 +48,7 @@ class FollowerView:
         """The follower wrote this item key for a change at self.position (None: unknown, after all)."""
         with self._changed:
             self._touched.setdefault(table, {})[key] = self.position
-            if self._repairing:
+            if self.repairs_begun > self.repairs_done:  # a repair's write
                 self._repaired.setdefault(table, {})[key] = self.repairs_begun
 
     def stop(self) -> None:
@@ -66,12 +65,10 @@ class FollowerView:
         """The writes until repaired() are repairs, later than every comparison begun before."""
         with self._changed:
             self.repairs_begun += 1
-            self._repairing = True
 
     def repaired(self, tables: List[TableName]) -> None:
         """The repairs begun are written (and flushed)."""
         with self._changed:
-            self._repairing = False
             self.repairs_done = self.repairs_begun
             for table in tables:
                 self.repairs_applied[table] = self.repairs_applied.get(table, 0) + 1
@@ -85,14 +82,14 @@ class FollowerView:
             return {k for k, at in keys.items() if after is None or at is None or at > after}
 
     def was_touched_after(
-        self, table: TableName, key: str, after: Position, repairs_seen: Optional[int] = None
+        self, table: TableName, key: str, after: Position, repairs_done: Optional[int] = None
     ) -> bool:
-        """Whether the follower wrote the key for a change after `after`, or (repairs_seen: the
+        """Whether the follower wrote the key for a change after `after`, or (repairs_done: the
         repairs done when the comparison began) repaired it in a repair not done by then."""
         with self._changed:
             at = self._touched.get(table, {}).get(key, after)
             repaired = self._repaired.get(table, {}).get(key, 0)
-        return at is None or at > after or (repairs_seen is not None and repaired > repairs_seen)
+        return at is None or at > after or (repairs_done is not None and repaired > repairs_done)
 
     def forget_through(self, table: TableName, position: Position) -> None:
         """Touches at or before a position every later comparison reads past are not needed again."""

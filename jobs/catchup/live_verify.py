@@ -267,12 +267,12 @@ class LiveVerifier:
         return WholeComparison(spread.low, spread.found, items, spread.compared, spread.lows)
 
     def _whole(self, table: TableName) -> None:
-        repairs_seen = self.view.repairs_done
+        repairs_done = self.view.repairs_done
         whole = self._both_whole(self.conn, self.sides[table])
         if whole is None:
             return
         span, found, extra_rows, compared, lows = whole
-        self._judge(table, span, found, set(found), compared, repairs_seen, items=extra_rows, lows=lows)
+        self._judge(table, span, found, set(found), compared, repairs_done, items=extra_rows, lows=lows)
         with self.lock:
             self.tables[table].last_whole_pass = (now(), span)
         log.info("live verify: %s compared whole (%d keys) as of %s", self.tables[table].name, compared, span)
@@ -308,7 +308,7 @@ class LiveVerifier:
 
     def _compare_again(self, table: TableName, sides: TableSides) -> None:
         assert self.repass_conn is not None
-        repairs_seen = self.view.repairs_done  # a key repaired since: its round compares it again
+        repairs_done = self.view.repairs_done  # a key repaired since: its round compares it again
         whole = self._both_whole(self.repass_conn, sides)
         if whole is None:
             return
@@ -318,7 +318,7 @@ class LiveVerifier:
         real = {
             k: p
             for k, p in found.items()
-            if not self.view.was_touched_after(table, k, (lows or {}).get(k, low), repairs_seen)
+            if not self.view.was_touched_after(table, k, (lows or {}).get(k, low), repairs_done)
         }
         with self.lock:
             self.tables[table].record_repass(low, real, now())
@@ -331,7 +331,7 @@ class LiveVerifier:
 
     def _round(self, table: TableName, only_advance: bool = False) -> bool:
         state, sides = self.tables[table], self.sides[table]
-        repairs_seen = self.view.repairs_done
+        repairs_done = self.view.repairs_done
         if not self.view.wait_applied(current_position(self.conn), WAIT_SECONDS):
             return False  # the follower is far behind: the snapshot is not held open while it catches up
         with consistent_snapshot(self.conn) as span:
@@ -344,7 +344,7 @@ class LiveVerifier:
             source = sides.source_for(keys) if keys else {}
         target = sides.target_for(keys) if keys else {}
         found = key_problems(source, target)
-        self._judge(table, span.low, found, keys, None, repairs_seen)
+        self._judge(table, span.low, found, keys, None, repairs_done)
         holding = self.holding
         self.view.forget_through(table, min(span.low, holding) if holding is not None else span.low)
         return bool(keys)
@@ -356,14 +356,14 @@ class LiveVerifier:
         found: Dict[str, str],
         compared: Set[str],
         whole: Optional[int],
-        repairs_seen: int,
+        repairs_done: int,
         items: Optional[Dict[str, RenderedRow]] = None,
         lows: Optional[Dict[str, Position]] = None,
     ) -> None:
         """Differences are judged once the follower has applied past the source's position after
         the DynamoDB read: a key it wrote for a change after the snapshot is compared again.
         `whole`: the number of keys a whole-table comparison compared (None: a round's). A key
-        repaired after the comparison began (`repairs_seen`: the repairs done then) is compared
+        repaired after the comparison began (`repairs_done`: the repairs done then) is compared
         again too. `lows`: a key read in a snapshot of its own (a spread pass's partition) is
         judged against it."""
         if found and not self.view.wait_applied(current_position(self.conn), WAIT_SECONDS):
@@ -372,7 +372,7 @@ class LiveVerifier:
         for key in compared:
             difference = found.get(key)
             since = (lows or {}).get(key, low)
-            touched = self.view.was_touched_after(table, key, since, repairs_seen)
+            touched = self.view.was_touched_after(table, key, since, repairs_done)
             verdicts[key] = (judge(difference, touched), difference)
         with self.lock:
             self.tables[table].record(low, verdicts, whole)
