@@ -18,7 +18,7 @@ check: setup ## The fast loop (< 1 min): ruff lint and format, mypy, the manual,
 test: setup ## Run every test: make check, then the end-to-end tests (start and stop their own servers)
 	@local/test.sh all
 
-e2e: setup ## Only the end-to-end tests (three workers, each with its own MariaDB, dynalite and Spark)
+e2e: setup ## Only the end-to-end tests (two workers, each with its own MariaDB, dynalite and Spark)
 	@local/test.sh e2e
 
 docs: setup ## Regenerate the configuration reference and build the manual into .stack/site

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make check / make test. `check`: lint, format, types, the manual (its checks and a strict
-# MkDocs build), then the unit and chispa tests (no servers). `e2e`: the end-to-end tests, three pytest-xdist workers, each starting MariaDB,
+# MkDocs build), then the unit and chispa tests (no servers). `e2e`: the end-to-end tests, two pytest-xdist workers, each starting MariaDB,
 # dynalite (and a Spark standalone cluster where a test needs one) on its own ports under
 # .stack/test-gwN and stopping them; the trap makes sure nothing is left running if pytest
 # itself dies. Extra arguments go to pytest.
@@ -33,9 +33,7 @@ e2e() {
   # Every JVM the tests start (Spark's driver, spark-submit, the standalone cluster) lives for
   # seconds: the quick JIT tier and one GC thread spend less of the two cores on the JVM itself.
   export JAVA_TOOL_OPTIONS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
-  # Three workers on two cores: about a third of two workers' time was idle (the cut-over tests
-  # wait on the clock, most others keep one core busy); a third fills it (6:39 against 7:14).
-  "$M2D_VENV/bin/python" -m pytest -q -p no:cacheprovider -n 3 --dist loadfile --durations=20 tests/e2e "$@"
+  "$M2D_VENV/bin/python" -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=20 tests/e2e "$@"
 }
 
 case "$tier" in

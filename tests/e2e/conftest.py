@@ -50,13 +50,12 @@ def stack(worker_id):
 
 # The longest files first, by their measured worker time (test_trust.py ~120 s, the rest 90 s
 # and less). pytest-xdist's loadfile hands out files in collection order as workers free up;
-# a long file collected last would leave the other workers idle for most of its length.
+# a long file collected last would leave the other worker idle for most of its length.
 LONGEST_FIRST = (
     "test_cut_over.py",
-    # beside the cut-over and throttling tests, which mostly wait: the climb to target_wcu is
-    # timed by the throttling proxy and misses its rate when the other workers are busy loading
+    # beside the cut-over tests, which mostly wait: the climb to target_wcu is timed by the
+    # throttling proxy and misses its rate when the other worker is busy loading
     "test_write_rate.py",
-    "test_throttling.py",
     "test_trust.py",
     "test_comparison_at_size.py",
     "test_iam.py",
